@@ -1,0 +1,95 @@
+//! The console's error type: what a server function tells the page. It crosses the network as
+//! JSON, so a dialog can tell which field failed and put the sentence next to it.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsoleError {
+    /// A rule broke on a field. `field` is the Tencent field name (`Name`, `OfficialAccountUserID`, …).
+    Invalid { field: String, message: String },
+    /// The session ended; sign in again.
+    SignedOut,
+    /// Not allowed, or wrong credentials (one message for both, on purpose).
+    Forbidden(String),
+    /// Anything else; details are in the server log, not here.
+    Server(String),
+}
+
+impl fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConsoleError::Invalid { message, .. } => f.write_str(message),
+            ConsoleError::SignedOut => f.write_str("You are signed out. Sign in again."),
+            ConsoleError::Forbidden(m) | ConsoleError::Server(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ConsoleError {}
+
+impl FromServerFnError for ConsoleError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        ConsoleError::Server(value.to_string())
+    }
+}
+
+impl ConsoleError {
+    /// The sentence for `field`, if this error is about it.
+    pub fn message_for(&self, field: &str) -> Option<String> {
+        match self {
+            ConsoleError::Invalid { field: f, message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// "longer than 150 bytes (got 153)" → "Longer than 150 bytes (got 153)."
+pub fn sentence(rule: &str) -> String {
+    let mut chars = rule.chars();
+    let mut s: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+#[cfg(feature = "ssr")]
+impl From<messaging::Error> for ConsoleError {
+    fn from(e: messaging::Error) -> Self {
+        use messaging::Error;
+        match e {
+            Error::Invalid(f) | Error::MalformedAccountId(f) => {
+                ConsoleError::Invalid { message: sentence(&f.rule), field: f.field }
+            }
+            Error::AccountIdTaken(id) => ConsoleError::Invalid {
+                field: "OfficialAccountUserID".into(),
+                message: format!("The ID {id} is already used (IDs of destroyed accounts stay used)."),
+            },
+            Error::UserNotImported(id) => ConsoleError::Invalid {
+                field: "Owner_Account".into(),
+                message: format!("{id} is not an imported user."),
+            },
+            Error::AccountNotFound(id) => ConsoleError::Server(format!("The account {id} no longer exists.")),
+            Error::Forbidden(m) => ConsoleError::Forbidden(sentence(&m)),
+            e @ (Error::Storage(_) | Error::Internal(_)) => {
+                tracing::error!(error = %e, "console request failed inside");
+                ConsoleError::Server("Something went wrong on the server; try again.".into())
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<messaging::InvalidField> for ConsoleError {
+    fn from(f: messaging::InvalidField) -> Self {
+        messaging::Error::from(f).into()
+    }
+}

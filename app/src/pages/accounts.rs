@@ -1,0 +1,216 @@
+//! The **Official accounts** page: list with search, and the create / edit / delete dialogs.
+
+use super::account_dialog::{AccountDialog, ConfirmDelete};
+use super::layout::Frame;
+use crate::error::ConsoleError;
+use crate::time_fmt::utc_minutes;
+use leptos::prelude::*;
+use messaging::OfficialAccount;
+use serde::{Deserialize, Serialize};
+
+/// The page shows at most this many accounts; search narrows it down.
+const LIST_LIMIT: i64 = 200;
+
+#[server]
+pub async fn list_accounts(search: String) -> Result<Vec<OfficialAccount>, ConsoleError> {
+    let (state, _user) = crate::ssr::signed_in().await?;
+    Ok(state.messaging.search_accounts(&search, LIST_LIMIT).await?)
+}
+
+/// The dialog's fields as typed. `editing` is the ID of the account being edited, if any.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountForm {
+    pub editing: Option<String>,
+    pub custom_id: String,
+    pub owner: String,
+    pub name: String,
+    pub introduction: String,
+    pub organization: String,
+    pub face_url: String,
+    pub max_subscriber_num: String,
+}
+
+/// Creates or edits an account through `messaging`, which holds every rule; an owner who is
+/// not yet an imported user is imported (the dialog says so before Create).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleError> {
+    use messaging::{AccountProfile, NewAccount, OfficialAccountId, ProfileFields, ProfileUpdate, UnknownOwner, UserId};
+    let (state, user) = crate::ssr::signed_in().await?;
+    if !user.is_platform_owner() {
+        return Err(ConsoleError::Forbidden("Only the platform owner can manage accounts.".into()));
+    }
+    let max_subscriber_num = match form.max_subscriber_num.trim() {
+        "" => None,
+        n => Some(n.parse::<i64>().map_err(|_| ConsoleError::Invalid {
+            field: "MaxSubscriberNum".into(),
+            message: "Must be a whole number.".into(),
+        })?),
+    };
+    let fields = ProfileFields {
+        name: Some(form.name),
+        introduction: Some(form.introduction),
+        face_url: Some(form.face_url),
+        organization: Some(form.organization),
+        custom_string: None,
+        max_subscriber_num,
+    };
+    let m = &state.messaging;
+    let account = match form.editing {
+        Some(id) => {
+            let id = OfficialAccountId::parse("Official_Account", &id).map_err(messaging::Error::MalformedAccountId)?;
+            m.modify_account(&id, &ProfileUpdate::parse(fields)?).await?
+        }
+        None => {
+            let owner = UserId::parse("Owner_Account", form.owner.trim())?;
+            let id = match form.custom_id.trim() {
+                "" => None,
+                raw => Some(OfficialAccountId::parse_custom("OfficialAccountUserID", raw).map_err(messaging::Error::MalformedAccountId)?),
+            };
+            let new = NewAccount { owner, id, profile: AccountProfile::parse(fields)? };
+            m.create_account(new, UnknownOwner::Import).await?
+        }
+    };
+    tracing::info!(account = %account.id, by = %user.username, "account saved in the console");
+    Ok(account)
+}
+
+/// Whether an owner name is an imported user, for the dialog's note before Create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerCheck {
+    pub owner: String,
+    pub imported: bool,
+    /// Set when the name breaks the user-ID rules.
+    pub problem: Option<String>,
+}
+
+#[server]
+pub async fn check_owner(owner: String) -> Result<OwnerCheck, ConsoleError> {
+    let (state, _user) = crate::ssr::signed_in().await?;
+    match messaging::UserId::parse("Owner_Account", owner.trim()) {
+        Err(e) => Ok(OwnerCheck { owner, imported: false, problem: Some(crate::error::sentence(&e.rule)) }),
+        Ok(id) => Ok(OwnerCheck { imported: state.messaging.user_exists(&id).await?, owner, problem: None }),
+    }
+}
+
+/// Destroys an account after the user typed its name.
+#[server]
+pub async fn delete_account(id: String, confirm_name: String) -> Result<(), ConsoleError> {
+    let (state, user) = crate::ssr::signed_in().await?;
+    if !user.is_platform_owner() {
+        return Err(ConsoleError::Forbidden("Only the platform owner can manage accounts.".into()));
+    }
+    let id = messaging::OfficialAccountId::parse("Official_Account", &id).map_err(messaging::Error::MalformedAccountId)?;
+    let account = state.messaging.account(&id).await?;
+    if account.name != confirm_name {
+        return Err(ConsoleError::Invalid {
+            field: "confirm".into(),
+            message: "Type the account's name exactly to confirm.".into(),
+        });
+    }
+    state.messaging.destroy_account(&id).await?;
+    tracing::info!(account = %id, by = %user.username, "account destroyed in the console");
+    Ok(())
+}
+
+/// Which dialog is open.
+#[derive(Debug, Clone, PartialEq)]
+enum Dialog {
+    Create,
+    Edit(OfficialAccount),
+    Delete(OfficialAccount),
+}
+
+#[component]
+pub fn AccountsPage() -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let version = RwSignal::new(0u32);
+    let accounts = Resource::new(move || (search.get(), version.get()), |(s, _)| list_accounts(s));
+    let dialog = RwSignal::new(None::<Dialog>);
+    let close = Callback::new(move |_: ()| dialog.set(None));
+    let saved = Callback::new(move |_: ()| {
+        dialog.set(None);
+        version.update(|v| *v += 1);
+    });
+
+    let rows = move || {
+        Suspend::new(async move {
+            match accounts.await {
+                Ok(list) if list.is_empty() => view! { <p class="empty">"No official accounts yet."</p> }.into_any(),
+                Ok(list) => view! { <AccountTable accounts=list dialog/> }.into_any(),
+                Err(ConsoleError::SignedOut) => {
+                    view! { <p role="alert">"You are signed out. " <a href="/login">"Sign in"</a></p> }.into_any()
+                }
+                Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+            }
+        })
+    };
+
+    view! {
+        <Frame>
+            <div class="page-head">
+                <h1>"Official accounts"</h1>
+                <button class="primary" on:click=move |_| dialog.set(Some(Dialog::Create))>"New account"</button>
+            </div>
+            <div class="search">
+                <label for="account-search">"Search"</label>
+                <input
+                    id="account-search"
+                    type="search"
+                    placeholder="Name, ID or owner"
+                    on:input=move |ev| search.set(event_target_value(&ev))
+                />
+            </div>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{rows}</Transition>
+            {move || match dialog.get() {
+                None => ().into_any(),
+                Some(Dialog::Create) => view! { <AccountDialog editing=None on_close=close on_saved=saved/> }.into_any(),
+                Some(Dialog::Edit(a)) => view! { <AccountDialog editing=Some(a) on_close=close on_saved=saved/> }.into_any(),
+                Some(Dialog::Delete(a)) => view! { <ConfirmDelete account=a on_close=close on_deleted=saved/> }.into_any(),
+            }}
+        </Frame>
+    }
+}
+
+#[component]
+fn AccountTable(accounts: Vec<OfficialAccount>, dialog: RwSignal<Option<Dialog>>) -> impl IntoView {
+    view! {
+        <table class="accounts">
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"ID"</th>
+                    <th scope="col">"Owner"</th>
+                    <th scope="col">"Subscribers"</th>
+                    <th scope="col">"Created"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {accounts
+                    .into_iter()
+                    .map(|a| {
+                        let for_edit = a.clone();
+                        let for_delete = a.clone();
+                        view! {
+                            <tr>
+                                <td>{a.name.clone()}</td>
+                                <td><code>{a.id.clone()}</code></td>
+                                <td>{a.owner.clone()}</td>
+                                <td class="num">{a.subscriber_num}</td>
+                                <td>{utc_minutes(a.create_time)}</td>
+                                <td class="actions">
+                                    <button aria-label=format!("Edit {}", a.name) on:click=move |_| dialog.set(Some(Dialog::Edit(for_edit.clone())))>
+                                        "Edit"
+                                    </button>
+                                    <button class="danger" aria-label=format!("Delete {}", a.name) on:click=move |_| dialog.set(Some(Dialog::Delete(for_delete.clone())))>
+                                        "Delete"
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per console page, each with its server functions beside its components.
+
+pub mod accounts;
+mod account_dialog;
+mod layout;
+pub mod settings;
+pub mod sign_in;

@@ -1,0 +1,185 @@
+//! Official accounts: create, read, search, modify, destroy.
+
+use crate::error::{Error, Result};
+use crate::ids::{OfficialAccountId, UserId};
+use crate::profile::{NewAccount, OfficialAccount, ProfileUpdate};
+use crate::store::{contains_pattern, now, ResultExt};
+use crate::Messaging;
+use rand::distributions::{Alphanumeric, DistString};
+
+/// What to do when the owner of a new account is not an imported user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownOwner {
+    /// Refuse with [`Error::UserNotImported`] (the REST API, as Tencent does: 70107).
+    Refuse,
+    /// Import the owner in the same transaction (the console, which says so before Create).
+    Import,
+}
+
+const ACCOUNT_COLUMNS: &str = "account_id, owner_account, name, introduction, face_url, organization, \
+     custom_string, max_subscriber_num, subscriber_num, created_at, last_msg_time";
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    account_id: String,
+    owner_account: String,
+    name: String,
+    introduction: String,
+    face_url: String,
+    organization: String,
+    custom_string: String,
+    max_subscriber_num: i64,
+    subscriber_num: i64,
+    created_at: i64,
+    last_msg_time: i64,
+}
+
+impl AccountRow {
+    fn into_account(self) -> OfficialAccount {
+        OfficialAccount {
+            id: self.account_id,
+            owner: self.owner_account,
+            name: self.name,
+            introduction: self.introduction,
+            face_url: self.face_url,
+            organization: self.organization,
+            custom_string: self.custom_string,
+            max_subscriber_num: self.max_subscriber_num,
+            subscriber_num: self.subscriber_num,
+            create_time: self.created_at,
+            last_msg_time: self.last_msg_time,
+        }
+    }
+}
+
+impl Messaging {
+    #[tracing::instrument(name = "create official account", skip_all, fields(owner = %new.owner))]
+    pub async fn create_account(&self, new: NewAccount, unknown_owner: UnknownOwner) -> Result<OfficialAccount> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let owner_known: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
+            .bind(new.owner.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if owner_known.is_none() {
+            match unknown_owner {
+                UnknownOwner::Refuse => return Err(Error::UserNotImported(new.owner.to_string())),
+                UnknownOwner::Import => {
+                    sqlx::query("insert into app_user (user_id, created_at) values ($1, $2)")
+                        .bind(new.owner.as_str())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        let id = new.id.unwrap_or_else(|| {
+            OfficialAccountId::generated(&Alphanumeric.sample_string(&mut rand::thread_rng(), 16))
+        });
+        let p = &new.profile;
+        // The primary key also covers destroyed accounts, so a used ID is never handed out again.
+        sqlx::query(
+            r#"insert into official_account
+                 (account_id, owner_account, name, introduction, face_url, organization, custom_string,
+                  max_subscriber_num, created_at)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
+        )
+        .bind(id.as_str())
+        .bind(new.owner.as_str())
+        .bind(p.name())
+        .bind(&p.introduction)
+        .bind(&p.face_url)
+        .bind(&p.organization)
+        .bind(&p.custom_string)
+        .bind(p.max_subscriber_num)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .on_unique_violation(|| Error::AccountIdTaken(id.to_string()))?;
+        tx.commit().await?;
+        self.account(&id).await
+    }
+
+    /// A live (not destroyed) account.
+    pub async fn account(&self, id: &OfficialAccountId) -> Result<OfficialAccount> {
+        let sql = format!("select {ACCOUNT_COLUMNS} from official_account where account_id = $1 and destroyed_at is null");
+        sqlx::query_as::<_, AccountRow>(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(AccountRow::into_account)
+            .ok_or_else(|| Error::AccountNotFound(id.to_string()))
+    }
+
+    /// Live accounts whose name, ID or owner contains `search` (case-insensitive), newest first.
+    pub async fn search_accounts(&self, search: &str, limit: i64) -> Result<Vec<OfficialAccount>> {
+        let sql = format!(
+            r#"select {ACCOUNT_COLUMNS} from official_account
+               where destroyed_at is null
+                 and ($1 = '' or lower(name) like $2 escape '\' or lower(account_id) like $2 escape '\'
+                      or lower(owner_account) like $2 escape '\')
+               order by created_at desc, account_id
+               limit $3"#
+        );
+        let rows = sqlx::query_as::<_, AccountRow>(&sql)
+            .bind(search.trim())
+            .bind(contains_pattern(search.trim()))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(AccountRow::into_account).collect())
+    }
+
+    #[tracing::instrument(name = "modify official account", skip_all, fields(account = %id))]
+    pub async fn modify_account(&self, id: &OfficialAccountId, update: &ProfileUpdate) -> Result<OfficialAccount> {
+        let f = update.fields();
+        // coalesce: a missing field keeps its value.
+        let done = sqlx::query(
+            r#"update official_account set
+                 name = coalesce($2, name),
+                 introduction = coalesce($3, introduction),
+                 face_url = coalesce($4, face_url),
+                 organization = coalesce($5, organization),
+                 custom_string = coalesce($6, custom_string),
+                 max_subscriber_num = coalesce($7, max_subscriber_num)
+               where account_id = $1 and destroyed_at is null"#,
+        )
+        .bind(id.as_str())
+        .bind(f.name.as_deref())
+        .bind(f.introduction.as_deref())
+        .bind(f.face_url.as_deref())
+        .bind(f.organization.as_deref())
+        .bind(f.custom_string.as_deref())
+        .bind(f.max_subscriber_num)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::AccountNotFound(id.to_string()));
+        }
+        self.account(id).await
+    }
+
+    /// Destroys an account. Its row stays as a tombstone so the ID is never reused.
+    #[tracing::instrument(name = "destroy official account", skip_all, fields(account = %id))]
+    pub async fn destroy_account(&self, id: &OfficialAccountId) -> Result<OfficialAccount> {
+        let account = self.account(id).await?;
+        let done = sqlx::query("update official_account set destroyed_at = $2 where account_id = $1 and destroyed_at is null")
+            .bind(id.as_str())
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::AccountNotFound(id.to_string()));
+        }
+        Ok(account)
+    }
+
+    /// Accounts owned by `owner` (live only).
+    pub async fn accounts_of_owner(&self, owner: &UserId) -> Result<Vec<OfficialAccount>> {
+        let sql = format!(
+            "select {ACCOUNT_COLUMNS} from official_account where owner_account = $1 and destroyed_at is null order by created_at"
+        );
+        let rows = sqlx::query_as::<_, AccountRow>(&sql).bind(owner.as_str()).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(AccountRow::into_account).collect())
+    }
+}

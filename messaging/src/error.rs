@@ -1,0 +1,73 @@
+//! One error type for the whole core. Each front door (REST, console) maps it to its own wire
+//! form in exactly one place; the core never knows about HTTP status or Tencent codes.
+
+use std::fmt;
+
+/// A value that broke a rule. `field` is the Tencent field name (`Name`, `Official_Account`, …)
+/// so the REST API can quote it and the console can put the sentence next to the right input.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InvalidField {
+    pub field: String,
+    pub rule: String,
+}
+
+impl InvalidField {
+    pub fn new(field: &str, rule: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), rule: rule.into() }
+    }
+}
+
+impl fmt::Display for InvalidField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.rule)
+    }
+}
+
+impl std::error::Error for InvalidField {}
+
+/// Every way a core operation can fail, named by outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A parameter broke a documented rule (length, range, required).
+    #[error("{0}")]
+    Invalid(#[from] InvalidField),
+    /// An official account ID that is not of Tencent's form (Tencent gives it its own code).
+    #[error("{0}")]
+    MalformedAccountId(InvalidField),
+    #[error("official account {0} does not exist")]
+    AccountNotFound(String),
+    #[error("official account ID {0} is already used")]
+    AccountIdTaken(String),
+    #[error("user {0} was never imported")]
+    UserNotImported(String),
+    #[error("no permission: {0}")]
+    Forbidden(String),
+    /// Storage failed. The text is for logs only; front doors answer with an opaque message.
+    #[cfg(feature = "backend")]
+    #[error("storage error: {0}")]
+    Storage(#[from] sqlx::Error),
+    /// Anything else internal (hashing, migrations); never shown to callers.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The field this error is about, when there is one (the console highlights it).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid(f) | Error::MalformedAccountId(f) => Some(&f.field),
+            Error::AccountIdTaken(_) => Some("OfficialAccountUserID"),
+            Error::UserNotImported(_) => Some("Owner_Account"),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "backend")]
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Error::Internal(format!("migration failed: {e}"))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,80 @@
+//! Herald's messaging core: official accounts, users, and (later) subscribers, broadcasts and
+//! their storage. It knows nothing of HTTP or Leptos; the REST API and the console both call it,
+//! so every rule lives here once.
+//!
+//! # Layout
+//! * [`ids`]: [`OfficialAccountId`] and [`UserId`] parse Tencent's ID rules.
+//! * [`profile`]: an account's profile with its byte limits ([`AccountProfile`], [`ProfileUpdate`]).
+//! * [`error`]: the one [`Error`] enum; front doors map it to their wire codes in one place each.
+//! * with the `backend` feature (everything below needs a database):
+//!   * `store`: opening SQLite or PostgreSQL and migrating it.
+//!   * `accounts`, `users`: official accounts and imported users.
+//!   * `console`: console users, passwords and one-time sign-in links.
+//!   * `settings`: the app's REST identity.
+//!   * [`usersig`]: TLSSigAPIv2 verification.
+//!
+//! Without `backend` only the pure types remain, and they compile to WebAssembly so the
+//! console's dialogs check the same limits as the server.
+
+pub mod batch;
+pub mod error;
+pub mod ids;
+pub mod profile;
+
+pub use error::{Error, InvalidField, Result};
+pub use ids::{OfficialAccountId, UserId};
+pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, ProfileUpdate, TextLimit};
+
+#[cfg(feature = "backend")]
+mod accounts;
+#[cfg(feature = "backend")]
+mod console;
+#[cfg(feature = "backend")]
+mod settings;
+#[cfg(feature = "backend")]
+mod store;
+#[cfg(feature = "backend")]
+mod users;
+#[cfg(feature = "backend")]
+pub mod usersig;
+
+#[cfg(feature = "backend")]
+pub use accounts::UnknownOwner;
+#[cfg(feature = "backend")]
+pub use console::{ConsoleUser, PASSWORD_MIN_CHARS, PLATFORM_OWNER};
+#[cfg(feature = "backend")]
+pub use settings::AppIdentity;
+#[cfg(feature = "backend")]
+pub use store::Backend;
+#[cfg(feature = "backend")]
+pub use users::{Deleted, NewUser};
+
+/// The handle the `server` and `app` crates hold. Cloning it is cheap: the pool is shared.
+#[cfg(feature = "backend")]
+#[derive(Clone)]
+pub struct Messaging {
+    pool: sqlx::AnyPool,
+    backend: Backend,
+}
+
+#[cfg(feature = "backend")]
+impl Messaging {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self> {
+        let (pool, backend) = store::open(url).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Table → column names of Herald's own tables, sorted; the schema test compares backends.
+    pub async fn schema(&self) -> Result<Vec<(String, Vec<String>)>> {
+        store::schema(&self.pool, self.backend).await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,84 @@
+//! Imported users (`im_open_login_svc`): the people who can own and subscribe to accounts.
+
+use crate::error::Result;
+use crate::ids::UserId;
+use crate::store::now;
+use crate::Messaging;
+
+/// A user to import. Importing an existing user updates its nick and face (Tencent does the same).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub nick: String,
+    pub face_url: String,
+}
+
+impl NewUser {
+    pub fn bare(id: UserId) -> Self {
+        Self { id, nick: String::new(), face_url: String::new() }
+    }
+}
+
+/// Per-user outcome of a batch delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Yes,
+    NotImported,
+}
+
+impl Messaging {
+    pub async fn import_user(&self, user: &NewUser) -> Result<()> {
+        sqlx::query(
+            r#"insert into app_user (user_id, nick, face_url, created_at) values ($1, $2, $3, $4)
+               on conflict (user_id) do update set nick = excluded.nick, face_url = excluded.face_url"#,
+        )
+        .bind(user.id.as_str())
+        .bind(&user.nick)
+        .bind(&user.face_url)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Imports many bare users; already imported ones are left as they are.
+    pub async fn import_users(&self, ids: &[UserId]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        for id in ids {
+            sqlx::query("insert into app_user (user_id, created_at) values ($1, $2) on conflict (user_id) do nothing")
+                .bind(id.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn user_exists(&self, id: &UserId) -> Result<bool> {
+        let found: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// For each ID, whether it was imported (`account_check`).
+    pub async fn check_users(&self, ids: &[UserId]) -> Result<Vec<bool>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.user_exists(id).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn delete_users(&self, ids: &[UserId]) -> Result<Vec<Deleted>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let done = sqlx::query("delete from app_user where user_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+            out.push(if done.rows_affected() == 1 { Deleted::Yes } else { Deleted::NotImported });
+        }
+        Ok(out)
+    }
+}

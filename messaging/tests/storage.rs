@@ -1,0 +1,225 @@
+//! Storage tests, run against a real SQLite file and, when `HERALD_TEST_PG_URL` is set
+//! (scripts/test.sh always sets it), a fresh database on that PostgreSQL server.
+
+use messaging::{
+    AccountProfile, Error, Messaging, NewAccount, NewUser, OfficialAccountId, ProfileFields, ProfileUpdate,
+    UnknownOwner, UserId,
+};
+use std::future::Future;
+
+/// Opens a fresh database on every backend and runs `test` on each.
+async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(Messaging) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Messaging::open(&format!("sqlite://{}/herald.db", dir.path().display())).await.unwrap();
+    test(sqlite).await;
+    if let Some(url) = fresh_postgres_database().await {
+        let pg = Messaging::open(&url).await.unwrap();
+        test(pg.clone()).await;
+        pg.close().await;
+    }
+}
+
+/// A new, empty database on the server at HERALD_TEST_PG_URL, or None when it is unset.
+/// Set but unreachable is a failure, never a silent skip.
+async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    let Ok(url) = std::env::var("HERALD_TEST_PG_URL") else {
+        eprintln!("HERALD_TEST_PG_URL is unset: PostgreSQL half of this test skipped");
+        return None;
+    };
+    let mut admin = sqlx::PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("HERALD_TEST_PG_URL is set but PostgreSQL is unreachable: {e}"));
+    let name = format!("herald_test_{}", rand_suffix());
+    sqlx::query(&format!("create database {name}")).execute(&mut admin).await.unwrap();
+    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
+    Some(format!("{base}/{name}"))
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{nanos:x}{:x}", std::process::id())
+}
+
+fn user(id: &str) -> UserId {
+    UserId::parse("UserID", id).unwrap()
+}
+
+fn new_account(owner: &str, id: Option<&str>, name: &str) -> NewAccount {
+    NewAccount {
+        owner: user(owner),
+        id: id.map(|s| OfficialAccountId::parse_custom("OfficialAccountUserID", s).unwrap()),
+        profile: AccountProfile::parse(ProfileFields { name: Some(name.into()), ..Default::default() }).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn an_account_is_stored_and_read_back_with_defaults() {
+    on_each_backend(|m| async move {
+        m.import_user(&NewUser::bare(user("alice"))).await.unwrap();
+        let created = m.create_account(new_account("alice", None, "Daily 新闻"), UnknownOwner::Refuse).await.unwrap();
+        assert!(created.id.starts_with("@TOA#_@TOA#"), "generated IDs carry the system prefix: {}", created.id);
+        assert!(created.id.len() <= 48);
+        let read = m.account(&OfficialAccountId::parse("x", &created.id).unwrap()).await.unwrap();
+        assert_eq!(read, created);
+        assert_eq!(read.name, "Daily 新闻");
+        assert_eq!(read.owner, "alice");
+        assert_eq!(read.max_subscriber_num, 100_000);
+        assert_eq!(read.subscriber_num, 0);
+        assert!(read.create_time > 1_700_000_000);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_owner_is_refused_or_imported_as_the_caller_asks() {
+    on_each_backend(|m| async move {
+        let err = m.create_account(new_account("ghost", None, "A"), UnknownOwner::Refuse).await.unwrap_err();
+        assert!(matches!(err, Error::UserNotImported(ref u) if u == "ghost"), "{err:?}");
+        assert!(!m.user_exists(&user("ghost")).await.unwrap(), "a refused create imports nobody");
+        assert!(m.search_accounts("", 10).await.unwrap().is_empty(), "and stores no account");
+
+        m.create_account(new_account("ghost", None, "A"), UnknownOwner::Import).await.unwrap();
+        assert!(m.user_exists(&user("ghost")).await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_is_never_reused_even_after_its_account_is_destroyed() {
+    on_each_backend(|m| async move {
+        m.import_user(&NewUser::bare(user("bob"))).await.unwrap();
+        m.create_account(new_account("bob", Some("@TOA#_news"), "News"), UnknownOwner::Refuse).await.unwrap();
+        let dup = m.create_account(new_account("bob", Some("@TOA#_news"), "Again"), UnknownOwner::Refuse).await;
+        assert!(matches!(dup, Err(Error::AccountIdTaken(_))), "{dup:?}");
+
+        let id = OfficialAccountId::parse("x", "@TOA#_news").unwrap();
+        m.destroy_account(&id).await.unwrap();
+        assert!(matches!(m.account(&id).await, Err(Error::AccountNotFound(_))));
+        assert!(matches!(m.destroy_account(&id).await, Err(Error::AccountNotFound(_))));
+        let reuse = m.create_account(new_account("bob", Some("@TOA#_news"), "Reborn"), UnknownOwner::Refuse).await;
+        assert!(matches!(reuse, Err(Error::AccountIdTaken(_))), "{reuse:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn modify_changes_only_the_given_fields() {
+    on_each_backend(|m| async move {
+        m.import_user(&NewUser::bare(user("carol"))).await.unwrap();
+        let a = m.create_account(new_account("carol", Some("@TOA#_m"), "Before"), UnknownOwner::Refuse).await.unwrap();
+        let id = OfficialAccountId::parse("x", &a.id).unwrap();
+        let update = ProfileUpdate::parse(ProfileFields {
+            introduction: Some("hello".into()),
+            max_subscriber_num: Some(7),
+            ..Default::default()
+        })
+        .unwrap();
+        let after = m.modify_account(&id, &update).await.unwrap();
+        assert_eq!(after.name, "Before");
+        assert_eq!(after.introduction, "hello");
+        assert_eq!(after.max_subscriber_num, 7);
+        let missing = OfficialAccountId::parse("x", "@TOA#_missing").unwrap();
+        assert!(matches!(m.modify_account(&missing, &update).await, Err(Error::AccountNotFound(_))));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_matches_name_id_or_owner_ignoring_case_and_treats_wildcards_literally() {
+    on_each_backend(|m| async move {
+        for (owner, id, name) in [("dora", "@TOA#_sports", "Sports Daily"), ("ed", "@TOA#_cook", "100% Cooking"), ("ed", "@TOA#_tech", "aXb Tech")] {
+            m.create_account(new_account(owner, Some(id), name), UnknownOwner::Import).await.unwrap();
+        }
+        let names = |v: Vec<messaging::OfficialAccount>| {
+            let mut n: Vec<String> = v.into_iter().map(|a| a.name).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(m.search_accounts("", 10).await.unwrap()).len(), 3);
+        assert_eq!(names(m.search_accounts("SPORTS", 10).await.unwrap()), ["Sports Daily"]);
+        assert_eq!(names(m.search_accounts("ed", 10).await.unwrap()), ["100% Cooking", "aXb Tech"]);
+        assert_eq!(names(m.search_accounts("%", 10).await.unwrap()), ["100% Cooking"]);
+        assert!(m.search_accounts("a_b", 10).await.unwrap().is_empty(), "_ is not a wildcard");
+        assert_eq!(names(m.search_accounts("axb", 10).await.unwrap()), ["aXb Tech"]);
+        assert_eq!(m.search_accounts("", 2).await.unwrap().len(), 2, "the limit holds");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn users_are_imported_checked_and_deleted() {
+    on_each_backend(|m| async move {
+        m.import_users(&[user("u1"), user("u2")]).await.unwrap();
+        m.import_users(&[user("u1")]).await.unwrap(); // again: no error
+        assert_eq!(m.check_users(&[user("u1"), user("u3")]).await.unwrap(), [true, false]);
+        let deleted = m.delete_users(&[user("u2"), user("u3")]).await.unwrap();
+        assert_eq!(deleted, [messaging::Deleted::Yes, messaging::Deleted::NotImported]);
+        assert!(!m.user_exists(&user("u2")).await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_platform_owner_signs_in_with_the_configured_password_only() {
+    on_each_backend(|m| async move {
+        assert_eq!(m.ensure_platform_owner(Some("s3cret-password")).await.unwrap(), None);
+        let who = m.sign_in("admin", "s3cret-password").await.unwrap();
+        assert!(who.is_platform_owner());
+        let wrong = m.sign_in("admin", "nope").await.unwrap_err().to_string();
+        let nobody = m.sign_in("nobody", "s3cret-password").await.unwrap_err().to_string();
+        assert_eq!(wrong, nobody, "the same answer whatever was wrong");
+        // A changed environment password takes over on the next start.
+        m.ensure_platform_owner(Some("another-password")).await.unwrap();
+        assert!(m.sign_in("admin", "s3cret-password").await.is_err());
+        assert!(m.sign_in("admin", "another-password").await.is_ok());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_password_a_one_time_link_signs_in_once() {
+    on_each_backend(|m| async move {
+        let token = m.ensure_platform_owner(None).await.unwrap().expect("a first start without password prints a link");
+        assert!(m.sign_in("admin", "").await.is_err(), "no password works before one is set");
+        assert_eq!(m.redeem_sign_in_token(&token).await.unwrap().username, "admin");
+        assert!(m.redeem_sign_in_token(&token).await.is_err(), "a link works once");
+        assert!(m.redeem_sign_in_token("made-up").await.is_err());
+        assert!(m.set_console_password("admin", "short").await.is_err(), "8 characters at least");
+        m.set_console_password("admin", "long enough").await.unwrap();
+        assert!(m.sign_in("admin", "long enough").await.is_ok());
+        assert_eq!(m.ensure_platform_owner(None).await.unwrap(), None, "no new link once a password exists");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_rest_identity_is_generated_once_and_kept() {
+    on_each_backend(|m| async move {
+        let first = m.app_identity(None, None).await.unwrap();
+        let again = m.app_identity(None, None).await.unwrap();
+        assert_eq!(first, again);
+        assert!(!first.from_environment);
+        assert_eq!(first.secret_key.len(), 64);
+        let env = m.app_identity(Some(1400000123), Some("k".into())).await.unwrap();
+        assert_eq!((env.sdkappid, env.secret_key.as_str(), env.from_environment), (1400000123, "k", true));
+        assert!(!format!("{first:?}").contains(&first.secret_key), "Debug never shows the key");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn both_backends_have_the_same_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Messaging::open(&format!("sqlite://{}/s.db", dir.path().display())).await.unwrap();
+    let Some(url) = fresh_postgres_database().await else { return };
+    let pg = Messaging::open(&url).await.unwrap();
+    let (s, p) = (sqlite.schema().await.unwrap(), pg.schema().await.unwrap());
+    assert!(s.iter().any(|(t, _)| t == "official_account"), "{s:?}");
+    assert_eq!(s, p, "messaging/migrations/sqlite and messaging/migrations/postgres drifted apart");
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust tests (unit, storage on SQLite *and* PostgreSQL, black-box REST)
+# and the Playwright end-to-end tests in Debian's Chromium against the real server.
+#
+# PostgreSQL: HERALD_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test). The storage
+# tests fail, rather than skip, when it is set and unreachable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --for-tests
+scripts/build.sh
+
+export HERALD_TEST_PG_URL="${HERALD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+echo "test: cargo test (SQLite and PostgreSQL at ${HERALD_TEST_PG_URL%%@*}@…)"
+# --release shares compiled dependencies with the server build above.
+cargo test --release --workspace --exclude app
+cargo test --release -p app --features ssr --lib
+
+echo "test: Playwright"
+E2E_DIR=$(mktemp -d)
+trap 'rm -rf "$E2E_DIR"' EXIT
+export HERALD_E2E_DB="sqlite://$E2E_DIR/e2e.db"
+export HERALD_E2E_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(cd end2end && npx playwright test)
+echo "test: all passed"

@@ -1,0 +1,94 @@
+//! The Tencent-compatible REST API: `POST /v4/{service}/{command}` (rest-api.md).
+//!
+//! One handler authenticates, parses the body and dispatches by command; each command lives in
+//! the module of its service and calls `messaging`, which holds every rule.
+
+mod auth;
+mod envelope;
+mod official_accounts;
+mod users;
+
+pub use auth::RestIdentity;
+use envelope::RestError;
+
+use crate::startup::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::Method;
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use messaging::Messaging;
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v4/{service}/{command}", any(call))
+}
+
+type Payload = Result<Map<String, Value>, RestError>;
+
+async fn call(
+    State(state): State<AppState>,
+    method: Method,
+    Path((service, command)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let request_id = format!("{:016x}", rand::thread_rng().gen::<u64>());
+    let result = async {
+        if method != Method::POST {
+            return Err(RestError::Query("only POST is allowed".into()));
+        }
+        auth::authenticate(&state.rest, query.as_deref(), unix_now())?;
+        let body = parse_body(&body)?;
+        dispatch(&state.messaging, &service, &command, body).await
+    }
+    .await;
+    envelope::answer(&request_id, result)
+}
+
+async fn dispatch(m: &Messaging, service: &str, command: &str, body: Value) -> Payload {
+    match (service, command) {
+        ("im_open_login_svc", "account_import") => users::account_import(m, parse(body)?).await,
+        ("im_open_login_svc", "multiaccount_import") => users::multiaccount_import(m, parse(body)?).await,
+        ("im_open_login_svc", "account_delete") => users::account_delete(m, parse(body)?).await,
+        ("im_open_login_svc", "account_check") => users::account_check(m, parse(body)?).await,
+        ("official_account_open_http_svc", "create_official_account") => {
+            official_accounts::create_official_account(m, parse(body)?).await
+        }
+        ("official_account_open_http_svc", "get_official_account_info") => {
+            official_accounts::get_official_account_info(m, parse(body)?).await
+        }
+        ("official_account_open_http_svc", "modify_official_account_base_info") => {
+            official_accounts::modify_official_account_base_info(m, parse(body)?).await
+        }
+        ("official_account_open_http_svc", "destroy_official_account") => {
+            official_accounts::destroy_official_account(m, parse(body)?).await
+        }
+        _ => Err(RestError::UnknownCommand(format!("{service}/{command}"))),
+    }
+}
+
+/// The body must be a JSON object; `{}` when a command takes no parameters.
+fn parse_body(body: &[u8]) -> Result<Value, RestError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(RestError::Body("the body may not be empty (send {} for no parameters)".into()));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| RestError::Body(format!("not valid JSON ({e})")))?;
+    if !value.is_object() {
+        return Err(RestError::Body("the body must be a JSON object".into()));
+    }
+    Ok(value)
+}
+
+/// Deserializes a command's request; a wrong type names the field (`Name: invalid type …`).
+fn parse<T: DeserializeOwned>(body: Value) -> Result<T, RestError> {
+    serde_path_to_error::deserialize(body).map_err(|e| RestError::Body(format!("{}: {}", e.path(), e.inner())))
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

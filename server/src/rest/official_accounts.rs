@@ -1,0 +1,174 @@
+//! Service `official_account_open_http_svc`: creating, reading, modifying and destroying
+//! official accounts (rest-api.md §4).
+
+use super::envelope::{fail_fields, ok_fields, RestError};
+use super::Payload;
+use messaging::batch::{check_batch, ACCOUNT_INFO_BATCH_MAX};
+use messaging::{
+    AccountProfile, Error, Messaging, NewAccount, OfficialAccount, OfficialAccountId, ProfileFields, ProfileUpdate,
+    UnknownOwner, UserId,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+/// Profile fields as Tencent names them; shared by create and modify.
+#[derive(Deserialize)]
+pub struct ProfileBody {
+    #[serde(rename = "Name")]
+    name: Option<String>,
+    #[serde(rename = "Introduction")]
+    introduction: Option<String>,
+    #[serde(rename = "FaceUrl")]
+    face_url: Option<String>,
+    #[serde(rename = "Organization")]
+    organization: Option<String>,
+    #[serde(rename = "CustomString")]
+    custom_string: Option<String>,
+    #[serde(rename = "MaxSubscriberNum")]
+    max_subscriber_num: Option<i64>,
+}
+
+impl From<ProfileBody> for ProfileFields {
+    fn from(b: ProfileBody) -> Self {
+        ProfileFields {
+            name: b.name,
+            introduction: b.introduction,
+            face_url: b.face_url,
+            organization: b.organization,
+            custom_string: b.custom_string,
+            max_subscriber_num: b.max_subscriber_num,
+        }
+    }
+}
+
+fn account_id(field: &str, raw: Option<&str>) -> Result<OfficialAccountId, RestError> {
+    OfficialAccountId::parse(field, raw.unwrap_or_default()).map_err(|e| Error::MalformedAccountId(e).into())
+}
+
+/// The account as the API shows it; `filter` (ResponseFilter.OfficialAccountBaseInfoFilter)
+/// keeps only the named fields, and `Official_Account` always.
+fn account_json(a: &OfficialAccount, filter: Option<&[String]>) -> Map<String, Value> {
+    let all = [
+        ("Official_Account", json!(a.id)),
+        ("Owner_Account", json!(a.owner)),
+        ("Name", json!(a.name)),
+        ("Introduction", json!(a.introduction)),
+        ("FaceUrl", json!(a.face_url)),
+        ("Organization", json!(a.organization)),
+        ("CustomString", json!(a.custom_string)),
+        ("MaxSubscriberNum", json!(a.max_subscriber_num)),
+        ("SubscriberNum", json!(a.subscriber_num)),
+        ("CreateTime", json!(a.create_time)),
+        ("LastMsgTime", json!(a.last_msg_time)),
+    ];
+    all.into_iter()
+        .filter(|(k, _)| *k == "Official_Account" || filter.is_none_or(|f| f.iter().any(|x| x == k)))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct CreateOfficialAccount {
+    #[serde(rename = "Owner_Account")]
+    owner: Option<String>,
+    #[serde(rename = "OfficialAccountUserID")]
+    custom_id: Option<String>,
+    #[serde(flatten)]
+    profile: ProfileBody,
+}
+
+/// [create_official_account] Creates an account for an imported owner; an unknown owner is 70107.
+pub async fn create_official_account(m: &Messaging, req: CreateOfficialAccount) -> Payload {
+    let owner = UserId::parse("Owner_Account", req.owner.as_deref().unwrap_or_default())?;
+    let id = match req.custom_id.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(OfficialAccountId::parse_custom("OfficialAccountUserID", raw).map_err(Error::MalformedAccountId)?),
+    };
+    let profile = AccountProfile::parse(req.profile.into())?;
+    let account = m.create_account(NewAccount { owner, id, profile }, UnknownOwner::Refuse).await?;
+    Ok(Map::from_iter([("OfficialAccountUserID".to_string(), json!(account.id))]))
+}
+
+#[derive(Deserialize)]
+pub struct IdItem {
+    #[serde(rename = "Official_Account")]
+    official_account: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ResponseFilter {
+    #[serde(rename = "OfficialAccountBaseInfoFilter")]
+    base_info: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+pub struct GetOfficialAccountInfo {
+    #[serde(rename = "OfficialAccountIdList", default)]
+    ids: Vec<IdItem>,
+    #[serde(rename = "ResponseFilter", default)]
+    filter: ResponseFilter,
+}
+
+/// [get_official_account_info] Up to 50 accounts; a missing or malformed ID fails only its item.
+pub async fn get_official_account_info(m: &Messaging, req: GetOfficialAccountInfo) -> Payload {
+    check_batch("OfficialAccountIdList", req.ids.len(), ACCOUNT_INFO_BATCH_MAX)?;
+    let filter = req.filter.base_info.as_deref();
+    let mut items = Vec::with_capacity(req.ids.len());
+    for it in req.ids {
+        let raw = it.official_account.unwrap_or_default();
+        let found = match account_id("Official_Account", Some(&raw)) {
+            Ok(id) => m.account(&id).await.map_err(RestError::from),
+            Err(e) => Err(e),
+        };
+        items.push(match found {
+            Ok(account) => {
+                let mut item = ok_fields();
+                item.extend(account_json(&account, filter));
+                item
+            }
+            Err(RestError::Core(e @ (Error::Storage(_) | Error::Internal(_)))) => return Err(e.into()),
+            Err(e) => {
+                let mut item = fail_fields(e.code(), e.info());
+                item.insert("Official_Account".into(), json!(raw));
+                item
+            }
+        });
+    }
+    Ok(Map::from_iter([("OfficialAccountInfoList".to_string(), json!(items))]))
+}
+
+#[derive(Deserialize)]
+pub struct ModifyOfficialAccountBaseInfo {
+    #[serde(rename = "Official_Account", alias = "OfficialAccount")]
+    official_account: Option<String>,
+    #[serde(flatten)]
+    profile: ProfileBody,
+}
+
+/// [modify_official_account_base_info] Changes the given fields, leaves the rest.
+pub async fn modify_official_account_base_info(m: &Messaging, req: ModifyOfficialAccountBaseInfo) -> Payload {
+    let id = account_id("Official_Account", req.official_account.as_deref())?;
+    let update = ProfileUpdate::parse(req.profile.into())?;
+    if update.is_empty() {
+        return Err(messaging::InvalidField::new(
+            "Name",
+            "give at least one of Name, Introduction, FaceUrl, Organization, CustomString, MaxSubscriberNum",
+        )
+        .into());
+    }
+    m.modify_account(&id, &update).await?;
+    Ok(Map::new())
+}
+
+#[derive(Deserialize)]
+pub struct DestroyOfficialAccount {
+    #[serde(rename = "Official_Account")]
+    official_account: Option<String>,
+}
+
+/// [destroy_official_account] Destroys an account; its ID is never handed out again.
+pub async fn destroy_official_account(m: &Messaging, req: DestroyOfficialAccount) -> Payload {
+    let id = account_id("Official_Account", req.official_account.as_deref())?;
+    m.destroy_account(&id).await?;
+    Ok(Map::new())
+}

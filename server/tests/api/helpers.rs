@@ -1,0 +1,96 @@
+//! `spawn_app()` and a `TestApp` with one method per REST command, signing as the admin.
+
+use serde_json::{json, Value};
+use server::config::Config;
+use server::startup::Application;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const SDKAPPID: u64 = 1_400_000_777;
+pub const KEY: &str = "test-secret-key";
+pub const ADMIN: &str = "administrator";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+pub fn sig_for(identifier: &str) -> String {
+    messaging::usersig::sign(SDKAPPID, KEY, identifier, 3600, now())
+}
+
+pub async fn spawn_app() -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        server::telemetry::init();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(&format!("sqlite://{}/herald.db", dir.path().display()));
+    config.sdkappid = Some(SDKAPPID);
+    config.secret_key = Some(KEY.into());
+    config.admin_password = Some("test-password".into());
+    let app = Application::build(config).await.expect("the server starts");
+    let base = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { base, client: reqwest::Client::new(), _dir: dir }
+}
+
+impl TestApp {
+    /// POSTs `body` (raw bytes) to `/v4/{path}?{query}`; asserts HTTP 200 and returns the JSON.
+    pub async fn post_raw(&self, path: &str, query: &str, body: impl Into<reqwest::Body>) -> Value {
+        let res = self.client.post(format!("{}/v4/{path}?{query}", self.base)).body(body).send().await.unwrap();
+        assert_eq!(res.status(), 200, "Tencent answers HTTP 200 for every outcome");
+        res.json().await.unwrap()
+    }
+
+    pub fn admin_query(&self) -> String {
+        format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={}&random=12345&contenttype=json", sig_for(ADMIN))
+    }
+
+    /// Calls a command as the admin with a JSON body.
+    pub async fn call(&self, path: &str, body: Value) -> Value {
+        self.post_raw(path, &self.admin_query(), body.to_string()).await
+    }
+
+    pub async fn account_import(&self, user: &str) -> Value {
+        self.call("im_open_login_svc/account_import", json!({ "UserID": user })).await
+    }
+
+    pub async fn create_official_account(&self, body: Value) -> Value {
+        self.call("official_account_open_http_svc/create_official_account", body).await
+    }
+
+    pub async fn get_official_account_info(&self, ids: &[&str]) -> Value {
+        let list: Vec<Value> = ids.iter().map(|id| json!({ "Official_Account": id })).collect();
+        self.call("official_account_open_http_svc/get_official_account_info", json!({ "OfficialAccountIdList": list }))
+            .await
+    }
+
+    /// Imports `owner` and creates an account with a custom ID; returns the ID.
+    pub async fn an_account(&self, owner: &str, id: &str, name: &str) -> String {
+        self.account_import(owner).await;
+        let r = self
+            .create_official_account(json!({ "Owner_Account": owner, "OfficialAccountUserID": id, "Name": name }))
+            .await;
+        assert_eq!(r["ErrorCode"], 0, "{r}");
+        r["OfficialAccountUserID"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Asserts a failed envelope with `code`, and that ErrorInfo says something.
+pub fn assert_fails(r: &Value, code: u64) {
+    assert_eq!(r["ActionStatus"], "FAIL", "{r}");
+    assert_eq!(r["ErrorCode"], code, "{r}");
+    assert!(!r["ErrorInfo"].as_str().unwrap_or_default().is_empty(), "{r}");
+    assert!(r["RequestId"].is_string(), "{r}");
+}
+
+pub fn assert_ok(r: &Value) {
+    assert_eq!(r["ActionStatus"], "OK", "{r}");
+    assert_eq!(r["ErrorCode"], 0, "{r}");
+    assert_eq!(r["ErrorInfo"], "", "{r}");
+    assert!(r["RequestId"].is_string(), "{r}");
+}
