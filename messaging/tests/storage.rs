@@ -20,7 +20,18 @@ where
         let pg = Messaging::open(&url).await.unwrap();
         test(pg.clone()).await;
         pg.close().await;
+        drop_postgres_database(&url).await;
     }
+}
+
+/// Removes a database made by [`fresh_postgres_database`] (only after a passing test: a failed
+/// one keeps its database for a look).
+async fn drop_postgres_database(url: &str) {
+    use sqlx::Connection;
+    let admin_url = std::env::var("HERALD_TEST_PG_URL").unwrap();
+    let name = url.rsplit('/').next().unwrap();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut admin).await.unwrap();
 }
 
 /// A new, empty database on the server at HERALD_TEST_PG_URL, or None when it is unset.
@@ -222,4 +233,6 @@ async fn both_backends_have_the_same_schema() {
     let (s, p) = (sqlite.schema().await.unwrap(), pg.schema().await.unwrap());
     assert!(s.iter().any(|(t, _)| t == "official_account"), "{s:?}");
     assert_eq!(s, p, "messaging/migrations/sqlite and messaging/migrations/postgres drifted apart");
+    pg.close().await;
+    drop_postgres_database(&url).await;
 }

@@ -57,13 +57,13 @@ async fn dispatch(m: &Messaging, service: &str, command: &str, body: Value) -> P
         ("im_open_login_svc", "account_delete") => users::account_delete(m, parse(body)?).await,
         ("im_open_login_svc", "account_check") => users::account_check(m, parse(body)?).await,
         ("official_account_open_http_svc", "create_official_account") => {
-            official_accounts::create_official_account(m, parse(body)?).await
+            official_accounts::create_official_account(m, body).await
         }
         ("official_account_open_http_svc", "get_official_account_info") => {
             official_accounts::get_official_account_info(m, parse(body)?).await
         }
         ("official_account_open_http_svc", "modify_official_account_base_info") => {
-            official_accounts::modify_official_account_base_info(m, parse(body)?).await
+            official_accounts::modify_official_account_base_info(m, body).await
         }
         ("official_account_open_http_svc", "destroy_official_account") => {
             official_accounts::destroy_official_account(m, parse(body)?).await
@@ -85,7 +85,7 @@ fn parse_body(body: &[u8]) -> Result<Value, RestError> {
 }
 
 /// Deserializes a command's request; a wrong type names the field (`Name: invalid type …`).
-fn parse<T: DeserializeOwned>(body: Value) -> Result<T, RestError> {
+pub(super) fn parse<T: DeserializeOwned>(body: Value) -> Result<T, RestError> {
     serde_path_to_error::deserialize(body).map_err(|e| RestError::Body(format!("{}: {}", e.path(), e.inner())))
 }
 

@@ -2,7 +2,7 @@
 //! official accounts (rest-api.md §4).
 
 use super::envelope::{fail_fields, ok_fields, RestError};
-use super::Payload;
+use super::{parse, Payload};
 use messaging::batch::{check_batch, ACCOUNT_INFO_BATCH_MAX};
 use messaging::{
     AccountProfile, Error, Messaging, NewAccount, OfficialAccount, OfficialAccountId, ProfileFields, ProfileUpdate,
@@ -73,18 +73,20 @@ pub struct CreateOfficialAccount {
     owner: Option<String>,
     #[serde(rename = "OfficialAccountUserID")]
     custom_id: Option<String>,
-    #[serde(flatten)]
-    profile: ProfileBody,
 }
 
 /// [create_official_account] Creates an account for an imported owner; an unknown owner is 70107.
-pub async fn create_official_account(m: &Messaging, req: CreateOfficialAccount) -> Payload {
+pub async fn create_official_account(m: &Messaging, body: Value) -> Payload {
+    // Two passes over one body rather than `#[serde(flatten)]`, which would lose the field
+    // name from type errors ("Name: invalid type").
+    let req: CreateOfficialAccount = parse(body.clone())?;
+    let profile: ProfileBody = parse(body)?;
     let owner = UserId::parse("Owner_Account", req.owner.as_deref().unwrap_or_default())?;
     let id = match req.custom_id.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(OfficialAccountId::parse_custom("OfficialAccountUserID", raw).map_err(Error::MalformedAccountId)?),
     };
-    let profile = AccountProfile::parse(req.profile.into())?;
+    let profile = AccountProfile::parse(profile.into())?;
     let account = m.create_account(NewAccount { owner, id, profile }, UnknownOwner::Refuse).await?;
     Ok(Map::from_iter([("OfficialAccountUserID".to_string(), json!(account.id))]))
 }
@@ -141,14 +143,14 @@ pub async fn get_official_account_info(m: &Messaging, req: GetOfficialAccountInf
 pub struct ModifyOfficialAccountBaseInfo {
     #[serde(rename = "Official_Account", alias = "OfficialAccount")]
     official_account: Option<String>,
-    #[serde(flatten)]
-    profile: ProfileBody,
 }
 
 /// [modify_official_account_base_info] Changes the given fields, leaves the rest.
-pub async fn modify_official_account_base_info(m: &Messaging, req: ModifyOfficialAccountBaseInfo) -> Payload {
+pub async fn modify_official_account_base_info(m: &Messaging, body: Value) -> Payload {
+    let req: ModifyOfficialAccountBaseInfo = parse(body.clone())?;
+    let profile: ProfileBody = parse(body)?;
     let id = account_id("Official_Account", req.official_account.as_deref())?;
-    let update = ProfileUpdate::parse(req.profile.into())?;
+    let update = ProfileUpdate::parse(profile.into())?;
     if update.is_empty() {
         return Err(messaging::InvalidField::new(
             "Name",
