@@ -8,11 +8,10 @@ use leptos::prelude::*;
 use messaging::OfficialAccount;
 use serde::{Deserialize, Serialize};
 
-/// The page shows at most this many accounts; search narrows it down.
-const LIST_LIMIT: i64 = 200;
-
 #[server]
 pub async fn list_accounts(search: String) -> Result<Vec<OfficialAccount>, ConsoleError> {
+    /// The page shows at most this many accounts; search narrows it down.
+    const LIST_LIMIT: i64 = 200;
     let (state, _user) = crate::ssr::signed_in().await?;
     Ok(state.messaging.search_accounts(&search, LIST_LIMIT).await?)
 }
