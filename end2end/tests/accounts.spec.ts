@@ -22,6 +22,7 @@ test("create an account through the dialog; counters count bytes as you type", a
   await openNewAccount(page);
 
   const nameInput = page.getByLabel("Name", { exact: true });
+  await expect(nameInput).toBeFocused();
   await nameInput.fill("新闻");
   await expect(field(page, "Name").locator(".counter")).toHaveText("6 / 150 bytes");
   await nameInput.pressSequentially("ab");
@@ -129,5 +130,14 @@ test("delete asks for the account's name before destroying it", async ({ page })
   await expect(page.getByRole("row", { name: new RegExp(name) })).toHaveCount(0);
   await page.reload();
   await expect(page.getByRole("heading", { name: "Official accounts" })).toBeVisible();
+  await expect(page.getByRole("row", { name: new RegExp(name) })).toHaveCount(0);
+});
+
+test("Escape closes a dialog without saving", async ({ page }) => {
+  const name = unique("Escaped");
+  await openNewAccount(page);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.keyboard.press("Escape");
+  await expect(dialog(page)).toHaveCount(0);
   await expect(page.getByRole("row", { name: new RegExp(name) })).toHaveCount(0);
 });

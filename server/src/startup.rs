@@ -25,6 +25,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     messaging: Messaging,
+    /// `/sign-in/{token}` when this start minted a one-time link (no HERALD_ADMIN_PASSWORD).
+    sign_in_path: Option<String>,
 }
 
 impl Application {
@@ -41,9 +43,10 @@ impl Application {
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let addr = listener.local_addr()?;
 
-        match messaging.ensure_platform_owner(config.admin_password.as_deref()).await? {
+        let sign_in_path = messaging.ensure_platform_owner(config.admin_password.as_deref()).await?.map(|token| format!("/sign-in/{token}"));
+        match &sign_in_path {
             // The link is the one secret we print: it is the only way in on a first start.
-            Some(token) => tracing::warn!("no HERALD_ADMIN_PASSWORD: sign in once at http://{addr}/sign-in/{token} (valid 24 h), then set a password in Settings"),
+            Some(path) => tracing::warn!("no HERALD_ADMIN_PASSWORD: sign in once at http://{addr}{path} (valid 24 h), then set a password in Settings"),
             None => tracing::info!("console user `admin` is ready"),
         }
 
@@ -65,7 +68,12 @@ impl Application {
             console: console_state,
         };
         let router = router(state, &config).await?;
-        Ok(Self { listener, router, messaging })
+        Ok(Self { listener, router, messaging, sign_in_path })
+    }
+
+    /// The one-time sign-in path printed on this start, if one was minted.
+    pub fn sign_in_path(&self) -> Option<&str> {
+        self.sign_in_path.as_deref()
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -53,6 +53,29 @@ fn TextField(
     }
 }
 
+/// Dialogs work from the keyboard: focus starts in `first_field`, Escape closes (wherever focus is).
+fn keyboard_friendly(on_close: Callback<()>, first_field: &'static str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        request_animation_frame(move || {
+            if let Some(el) = document().get_element_by_id(first_field) {
+                if let Ok(el) = el.dyn_into::<leptos::web_sys::HtmlElement>() {
+                    let _ = el.focus();
+                }
+            }
+        });
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() == "Escape" {
+                on_close.run(());
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (on_close, first_field);
+}
+
 #[component]
 pub fn AccountDialog(
     editing: Option<OfficialAccount>,
@@ -69,6 +92,7 @@ pub fn AccountDialog(
     let face_url = RwSignal::new(a.face_url.clone());
     let max_subscribers = RwSignal::new(if is_edit { a.max_subscriber_num.to_string() } else { String::new() });
 
+    keyboard_friendly(on_close, "account-name");
     let save = ServerAction::<SaveAccount>::new();
     let owner_check = ServerAction::<CheckOwner>::new();
     Effect::new(move |_| {
@@ -115,8 +139,7 @@ pub fn AccountDialog(
 
     view! {
         <div class="backdrop">
-            <div role="dialog" aria-modal="true" aria-labelledby="dialog-title" class="dialog"
-                on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
+            <div role="dialog" aria-modal="true" aria-labelledby="dialog-title" class="dialog">
                 <h2 id="dialog-title">{title}</h2>
                 <form on:submit=submit novalidate>
                     <TextField id="account-name" label="Name" value=name limit=NAME error=error_for("Name")/>
@@ -161,6 +184,7 @@ pub fn AccountDialog(
 /// Asks for the account's name before destroying it.
 #[component]
 pub fn ConfirmDelete(account: OfficialAccount, on_close: Callback<()>, on_deleted: Callback<()>) -> impl IntoView {
+    keyboard_friendly(on_close, "confirm-name");
     let typed = RwSignal::new(String::new());
     let delete = ServerAction::<DeleteAccount>::new();
     Effect::new(move |_| {
@@ -178,8 +202,7 @@ pub fn ConfirmDelete(account: OfficialAccount, on_close: Callback<()>, on_delete
     let error = move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string());
     view! {
         <div class="backdrop">
-            <div role="dialog" aria-modal="true" aria-labelledby="delete-title" class="dialog"
-                on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
+            <div role="dialog" aria-modal="true" aria-labelledby="delete-title" class="dialog">
                 <h2 id="delete-title">"Delete official account"</h2>
                 <p>
                     "This destroys " <strong>{account.name.clone()}</strong> " (" <code>{account.id.clone()}</code>

@@ -1,6 +1,7 @@
 //! Black-box tests: the real server on 127.0.0.1:0 with a fresh SQLite file, driven over HTTP.
 //! One test binary (zero2prod style): `mod`s below, helpers in `helpers`.
 
+mod console;
 mod helpers;
 mod official_accounts;
 mod usersig;
