@@ -10,7 +10,8 @@ SITE=target/site
 PKG=$SITE/pkg
 WASM_PROFILE=wasm-release
 
-echo "build: wasm half"
+step() { echo "build: $1 (${SECONDS}s so far)"; }
+step "wasm half"
 if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   cargo build -q -p app --lib --target wasm32-unknown-unknown --features hydrate \
     --profile $WASM_PROFILE --target-dir target/front
@@ -22,16 +23,17 @@ else
     -Zbuild-std=std,panic_abort --profile $WASM_PROFILE --target-dir target/front
 fi
 
-echo "build: wasm-bindgen"
+step "wasm-bindgen"
 mkdir -p "$PKG"
 wasm-bindgen --target web --remove-name-section --out-name herald --out-dir "$PKG" \
   target/front/wasm32-unknown-unknown/$WASM_PROFILE/app.wasm
 mv -f "$PKG/herald_bg.wasm" "$PKG/herald.wasm"
 
-echo "build: assets"
+step "assets"
 cp style/main.css "$PKG/herald.css"
 cp -r public/. "$SITE/"
 
-echo "build: server half"
+step "server half"
 cargo build -q -p server --release
-echo "build: done (server: target/release/server, site: $SITE)"
+echo "build: done in ${SECONDS}s (server: target/release/server, site: $SITE;" \
+  "wasm $(stat -c %s "$PKG/herald.wasm") bytes, $(gzip -9c "$PKG/herald.wasm" | wc -c) gzip)"

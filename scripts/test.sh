@@ -11,9 +11,9 @@ scripts/build.sh
 
 export HERALD_TEST_PG_URL="${HERALD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 echo "test: cargo test (SQLite and PostgreSQL at ${HERALD_TEST_PG_URL%%@*}@…)"
-# --release shares compiled dependencies with the server build above.
-cargo test --release --workspace --exclude app
-cargo test --release -p app --features ssr --lib
+# --release shares compiled dependencies with the server build above. Nothing here enables
+# `hydrate`, so `app` is tested with `ssr` (through `server`).
+cargo test --release --workspace
 
 echo "test: Playwright"
 E2E_DIR=$(mktemp -d)

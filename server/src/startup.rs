@@ -116,7 +116,13 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     Ok(Router::new()
         .merge(rest::router())
         .merge(pages)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Server functions answer a refused form (a 151-byte name) with status 500, as Leptos
+        // does for every server-function error; real failures are logged where they happen,
+        // so a 5xx here is a warning, not an error.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
+        )
         .with_state(state))
 }
 
