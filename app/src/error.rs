@@ -79,6 +79,11 @@ impl From<messaging::Error> for ConsoleError {
             },
             Error::AccountNotFound(id) => ConsoleError::Server(format!("The account {id} no longer exists.")),
             Error::Forbidden(m) => ConsoleError::Forbidden(sentence(&m)),
+            e @ (Error::NotSubscribed { .. }
+            | Error::BroadcastTooLarge(_)
+            | Error::DirectMessageTooLarge(_)
+            | Error::SendTooFrequent(_)
+            | Error::RateLimited(_)) => ConsoleError::Server(sentence(&e.to_string())),
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "console request failed inside");
                 ConsoleError::Server("Something went wrong on the server; try again.".into())

@@ -42,6 +42,20 @@ pub enum Error {
     UserNotImported(String),
     #[error("no permission: {0}")]
     Forbidden(String),
+    #[error("{user} is not a subscriber of {account}")]
+    NotSubscribed { account: String, user: String },
+    /// A broadcast's MsgBody + CloudCustomData is over 12 KB.
+    #[error("message is {0} bytes; the limit is 12288 bytes (MsgBody + CloudCustomData)")]
+    BroadcastTooLarge(usize),
+    /// A one-to-one message is over 12 KB.
+    #[error("message is {0} bytes; the limit is 12288 bytes (MsgBody + CloudCustomData)")]
+    DirectMessageTooLarge(usize),
+    /// Over the per-account broadcast frequency (app settings).
+    #[error("{0}")]
+    SendTooFrequent(String),
+    /// Over the per-command REST call rate (app setting).
+    #[error("more than {0} calls per second to this command")]
+    RateLimited(u32),
     /// Storage failed. The text is for logs only; front doors answer with an opaque message.
     #[cfg(feature = "backend")]
     #[error("storage error: {0}")]

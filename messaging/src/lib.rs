@@ -11,6 +11,10 @@
 //!   * `accounts`, `users`: official accounts and imported users.
 //!   * `console`: console users, passwords and one-time sign-in links.
 //!   * `settings`: the app's REST identity.
+//!   * [`subscribers`]: who follows an account (counter kept with the rows).
+//!   * [`broadcasts`]: send (stored once), history, recall; [`message`] checks bodies.
+//!   * [`direct`]: one-to-one messages between an account and a subscriber.
+//!   * `limits`: broadcast frequency and REST call rate ([`AppLimits`]).
 //!   * [`usersig`]: TLSSigAPIv2 verification.
 //!
 //! Without `backend` only the pure types remain, and they compile to WebAssembly so the
@@ -28,6 +32,16 @@ pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, Pr
 #[cfg(feature = "backend")]
 mod accounts;
 #[cfg(feature = "backend")]
+pub mod broadcasts;
+#[cfg(feature = "backend")]
+pub mod direct;
+#[cfg(feature = "backend")]
+mod limits;
+#[cfg(feature = "backend")]
+pub mod message;
+#[cfg(feature = "backend")]
+pub mod subscribers;
+#[cfg(feature = "backend")]
 mod console;
 #[cfg(feature = "backend")]
 mod settings;
@@ -40,6 +54,8 @@ pub mod usersig;
 
 #[cfg(feature = "backend")]
 pub use accounts::UnknownOwner;
+#[cfg(feature = "backend")]
+pub use limits::AppLimits;
 #[cfg(feature = "backend")]
 pub use console::{ConsoleUser, PASSWORD_MIN_CHARS, PLATFORM_OWNER};
 #[cfg(feature = "backend")]
@@ -55,6 +71,9 @@ pub use users::{Deleted, NewUser};
 pub struct Messaging {
     pool: sqlx::AnyPool,
     backend: Backend,
+    limits: AppLimits,
+    /// Shared by every clone, so all front doors count against the same windows.
+    windows: std::sync::Arc<limits::Windows>,
 }
 
 #[cfg(feature = "backend")]
@@ -62,7 +81,26 @@ impl Messaging {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Self> {
         let (pool, backend) = store::open(url).await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, limits: AppLimits::default(), windows: Default::default() })
+    }
+
+    /// The same handle with other quotas (app settings).
+    pub fn with_limits(mut self, limits: AppLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> AppLimits {
+        self.limits
+    }
+
+    /// Counts one REST call to `command`; [`Error::RateLimited`] past the per-second quota.
+    pub fn count_rest_call(&self, command: &str) -> Result<()> {
+        if self.windows.try_call(&self.limits, command, store::now()) {
+            Ok(())
+        } else {
+            Err(Error::RateLimited(self.limits.rest_calls_per_second))
+        }
     }
 
     pub fn backend(&self) -> Backend {

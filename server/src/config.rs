@@ -33,6 +33,18 @@ pub struct Config {
     #[arg(long, env = "HERALD_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// Broadcasts one official account may send per second.
+    #[arg(long, env = "HERALD_BROADCASTS_PER_SECOND", default_value_t = 1)]
+    pub broadcasts_per_second: u32,
+
+    /// Broadcasts one official account may send per hour.
+    #[arg(long, env = "HERALD_BROADCASTS_PER_HOUR", default_value_t = 2)]
+    pub broadcasts_per_hour: u32,
+
+    /// REST calls per second to each command; more answer 60007.
+    #[arg(long, env = "HERALD_REST_CALLS_PER_SECOND", default_value_t = 200)]
+    pub rest_calls_per_second: u32,
+
     /// Folder with the built front end (pkg/ with the wasm, JS and CSS; public assets).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -51,6 +63,9 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("admin_identifier", &self.admin_identifier)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("broadcasts_per_second", &self.broadcasts_per_second)
+            .field("broadcasts_per_hour", &self.broadcasts_per_hour)
+            .field("rest_calls_per_second", &self.rest_calls_per_second)
             .field("site_root", &self.site_root)
             .finish()
     }

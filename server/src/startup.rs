@@ -7,7 +7,7 @@ use app::ConsoleState;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use messaging::{Backend, Messaging};
+use messaging::{AppLimits, Backend, Messaging};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -34,7 +34,11 @@ impl Application {
     /// exist, builds the router and binds the listener (port 0 works: see [`Self::addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         tracing::info!(?config, "starting Herald");
-        let messaging = Messaging::open(&config.database_url).await.context("opening the database")?;
+        let messaging = Messaging::open(&config.database_url).await.context("opening the database")?.with_limits(AppLimits {
+            broadcasts_per_second: config.broadcasts_per_second,
+            broadcasts_per_hour: config.broadcasts_per_hour,
+            rest_calls_per_second: config.rest_calls_per_second,
+        });
         let identity = messaging.app_identity(config.sdkappid, config.secret_key.clone()).await?;
         if !identity.from_environment {
             tracing::info!(sdkappid = identity.sdkappid, "REST identity stored in the database; the console's Settings page shows the secret key");

@@ -20,6 +20,8 @@ pub enum RestError {
     /// 60010: `identifier` is not an app administrator.
     NotAdmin,
     UserSig(UserSigError),
+    /// `official_account_msg_recall` names a missing account with its own code (10010).
+    RecallAccountMissing(String),
     /// A rule of the core; mapped in [`RestError::code`].
     Core(messaging::Error),
 }
@@ -45,6 +47,11 @@ pub fn core_code(e: &messaging::Error) -> u32 {
         AccountIdTaken(_) => 130008,
         UserNotImported(_) => 70107,
         Forbidden(_) => 10007,
+        NotSubscribed { .. } => 10007,
+        BroadcastTooLarge(_) => 80002,
+        DirectMessageTooLarge(_) => 93000,
+        SendTooFrequent(_) => 10023,
+        RateLimited(_) => 60007,
         Storage(_) | Internal(_) => 10002,
     }
 }
@@ -64,6 +71,7 @@ impl RestError {
                 UserSigError::IdentifierMismatch => 70013,
                 UserSigError::AppIdMismatch => 70014,
             },
+            RestError::RecallAccountMissing(_) => 10010,
             RestError::Core(e) => core_code(e),
         }
     }
@@ -77,6 +85,7 @@ impl RestError {
             RestError::UnknownCommand(s) => format!("unknown service or command: {s}"),
             RestError::NotAdmin => "identifier is not an app administrator".into(),
             RestError::UserSig(e) => e.to_string(),
+            RestError::RecallAccountMissing(id) => format!("official account {id} does not exist"),
             RestError::Core(e) if core_code(e) == 10002 => "internal error, retry later".into(),
             RestError::Core(e) => e.to_string(),
         }

@@ -4,8 +4,11 @@
 //! the module of its service and calls `messaging`, which holds every rule.
 
 mod auth;
+mod direct;
 mod envelope;
+mod messages;
 mod official_accounts;
+mod subscribers;
 mod users;
 
 pub use auth::RestIdentity;
@@ -43,6 +46,7 @@ async fn call(
             return Err(RestError::Query("only POST is allowed".into()));
         }
         auth::authenticate(&state.rest, query.as_deref(), unix_now())?;
+        state.messaging.count_rest_call(&format!("{service}/{command}"))?;
         let body = parse_body(&body)?;
         dispatch(&state.messaging, &service, &command, body).await
     }
@@ -68,6 +72,26 @@ async fn dispatch(m: &Messaging, service: &str, command: &str, body: Value) -> P
         ("official_account_open_http_svc", "destroy_official_account") => {
             official_accounts::destroy_official_account(m, parse(body)?).await
         }
+        ("official_account_open_http_svc", "add_subscriber") => subscribers::add_subscriber(m, parse(body)?).await,
+        ("official_account_open_http_svc", "delete_subscriber") => subscribers::delete_subscriber(m, parse(body)?).await,
+        ("official_account_open_http_svc", "get_subscriber_info") => subscribers::get_subscriber_info(m, parse(body)?).await,
+        ("official_account_open_http_svc", "modify_subscriber_info") => {
+            subscribers::modify_subscriber_info(m, parse(body)?).await
+        }
+        ("official_account_open_http_svc", "get_subscribed_official_account_list") => {
+            subscribers::get_subscribed_official_account_list(m, parse(body)?).await
+        }
+        ("official_account_open_http_svc", "send_official_account_msg") => {
+            messages::send_official_account_msg(m, parse(body)?).await
+        }
+        ("official_account_open_http_svc", "official_account_msg_get_simple") => {
+            messages::official_account_msg_get_simple(m, parse(body)?).await
+        }
+        ("official_account_open_http_svc", "official_account_msg_recall") => {
+            messages::official_account_msg_recall(m, parse(body)?).await
+        }
+        ("openim", "sendmsg") => direct::sendmsg(m, parse(body)?).await,
+        ("openim", "admin_getroammsg") => direct::admin_getroammsg(m, parse(body)?).await,
         _ => Err(RestError::UnknownCommand(format!("{service}/{command}"))),
     }
 }

@@ -41,13 +41,13 @@ impl From<ProfileBody> for ProfileFields {
     }
 }
 
-fn account_id(field: &str, raw: Option<&str>) -> Result<OfficialAccountId, RestError> {
+pub(super) fn account_id(field: &str, raw: Option<&str>) -> Result<OfficialAccountId, RestError> {
     OfficialAccountId::parse(field, raw.unwrap_or_default()).map_err(|e| Error::MalformedAccountId(e).into())
 }
 
 /// The account as the API shows it; `filter` (ResponseFilter.OfficialAccountBaseInfoFilter)
 /// keeps only the named fields, and `Official_Account` always.
-fn account_json(a: &OfficialAccount, filter: Option<&[String]>) -> Map<String, Value> {
+pub(super) fn account_json(a: &OfficialAccount, filter: Option<&[String]>) -> Map<String, Value> {
     let all = [
         ("Official_Account", json!(a.id)),
         ("Owner_Account", json!(a.owner)),

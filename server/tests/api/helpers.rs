@@ -24,6 +24,11 @@ pub fn sig_for(identifier: &str) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with settings changed first (limits, say).
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         server::telemetry::init();
     }
@@ -32,6 +37,7 @@ pub async fn spawn_app() -> TestApp {
     config.sdkappid = Some(SDKAPPID);
     config.secret_key = Some(KEY.into());
     config.admin_password = Some("test-password".into());
+    change(&mut config);
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
@@ -78,6 +84,30 @@ impl TestApp {
         assert_eq!(r["ErrorCode"], 0, "{r}");
         r["OfficialAccountUserID"].as_str().unwrap().to_owned()
     }
+}
+
+impl TestApp {
+    /// An account `id` owned by `owner` with `subscribers` subscribed.
+    pub async fn an_account_with_subscribers(&self, id: &str, subscribers: &[&str]) -> String {
+        let id = self.an_account("owner", id, "Account").await;
+        self.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": subscribers })).await;
+        let list: Vec<Value> = subscribers.iter().map(|s| json!({ "Subscriber_Account": s })).collect();
+        let r = self.call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": id, "SubscriberList": list })).await;
+        assert_ok(&r);
+        id
+    }
+
+    pub async fn send(&self, body: Value) -> Value {
+        self.call("official_account_open_http_svc/send_official_account_msg", body).await
+    }
+
+    pub async fn history(&self, body: Value) -> Value {
+        self.call("official_account_open_http_svc/official_account_msg_get_simple", body).await
+    }
+}
+
+pub fn text(s: &str) -> Value {
+    json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": s } }])
 }
 
 /// Asserts a failed envelope with `code`, and that ErrorInfo says something.

@@ -3,6 +3,9 @@
 
 mod console;
 mod helpers;
+mod broadcasts;
+mod direct;
 mod official_accounts;
+mod subscribers;
 mod usersig;
 mod users;

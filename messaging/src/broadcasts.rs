@@ -1,0 +1,239 @@
+//! Broadcasts (rest-api.md §5): sending, history, recall. A broadcast is one row, whatever the
+//! number of subscribers; subscribers read it through their position (fan-out on read).
+
+use crate::error::{Error, InvalidField, Result};
+use crate::ids::OfficialAccountId;
+use crate::message::{content_hash, message_size, MsgBody, MESSAGE_MAX_BYTES};
+use crate::store::now;
+use crate::Messaging;
+use rand::Rng;
+use serde_json::Value;
+
+/// A duplicate is the same Random and content within this window.
+const DUPLICATE_WINDOW_SECS: i64 = 5 * 60;
+pub const HISTORY_PAGE_MAX: i64 = 100;
+pub const RECALL_BATCH_MAX: usize = 10;
+pub const RECALL_REASON_MAX_BYTES: usize = 100;
+
+/// A broadcast as asked for, already parsed.
+#[derive(Debug, Clone)]
+pub struct NewBroadcast {
+    pub account: OfficialAccountId,
+    pub random: u32,
+    pub body: MsgBody,
+    pub cloud_custom_data: String,
+    pub offline_push_info: Option<Value>,
+    /// Deliver only to connected subscribers; not stored, not in history, no unread.
+    pub online_only: bool,
+    /// `SendMsgControl: ["NoLastMsg"]`: leave the conversation's last message alone.
+    pub no_last_msg: bool,
+}
+
+/// What the sender is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub msg_key: String,
+    pub msg_time: i64,
+    /// True when this was a resend of a message sent in the last 5 minutes: nothing new stored.
+    pub duplicate: bool,
+}
+
+/// `{seq}_1_{time}`.
+pub fn broadcast_key(seq: i64, time: i64) -> String {
+    format!("{seq}_1_{time}")
+}
+
+/// The sequence number in a MsgKey, if it has the form `{seq}_{n}_{time}`.
+pub fn key_seq(key: &str) -> Option<i64> {
+    let mut parts = key.split('_');
+    let seq = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<u64>().ok()?;
+    parts.next()?.parse::<i64>().ok()?;
+    parts.next().is_none().then_some(seq)
+}
+
+/// One stored broadcast, as history shows it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredBroadcast {
+    pub seq: i64,
+    pub msg_time: i64,
+    pub random: i64,
+    pub body: String,
+    pub cloud_custom_data: String,
+    pub recalled_at: Option<i64>,
+}
+
+impl StoredBroadcast {
+    pub fn msg_key(&self) -> String {
+        broadcast_key(self.seq, self.msg_time)
+    }
+    pub fn body_json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Array(vec![]))
+    }
+}
+
+/// A page of history, newest first.
+#[derive(Debug)]
+pub struct HistoryPage {
+    pub messages: Vec<StoredBroadcast>,
+    /// No older message exists.
+    pub finished: bool,
+}
+
+/// Per-key outcome of a recall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recall {
+    Done,
+    NotFound,
+}
+
+impl Messaging {
+    #[tracing::instrument(name = "send broadcast", skip_all, fields(account = %b.account))]
+    pub async fn send_broadcast(&self, b: NewBroadcast) -> Result<Sent> {
+        let size = message_size(&b.body, &b.cloud_custom_data);
+        if size > MESSAGE_MAX_BYTES {
+            return Err(Error::BroadcastTooLarge(size));
+        }
+        if b.online_only && b.no_last_msg {
+            return Err(InvalidField::new("SendMsgControl", "NoLastMsg cannot be used with OnlineOnlyFlag").into());
+        }
+        let at = now();
+        if b.online_only {
+            // Not stored: no sequence number is spent, so unread counts stay right.
+            self.account(&b.account).await?;
+            self.windows.try_broadcast(&self.limits, b.account.as_str(), at).map_err(Error::SendTooFrequent)?;
+            let random: u32 = rand::thread_rng().gen();
+            return Ok(Sent { msg_key: format!("0_{random}_{at}"), msg_time: at, duplicate: false });
+        }
+
+        let hash = content_hash(&b.body, &b.cloud_custom_data);
+        let mut tx = self.pool.begin().await?;
+        // Write first: it takes the account's lock, so a concurrent identical send waits and
+        // then finds this one as its duplicate.
+        let locked = sqlx::query("update official_account set last_seq = last_seq where account_id = $1 and destroyed_at is null")
+            .bind(b.account.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if locked.rows_affected() == 0 {
+            return Err(Error::AccountNotFound(b.account.to_string()));
+        }
+        let first: Option<(i64, i64)> = sqlx::query_as(
+            "select seq, msg_time from broadcast where account_id = $1 and random = $2 and content_hash = $3 and msg_time >= $4 \
+             order by seq limit 1",
+        )
+        .bind(b.account.as_str())
+        .bind(i64::from(b.random))
+        .bind(&hash)
+        .bind(at - DUPLICATE_WINDOW_SECS)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((seq, time)) = first {
+            tx.rollback().await?;
+            return Ok(Sent { msg_key: broadcast_key(seq, time), msg_time: time, duplicate: true });
+        }
+        self.windows.try_broadcast(&self.limits, b.account.as_str(), at).map_err(Error::SendTooFrequent)?;
+        let (seq,): (i64,) = sqlx::query_as(
+            "update official_account set last_seq = last_seq + 1, \
+               last_msg_time = case when $2 = 1 then last_msg_time else $3 end \
+             where account_id = $1 returning last_seq",
+        )
+        .bind(b.account.as_str())
+        .bind(i64::from(b.no_last_msg))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into broadcast (account_id, seq, msg_time, random, body, cloud_custom_data, offline_push_info, content_hash) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(b.account.as_str())
+        .bind(seq)
+        .bind(at)
+        .bind(i64::from(b.random))
+        .bind(b.body.to_json_string())
+        .bind(&b.cloud_custom_data)
+        .bind(b.offline_push_info.as_ref().map(Value::to_string))
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Sent { msg_key: broadcast_key(seq, at), msg_time: at, duplicate: false })
+    }
+
+    /// History newest first, older than `before` (a MsgKey) when given.
+    pub async fn broadcast_history(
+        &self,
+        account: &OfficialAccountId,
+        count: i64,
+        before: Option<&str>,
+        with_recalled: bool,
+    ) -> Result<HistoryPage> {
+        if !(1..=HISTORY_PAGE_MAX).contains(&count) {
+            return Err(InvalidField::new("ReqMsgNumber", format!("must be between 1 and {HISTORY_PAGE_MAX} (got {count})")).into());
+        }
+        let before_seq = match before {
+            None | Some("") => i64::MAX,
+            Some(key) => key_seq(key).ok_or_else(|| InvalidField::new("LastMsgKey", "not a MsgKey of the form {seq}_1_{time}"))?,
+        };
+        self.account(account).await?;
+        let mut rows: Vec<StoredBroadcast> = sqlx::query_as(
+            "select seq, msg_time, random, body, cloud_custom_data, recalled_at from broadcast \
+             where account_id = $1 and seq < $2 and ($3 = 1 or recalled_at is null) \
+             order by seq desc limit $4",
+        )
+        .bind(account.as_str())
+        .bind(before_seq)
+        .bind(i64::from(with_recalled))
+        .bind(count + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let finished = rows.len() as i64 <= count;
+        rows.truncate(count as usize);
+        Ok(HistoryPage { messages: rows, finished })
+    }
+
+    /// Recalls up to 10 broadcasts by MsgKey; each key gets its own outcome.
+    pub async fn recall_broadcasts(&self, account: &OfficialAccountId, keys: &[String], reason: &str) -> Result<Vec<Recall>> {
+        crate::batch::check_batch("MsgKeyList", keys.len(), RECALL_BATCH_MAX)?;
+        if reason.len() > RECALL_REASON_MAX_BYTES {
+            return Err(InvalidField::new("Reason", format!("longer than {RECALL_REASON_MAX_BYTES} bytes (got {})", reason.len())).into());
+        }
+        self.account(account).await?;
+        let at = now();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some(seq) = key_seq(key) else {
+                out.push(Recall::NotFound);
+                continue;
+            };
+            let time: i64 = key.rsplit('_').next().and_then(|t| t.parse().ok()).unwrap_or(-1);
+            let done = sqlx::query(
+                "update broadcast set recalled_at = coalesce(recalled_at, $4), recall_reason = coalesce(recall_reason, $5) \
+                 where account_id = $1 and seq = $2 and msg_time = $3",
+            )
+            .bind(account.as_str())
+            .bind(seq)
+            .bind(time)
+            .bind(at)
+            .bind(reason)
+            .execute(&self.pool)
+            .await?;
+            out.push(if done.rows_affected() == 1 { Recall::Done } else { Recall::NotFound });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msg_keys_round_trip_and_malformed_keys_have_no_seq() {
+        assert_eq!(broadcast_key(7, 1700000000), "7_1_1700000000");
+        assert_eq!(key_seq("7_1_1700000000"), Some(7));
+        for bad in ["", "7", "7_1", "a_1_2", "7_1_2_3", "7_x_2"] {
+            assert_eq!(key_seq(bad), None, "{bad}");
+        }
+    }
+}

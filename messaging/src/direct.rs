@@ -1,0 +1,197 @@
+//! One-to-one messages between an official account and one of its subscribers (rest-api.md §7).
+//! The subscriber sees them in conversation `c2c_{officialAccountID}`.
+
+use crate::error::{Error, InvalidField, Result};
+use crate::ids::{OfficialAccountId, UserId, ACCOUNT_ID_PREFIX};
+use crate::message::{message_size, MsgBody, MESSAGE_MAX_BYTES};
+use crate::store::now;
+use crate::Messaging;
+use serde_json::Value;
+
+pub const ROAM_PAGE_MAX: i64 = 100;
+/// `MsgLifeTime` ceiling: seven days.
+pub const MSG_LIFE_TIME_MAX: i64 = 604_800;
+
+/// Which side of the conversation wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    AccountToSubscriber,
+    SubscriberToAccount,
+}
+
+/// A conversation between one account and one subscriber, from a (from, to) or
+/// (operator, peer) pair of which exactly one is an official account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub account: OfficialAccountId,
+    pub subscriber: UserId,
+    pub direction: Direction,
+}
+
+impl Conversation {
+    pub fn between(from_field: &str, from: &str, to_field: &str, to: &str) -> Result<Self, InvalidField> {
+        let parse_account = |field, s| OfficialAccountId::parse(field, s);
+        match (from.starts_with(ACCOUNT_ID_PREFIX), to.starts_with(ACCOUNT_ID_PREFIX)) {
+            (true, false) => Ok(Self {
+                account: parse_account(from_field, from)?,
+                subscriber: UserId::parse(to_field, to)?,
+                direction: Direction::AccountToSubscriber,
+            }),
+            (false, true) => Ok(Self {
+                account: parse_account(to_field, to)?,
+                subscriber: UserId::parse(from_field, from)?,
+                direction: Direction::SubscriberToAccount,
+            }),
+            _ => Err(InvalidField::new(
+                to_field,
+                format!("one of {from_field} and {to_field} must be an official account (the other its subscriber)"),
+            )),
+        }
+    }
+
+    /// The conversation ID the subscriber sees.
+    pub fn id(&self) -> String {
+        format!("c2c_{}", self.account)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDirectMessage {
+    pub conversation: Conversation,
+    pub random: u32,
+    pub body: MsgBody,
+    pub cloud_custom_data: String,
+    /// `MsgLifeTime` 0: deliver to a connected peer only, do not store.
+    pub online_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredDirectMessage {
+    pub seq: i64,
+    pub from_account: String,
+    pub to_account: String,
+    pub msg_time: i64,
+    pub random: i64,
+    pub body: String,
+    pub cloud_custom_data: String,
+}
+
+impl StoredDirectMessage {
+    pub fn msg_key(&self) -> String {
+        format!("{}_{}_{}", self.seq, self.random, self.msg_time)
+    }
+    pub fn body_json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Array(vec![]))
+    }
+}
+
+#[derive(Debug)]
+pub struct RoamPage {
+    pub messages: Vec<StoredDirectMessage>,
+    pub complete: bool,
+}
+
+impl Messaging {
+    /// Stores (unless online-only) a one-to-one message. The user must subscribe to the account.
+    #[tracing::instrument(name = "send direct message", skip_all, fields(conversation = %m.conversation.id()))]
+    pub async fn send_direct(&self, m: NewDirectMessage) -> Result<crate::broadcasts::Sent> {
+        let size = message_size(&m.body, &m.cloud_custom_data);
+        if size > MESSAGE_MAX_BYTES {
+            return Err(Error::DirectMessageTooLarge(size));
+        }
+        let c = &m.conversation;
+        self.account(&c.account).await?;
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        let from_subscriber = i64::from(c.direction == Direction::SubscriberToAccount);
+        let seq: Option<(i64,)> = sqlx::query_as(
+            "update subscription set c2c_last_seq = c2c_last_seq + $3, \
+               last_send_msg_time = case when $4 = 1 then $5 else last_send_msg_time end \
+             where account_id = $1 and subscriber_account = $2 returning c2c_last_seq",
+        )
+        .bind(c.account.as_str())
+        .bind(c.subscriber.as_str())
+        .bind(i64::from(!m.online_only))
+        .bind(from_subscriber)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((seq,)) = seq else {
+            return Err(Error::NotSubscribed { account: c.account.to_string(), user: c.subscriber.to_string() });
+        };
+        let key = format!("{seq}_{}_{at}", m.random);
+        if !m.online_only {
+            let (from, to) = match c.direction {
+                Direction::AccountToSubscriber => (c.account.as_str(), c.subscriber.as_str()),
+                Direction::SubscriberToAccount => (c.subscriber.as_str(), c.account.as_str()),
+            };
+            sqlx::query(
+                "insert into c2c_message (account_id, subscriber_account, seq, from_account, to_account, msg_time, random, body, cloud_custom_data) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(c.account.as_str())
+            .bind(c.subscriber.as_str())
+            .bind(seq)
+            .bind(from)
+            .bind(to)
+            .bind(at)
+            .bind(i64::from(m.random))
+            .bind(m.body.to_json_string())
+            .bind(&m.cloud_custom_data)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(crate::broadcasts::Sent { msg_key: key, msg_time: at, duplicate: false })
+    }
+
+    /// A page of one conversation, newest first, within [min_time, max_time] and older than `before`.
+    pub async fn direct_history(
+        &self,
+        c: &Conversation,
+        count: i64,
+        min_time: i64,
+        max_time: i64,
+        before: Option<&str>,
+    ) -> Result<RoamPage> {
+        if !(1..=ROAM_PAGE_MAX).contains(&count) {
+            return Err(InvalidField::new("MaxCnt", format!("must be between 1 and {ROAM_PAGE_MAX} (got {count})")).into());
+        }
+        let before_seq = match before {
+            None | Some("") => i64::MAX,
+            Some(k) => crate::broadcasts::key_seq(k).ok_or_else(|| InvalidField::new("LastMsgKey", "not a MsgKey"))?,
+        };
+        let mut rows: Vec<StoredDirectMessage> = sqlx::query_as(
+            "select seq, from_account, to_account, msg_time, random, body, cloud_custom_data from c2c_message \
+             where account_id = $1 and subscriber_account = $2 and seq < $3 and msg_time >= $4 and msg_time <= $5 \
+             order by seq desc limit $6",
+        )
+        .bind(c.account.as_str())
+        .bind(c.subscriber.as_str())
+        .bind(before_seq)
+        .bind(min_time)
+        .bind(max_time)
+        .bind(count + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let complete = rows.len() as i64 <= count;
+        rows.truncate(count as usize);
+        Ok(RoamPage { messages: rows, complete })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_one_side_must_be_an_official_account() {
+        let c = Conversation::between("From_Account", "@TOA#_news", "To_Account", "alice").unwrap();
+        assert_eq!(c.direction, Direction::AccountToSubscriber);
+        assert_eq!(c.id(), "c2c_@TOA#_news");
+        let back = Conversation::between("From_Account", "alice", "To_Account", "@TOA#_news").unwrap();
+        assert_eq!(back.direction, Direction::SubscriberToAccount);
+        assert!(Conversation::between("From_Account", "alice", "To_Account", "bob").is_err());
+        assert!(Conversation::between("From_Account", "@TOA#_a", "To_Account", "@TOA#_b").is_err());
+    }
+}

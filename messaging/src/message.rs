@@ -1,0 +1,190 @@
+//! Message bodies (rest-api.md §6): `MsgBody` is a non-empty array of typed elements. Herald
+//! checks each element's type and the fields a client needs to show it, then stores the JSON as
+//! sent. The size rule (12 KB for MsgBody + CloudCustomData) lives here too.
+
+use crate::error::InvalidField;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Whole message (MsgBody + CloudCustomData) limit.
+pub const MESSAGE_MAX_BYTES: usize = 12 * 1024;
+
+/// A validated `MsgBody`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MsgBody(Value);
+
+/// What a field of an element must be.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Int,
+    Num,
+    Arr,
+}
+
+fn required(field: &str, element: &Value, name: &str, kind: Kind, at: usize) -> Result<(), InvalidField> {
+    let v = element.get(name);
+    let ok = match (kind, v) {
+        (Kind::Str, Some(Value::String(_))) => true,
+        (Kind::Int, Some(v)) => v.is_i64() || v.is_u64(),
+        (Kind::Num, Some(v)) => v.is_number(),
+        (Kind::Arr, Some(Value::Array(_))) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        let what = match kind {
+            Kind::Str => "a string",
+            Kind::Int => "an integer",
+            Kind::Num => "a number",
+            Kind::Arr => "an array",
+        };
+        Err(InvalidField::new(field, format!("element {at}: MsgContent.{name} must be {what}")))
+    }
+}
+
+impl MsgBody {
+    /// Checks `value` as a MsgBody; `field` names it in errors (`MsgBody`).
+    pub fn parse(field: &str, value: Value) -> Result<Self, InvalidField> {
+        let Value::Array(elements) = &value else {
+            return Err(InvalidField::new(field, "must be an array of message elements"));
+        };
+        if elements.is_empty() {
+            return Err(InvalidField::new(field, "must not be empty"));
+        }
+        let mut custom = 0;
+        for (i, e) in elements.iter().enumerate() {
+            let Some(msg_type) = e.get("MsgType").and_then(Value::as_str) else {
+                return Err(InvalidField::new(field, format!("element {i}: MsgType is required")));
+            };
+            let Some(content) = e.get("MsgContent").filter(|c| c.is_object()) else {
+                return Err(InvalidField::new(field, format!("element {i}: MsgContent must be an object")));
+            };
+            let need = |name, kind| required(field, content, name, kind, i);
+            match msg_type {
+                "TIMTextElem" => need("Text", Kind::Str)?,
+                "TIMFaceElem" => need("Index", Kind::Int)?,
+                "TIMLocationElem" => {
+                    need("Desc", Kind::Str)?;
+                    need("Latitude", Kind::Num)?;
+                    need("Longitude", Kind::Num)?;
+                }
+                "TIMCustomElem" => {
+                    custom += 1;
+                    need("Data", Kind::Str)?;
+                }
+                "TIMImageElem" => {
+                    need("UUID", Kind::Str)?;
+                    need("ImageFormat", Kind::Int)?;
+                    need("ImageInfoArray", Kind::Arr)?;
+                }
+                "TIMSoundElem" => {
+                    need("Url", Kind::Str)?;
+                    need("Second", Kind::Int)?;
+                }
+                "TIMFileElem" => {
+                    need("Url", Kind::Str)?;
+                    need("FileName", Kind::Str)?;
+                }
+                "TIMVideoFileElem" => {
+                    need("VideoUrl", Kind::Str)?;
+                    need("ThumbUrl", Kind::Str)?;
+                }
+                other => return Err(InvalidField::new(field, format!("element {i}: unknown MsgType {other:?}"))),
+            }
+        }
+        if custom > 1 {
+            return Err(InvalidField::new(field, "at most one TIMCustomElem per message"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_json(&self) -> &Value {
+        &self.0
+    }
+
+    pub fn to_json_string(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// The size Tencent limits: MsgBody as JSON plus CloudCustomData.
+pub fn message_size(body: &MsgBody, cloud_custom_data: &str) -> usize {
+    body.to_json_string().len() + cloud_custom_data.len()
+}
+
+/// Identifies "the same content" for duplicate detection.
+pub fn content_hash(body: &MsgBody, cloud_custom_data: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(body.to_json_string().as_bytes());
+    h.update([0]);
+    h.update(cloud_custom_data.as_bytes());
+    format!("{:x}", h.finalize())
+}
+
+/// A subscriber's choice of how to receive broadcasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgFlag {
+    AcceptAndNotify,
+    AcceptNotNotify,
+    Discard,
+}
+
+impl MsgFlag {
+    pub fn parse(field: &str, s: &str) -> Result<Self, InvalidField> {
+        match s {
+            "AcceptAndNotify" => Ok(Self::AcceptAndNotify),
+            "AcceptNotNotify" => Ok(Self::AcceptNotNotify),
+            "Discard" => Ok(Self::Discard),
+            other => Err(InvalidField::new(
+                field,
+                format!("must be AcceptAndNotify, AcceptNotNotify or Discard (got {other:?})"),
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AcceptAndNotify => "AcceptAndNotify",
+            Self::AcceptNotNotify => "AcceptNotNotify",
+            Self::Discard => "Discard",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_and_face_elements_parse() {
+        let body = json!([
+            { "MsgType": "TIMTextElem", "MsgContent": { "Text": "hi" } },
+            { "MsgType": "TIMFaceElem", "MsgContent": { "Index": 1, "Data": "x" } }
+        ]);
+        assert!(MsgBody::parse("MsgBody", body).is_ok());
+    }
+
+    #[test]
+    fn empty_unknown_or_incomplete_bodies_are_refused() {
+        assert!(MsgBody::parse("MsgBody", json!([])).is_err());
+        assert!(MsgBody::parse("MsgBody", json!({})).is_err());
+        assert!(MsgBody::parse("MsgBody", json!([{ "MsgType": "TIMBogus", "MsgContent": {} }])).is_err());
+        let err = MsgBody::parse("MsgBody", json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": 5 } }])).unwrap_err();
+        assert!(err.rule.contains("Text"), "{err}");
+        let two_custom = json!([
+            { "MsgType": "TIMCustomElem", "MsgContent": { "Data": "a" } },
+            { "MsgType": "TIMCustomElem", "MsgContent": { "Data": "b" } }
+        ]);
+        assert!(MsgBody::parse("MsgBody", two_custom).is_err());
+    }
+
+    #[test]
+    fn msg_flags_parse_and_print_alike() {
+        for f in ["AcceptAndNotify", "AcceptNotNotify", "Discard"] {
+            assert_eq!(MsgFlag::parse("MsgFlag", f).unwrap().as_str(), f);
+        }
+        assert!(MsgFlag::parse("MsgFlag", "Loud").is_err());
+    }
+}

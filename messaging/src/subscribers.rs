@@ -1,0 +1,280 @@
+//! Subscribers of official accounts. `official_account.subscriber_num` is a counter kept in the
+//! same transaction as the rows, so reading it never counts rows.
+
+use crate::error::{Error, InvalidField, Result};
+use crate::ids::{OfficialAccountId, UserId};
+use crate::message::MsgFlag;
+use crate::profile::{OfficialAccount, CUSTOM_STRING};
+use crate::store::now;
+use crate::Messaging;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+pub const SUBSCRIBER_BATCH_MAX: usize = 100;
+pub const SUBSCRIBER_PAGE_MAX: i64 = 200;
+
+/// Per-subscriber outcome of a batch, as Tencent numbers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchResult {
+    Failed = 0,
+    Done = 1,
+    /// add: already subscribed; delete: was not subscribed.
+    Unchanged = 2,
+}
+
+/// The outcome of `add_subscribers`: one result per requested user, in order, and whether the
+/// account filled up (the "account full" webhook fires then).
+#[derive(Debug)]
+pub struct AddOutcome {
+    pub results: Vec<(String, BatchResult)>,
+    pub became_full: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Subscriber {
+    pub subscriber_account: String,
+    pub subscribed_at: i64,
+    pub msg_flag: String,
+    pub custom_string: String,
+    pub last_send_msg_time: i64,
+}
+
+/// One page of subscribers; `next` is `""` when there are no more.
+#[derive(Debug)]
+pub struct SubscriberPage {
+    pub subscribers: Vec<Subscriber>,
+    pub next: String,
+    pub subscriber_num: i64,
+}
+
+/// A page of the accounts one user follows (offset paging, as the API defines it).
+#[derive(Debug)]
+pub struct SubscribedPage {
+    pub accounts: Vec<(OfficialAccount, Subscriber)>,
+    pub total: i64,
+    pub next_offset: i64,
+    pub complete: bool,
+}
+
+/// What `modify_subscriber_info` may change.
+#[derive(Debug, Default)]
+pub struct SubscriberChange {
+    pub custom_string: Option<String>,
+    pub msg_flag: Option<MsgFlag>,
+}
+
+impl SubscriberChange {
+    pub fn parse(custom_string: Option<String>, msg_flag: Option<&str>) -> Result<Self, InvalidField> {
+        if let Some(c) = &custom_string {
+            CUSTOM_STRING.check(c)?;
+        }
+        let msg_flag = msg_flag.map(|f| MsgFlag::parse("MsgFlag", f)).transpose()?;
+        if custom_string.is_none() && msg_flag.is_none() {
+            return Err(InvalidField::new("CustomString", "give CustomString and/or MsgFlag"));
+        }
+        Ok(Self { custom_string, msg_flag })
+    }
+}
+
+/// The opaque cursor of `get_subscriber_info`: the last subscriber ID of the page. Keyset
+/// paging on the primary key stays stable while others subscribe and unsubscribe.
+fn encode_cursor(last: &str) -> String {
+    URL_SAFE_NO_PAD.encode(last.as_bytes())
+}
+
+fn decode_cursor(next: &str) -> Result<String, InvalidField> {
+    URL_SAFE_NO_PAD
+        .decode(next.as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| InvalidField::new("Next", "not a cursor this server gave out"))
+}
+
+const SUBSCRIBER_COLUMNS: &str = "subscriber_account, subscribed_at, msg_flag, custom_string, last_send_msg_time";
+
+impl Messaging {
+    /// Subscribes up to 100 users. Users who were never imported fail; so do those past
+    /// `MaxSubscriberNum`.
+    #[tracing::instrument(name = "add subscribers", skip_all, fields(account = %account, n = users.len()))]
+    pub async fn add_subscribers(&self, account: &OfficialAccountId, users: &[UserId]) -> Result<AddOutcome> {
+        let mut tx = self.pool.begin().await?;
+        // Writing the row first takes the account's lock (PostgreSQL row lock, SQLite write lock),
+        // so concurrent batches cannot both squeeze past MaxSubscriberNum.
+        let counts: Option<(i64, i64)> = sqlx::query_as(
+            "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null \
+             returning subscriber_num, max_subscriber_num",
+        )
+        .bind(account.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((mut count, max)) = counts else {
+            return Err(Error::AccountNotFound(account.to_string()));
+        };
+        let at = now();
+        let mut results = Vec::with_capacity(users.len());
+        let mut became_full = false;
+        for user in users {
+            let known: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                results.push((user.to_string(), BatchResult::Failed));
+                continue;
+            }
+            let already: Option<(String,)> =
+                sqlx::query_as("select subscriber_account from subscription where account_id = $1 and subscriber_account = $2")
+                    .bind(account.as_str())
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if already.is_some() {
+                results.push((user.to_string(), BatchResult::Unchanged));
+                continue;
+            }
+            if count >= max {
+                became_full = true;
+                results.push((user.to_string(), BatchResult::Failed));
+                continue;
+            }
+            sqlx::query("insert into subscription (account_id, subscriber_account, subscribed_at) values ($1, $2, $3)")
+                .bind(account.as_str())
+                .bind(user.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            count += 1;
+            results.push((user.to_string(), BatchResult::Done));
+        }
+        sqlx::query("update official_account set subscriber_num = $2 where account_id = $1")
+            .bind(account.as_str())
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(AddOutcome { results, became_full })
+    }
+
+    #[tracing::instrument(name = "delete subscribers", skip_all, fields(account = %account, n = users.len()))]
+    pub async fn delete_subscribers(&self, account: &OfficialAccountId, users: &[UserId]) -> Result<Vec<(String, BatchResult)>> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<(i64,)> = sqlx::query_as(
+            "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null returning subscriber_num",
+        )
+        .bind(account.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            return Err(Error::AccountNotFound(account.to_string()));
+        }
+        let mut removed = 0i64;
+        let mut results = Vec::with_capacity(users.len());
+        for user in users {
+            let done = sqlx::query("delete from subscription where account_id = $1 and subscriber_account = $2")
+                .bind(account.as_str())
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 1 {
+                removed += 1;
+                results.push((user.to_string(), BatchResult::Done));
+            } else {
+                results.push((user.to_string(), BatchResult::Unchanged));
+            }
+        }
+        sqlx::query("update official_account set subscriber_num = subscriber_num - $2 where account_id = $1")
+            .bind(account.as_str())
+            .bind(removed)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// A page of an account's subscribers in user-ID order, after the cursor `next`.
+    pub async fn subscribers_page(&self, account: &OfficialAccountId, limit: i64, next: &str) -> Result<SubscriberPage> {
+        if !(1..=SUBSCRIBER_PAGE_MAX).contains(&limit) {
+            return Err(InvalidField::new("Limit", format!("must be between 1 and {SUBSCRIBER_PAGE_MAX} (got {limit})")).into());
+        }
+        let after = if next.is_empty() { String::new() } else { decode_cursor(next)? };
+        let info = self.account(account).await?;
+        let sql = format!(
+            "select {SUBSCRIBER_COLUMNS} from subscription where account_id = $1 and subscriber_account > $2 \
+             order by subscriber_account limit $3"
+        );
+        // One more than asked tells whether another page exists.
+        let mut rows: Vec<Subscriber> = sqlx::query_as(&sql)
+            .bind(account.as_str())
+            .bind(&after)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => encode_cursor(&last.subscriber_account),
+            _ => String::new(),
+        };
+        Ok(SubscriberPage { subscribers: rows, next, subscriber_num: info.subscriber_num })
+    }
+
+    pub async fn subscriber(&self, account: &OfficialAccountId, user: &UserId) -> Result<Option<Subscriber>> {
+        let sql = format!("select {SUBSCRIBER_COLUMNS} from subscription where account_id = $1 and subscriber_account = $2");
+        Ok(sqlx::query_as(&sql).bind(account.as_str()).bind(user.as_str()).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn modify_subscriber(&self, account: &OfficialAccountId, user: &UserId, change: &SubscriberChange) -> Result<()> {
+        self.account(account).await?;
+        let done = sqlx::query(
+            "update subscription set custom_string = coalesce($3, custom_string), msg_flag = coalesce($4, msg_flag) \
+             where account_id = $1 and subscriber_account = $2",
+        )
+        .bind(account.as_str())
+        .bind(user.as_str())
+        .bind(change.custom_string.as_deref())
+        .bind(change.msg_flag.map(MsgFlag::as_str))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
+        }
+        Ok(())
+    }
+
+    /// The live accounts `user` follows, oldest subscription first, from `offset`.
+    pub async fn subscribed_accounts(&self, user: &UserId, limit: i64, offset: i64) -> Result<SubscribedPage> {
+        if !(1..=SUBSCRIBER_PAGE_MAX).contains(&limit) {
+            return Err(InvalidField::new("Limit", format!("must be between 1 and {SUBSCRIBER_PAGE_MAX} (got {limit})")).into());
+        }
+        if offset < 0 {
+            return Err(InvalidField::new("Offset", "must not be negative").into());
+        }
+        let (total,): (i64,) = sqlx::query_as(
+            "select count(*) from subscription s join official_account a on a.account_id = s.account_id \
+             where s.subscriber_account = $1 and a.destroyed_at is null",
+        )
+        .bind(user.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "select s.account_id from subscription s join official_account a on a.account_id = s.account_id \
+             where s.subscriber_account = $1 and a.destroyed_at is null \
+             order by s.subscribed_at, s.account_id limit $2 offset $3",
+        )
+        .bind(user.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut accounts = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            let id = OfficialAccountId::parse("Official_Account", &id).map_err(Error::MalformedAccountId)?;
+            let info = self.account(&id).await?;
+            if let Some(sub) = self.subscriber(&id, user).await? {
+                accounts.push((info, sub));
+            }
+        }
+        let next_offset = offset + accounts.len() as i64;
+        Ok(SubscribedPage { complete: next_offset >= total, accounts, total, next_offset })
+    }
+}

@@ -1,0 +1,84 @@
+//! Service `openim`: one-to-one messages between an account and a subscriber (rest-api.md §7).
+
+use super::Payload;
+use messaging::direct::{Conversation, NewDirectMessage, MSG_LIFE_TIME_MAX};
+use messaging::message::MsgBody;
+use messaging::{InvalidField, Messaging};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+#[derive(Deserialize)]
+pub struct SendMsg {
+    #[serde(rename = "From_Account", default)]
+    from_account: String,
+    #[serde(rename = "To_Account", default)]
+    to_account: String,
+    #[serde(rename = "MsgRandom")]
+    msg_random: Option<u32>,
+    #[serde(rename = "MsgBody")]
+    msg_body: Option<Value>,
+    #[serde(rename = "CloudCustomData", default)]
+    cloud_custom_data: String,
+    #[serde(rename = "MsgLifeTime")]
+    msg_life_time: Option<i64>,
+}
+
+/// [sendmsg] An admin sends as the account to a subscriber, or as a subscriber to the account.
+/// Anyone else as recipient is refused: an account may only message its own subscribers.
+pub async fn sendmsg(m: &Messaging, req: SendMsg) -> Payload {
+    let conversation = Conversation::between("From_Account", &req.from_account, "To_Account", &req.to_account)?;
+    let random = req.msg_random.ok_or_else(|| InvalidField::new("MsgRandom", "required (a 32-bit unsigned integer)"))?;
+    let body = MsgBody::parse("MsgBody", req.msg_body.unwrap_or(Value::Null))?;
+    let life = req.msg_life_time.unwrap_or(MSG_LIFE_TIME_MAX);
+    if !(0..=MSG_LIFE_TIME_MAX).contains(&life) {
+        return Err(InvalidField::new("MsgLifeTime", format!("must be between 0 and {MSG_LIFE_TIME_MAX} (got {life})")).into());
+    }
+    let sent = m
+        .send_direct(NewDirectMessage { conversation, random, body, cloud_custom_data: req.cloud_custom_data, online_only: life == 0 })
+        .await?;
+    Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))
+}
+
+#[derive(Deserialize)]
+pub struct AdminGetRoamMsg {
+    #[serde(rename = "Operator_Account", default)]
+    operator_account: String,
+    #[serde(rename = "Peer_Account", default)]
+    peer_account: String,
+    #[serde(rename = "MaxCnt")]
+    max_cnt: Option<i64>,
+    #[serde(rename = "MinTime", default)]
+    min_time: i64,
+    #[serde(rename = "MaxTime")]
+    max_time: Option<i64>,
+    #[serde(rename = "LastMsgKey")]
+    last_msg_key: Option<String>,
+}
+
+/// [admin_getroammsg] One conversation's history, newest first.
+pub async fn admin_getroammsg(m: &Messaging, req: AdminGetRoamMsg) -> Payload {
+    let conversation = Conversation::between("Operator_Account", &req.operator_account, "Peer_Account", &req.peer_account)?;
+    let count = req.max_cnt.ok_or_else(|| InvalidField::new("MaxCnt", "required (1–100)"))?;
+    let page = m
+        .direct_history(&conversation, count, req.min_time, req.max_time.unwrap_or(i64::MAX), req.last_msg_key.as_deref())
+        .await?;
+    let list: Vec<Value> = page
+        .messages
+        .iter()
+        .map(|d| {
+            json!({
+                "From_Account": d.from_account, "To_Account": d.to_account, "MsgSeq": d.seq, "MsgRandom": d.random,
+                "MsgTimeStamp": d.msg_time, "MsgKey": d.msg_key(), "MsgBody": d.body_json(),
+                "CloudCustomData": d.cloud_custom_data,
+            })
+        })
+        .collect();
+    let last = page.messages.last();
+    Ok(Map::from_iter([
+        ("Complete".to_string(), json!(u8::from(page.complete))),
+        ("MsgCnt".to_string(), json!(list.len())),
+        ("LastMsgTime".to_string(), json!(last.map(|d| d.msg_time).unwrap_or(0))),
+        ("LastMsgKey".to_string(), json!(last.map(|d| d.msg_key()).unwrap_or_default())),
+        ("MsgList".to_string(), json!(list)),
+    ]))
+}
