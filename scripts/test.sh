@@ -14,6 +14,12 @@ echo "test: cargo test (SQLite and PostgreSQL at ${HERALD_TEST_PG_URL%%@*}@…)"
 # --release shares compiled dependencies with the server build above. Nothing here enables
 # `hydrate`, so `app` is tested with `ssr` (through `server`).
 cargo test --release --workspace
+echo "test: the REST black-box suite again, on PostgreSQL"
+if command -v psql >/dev/null; then  # databases left by earlier runs
+  psql "$HERALD_TEST_PG_URL" -Atqc "select datname from pg_database where datname like 'herald_api_%'" \
+    | while read -r db; do psql "$HERALD_TEST_PG_URL" -qc "drop database if exists $db with (force)"; done
+fi
+HERALD_TEST_BACKEND=postgres cargo test --release -p server --test api
 
 echo "test: Playwright"
 E2E_DIR=$(mktemp -d)

@@ -33,7 +33,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
         server::telemetry::init();
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_tests(&format!("sqlite://{}/herald.db", dir.path().display()));
+    let mut config = Config::for_tests(&database_url(&dir).await);
     config.sdkappid = Some(SDKAPPID);
     config.secret_key = Some(KEY.into());
     config.admin_password = Some("test-password".into());
@@ -42,6 +42,22 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
     TestApp { base, client: reqwest::Client::new(), _dir: dir }
+}
+
+/// A fresh database: a SQLite file, or with HERALD_TEST_BACKEND=postgres a new database on the
+/// server at HERALD_TEST_PG_URL (scripts/test.sh runs this suite both ways).
+async fn database_url(dir: &tempfile::TempDir) -> String {
+    if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return format!("sqlite://{}/herald.db", dir.path().display());
+    }
+    use sqlx::Connection;
+    let url = std::env::var("HERALD_TEST_PG_URL").expect("HERALD_TEST_BACKEND=postgres needs HERALD_TEST_PG_URL");
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("PostgreSQL at HERALD_TEST_PG_URL");
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let name = format!("herald_api_{nanos:x}_{:x}", std::process::id());
+    sqlx::query(&format!("create database {name}")).execute(&mut admin).await.unwrap();
+    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
+    format!("{base}/{name}")
 }
 
 impl TestApp {
