@@ -84,6 +84,7 @@ impl From<messaging::Error> for ConsoleError {
             | Error::DirectMessageTooLarge(_)
             | Error::SendTooFrequent(_)
             | Error::RateLimited(_)) => ConsoleError::Server(sentence(&e.to_string())),
+            e @ (Error::RefusedByWebhook(_) | Error::SendRefusedByWebhook) => ConsoleError::Forbidden(sentence(&e.to_string())),
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "console request failed inside");
                 ConsoleError::Server("Something went wrong on the server; try again.".into())

@@ -5,7 +5,9 @@ use crate::ids::{OfficialAccountId, UserId};
 use crate::profile::{NewAccount, OfficialAccount, ProfileUpdate};
 use crate::store::{contains_pattern, now, ResultExt};
 use crate::Messaging;
+use crate::webhooks::{enqueue, fields, refusal};
 use rand::distributions::{Alphanumeric, DistString};
+use serde_json::json;
 
 /// What to do when the owner of a new account is not an imported user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +55,20 @@ impl AccountRow {
 }
 
 impl Messaging {
+    /// Creates an account for `operator` (the REST admin or a console user), after the app's
+    /// "before create" webhook allowed it.
     #[tracing::instrument(name = "create official account", skip_all, fields(owner = %new.owner))]
-    pub async fn create_account(&self, new: NewAccount, unknown_owner: UnknownOwner) -> Result<OfficialAccount> {
+    pub async fn create_account(&self, new: NewAccount, unknown_owner: UnknownOwner, operator: &str) -> Result<OfficialAccount> {
+        let asked = self
+            .webhooks
+            .before(
+                "OfficialAccount.CallbackBeforeCreateOfficialAccount",
+                fields(vec![("Operator_Account", json!(operator)), ("Owner_Account", json!(new.owner.as_str())), ("Name", json!(new.profile.name()))]),
+            )
+            .await;
+        if let Some(code) = refusal(asked) {
+            return Err(Error::RefusedByWebhook(code));
+        }
         let mut tx = self.pool.begin().await?;
         let at = now();
         let owner_known: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
@@ -96,7 +110,15 @@ impl Messaging {
         .execute(&mut *tx)
         .await
         .on_unique_violation(|| Error::AccountIdTaken(id.to_string()))?;
+        let event = fields(vec![
+            ("Official_Account", json!(id.as_str())),
+            ("Operator_Account", json!(operator)),
+            ("Owner_Account", json!(new.owner.as_str())),
+            ("Name", json!(p.name())),
+        ]);
+        enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterCreateOfficialAccount", event).await?;
         tx.commit().await?;
+        self.webhook_queued();
         self.account(&id).await
     }
 
@@ -131,8 +153,9 @@ impl Messaging {
     }
 
     #[tracing::instrument(name = "modify official account", skip_all, fields(account = %id))]
-    pub async fn modify_account(&self, id: &OfficialAccountId, update: &ProfileUpdate) -> Result<OfficialAccount> {
+    pub async fn modify_account(&self, id: &OfficialAccountId, update: &ProfileUpdate, operator: &str) -> Result<OfficialAccount> {
         let f = update.fields();
+        let mut tx = self.pool.begin().await?;
         // coalesce: a missing field keeps its value.
         let done = sqlx::query(
             r#"update official_account set
@@ -151,11 +174,27 @@ impl Messaging {
         .bind(f.organization.as_deref())
         .bind(f.custom_string.as_deref())
         .bind(f.max_subscriber_num)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::AccountNotFound(id.to_string()));
         }
+        let mut event = fields(vec![("Official_Account", json!(id.as_str())), ("Operator_Account", json!(operator))]);
+        for (name, value) in [
+            ("Name", f.name.as_ref().map(|v| json!(v))),
+            ("Introduction", f.introduction.as_ref().map(|v| json!(v))),
+            ("FaceUrl", f.face_url.as_ref().map(|v| json!(v))),
+            ("Organization", f.organization.as_ref().map(|v| json!(v))),
+            ("CustomString", f.custom_string.as_ref().map(|v| json!(v))),
+            ("MaxSubscriberNum", f.max_subscriber_num.map(|v| json!(v))),
+        ] {
+            if let Some(v) = value {
+                event.insert(name.into(), v);
+            }
+        }
+        enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", event).await?;
+        tx.commit().await?;
+        self.webhook_queued();
         self.account(id).await
     }
 
@@ -163,14 +202,23 @@ impl Messaging {
     #[tracing::instrument(name = "destroy official account", skip_all, fields(account = %id))]
     pub async fn destroy_account(&self, id: &OfficialAccountId) -> Result<OfficialAccount> {
         let account = self.account(id).await?;
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("update official_account set destroyed_at = $2 where account_id = $1 and destroyed_at is null")
             .bind(id.as_str())
             .bind(now())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::AccountNotFound(id.to_string()));
         }
+        let event = fields(vec![
+            ("Official_Account", json!(id.as_str())),
+            ("Owner_Account", json!(account.owner)),
+            ("Name", json!(account.name)),
+        ]);
+        enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountDestroyed", event).await?;
+        tx.commit().await?;
+        self.webhook_queued();
         Ok(account)
     }
 

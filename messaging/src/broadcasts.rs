@@ -5,7 +5,9 @@ use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
 use crate::message::{content_hash, message_size, MsgBody, MESSAGE_MAX_BYTES};
 use crate::store::now;
+use crate::webhooks::{enqueue, fields};
 use crate::Messaging;
+use serde_json::json;
 use rand::Rng;
 use serde_json::Value;
 
@@ -27,6 +29,9 @@ pub struct NewBroadcast {
     pub online_only: bool,
     /// `SendMsgControl: ["NoLastMsg"]`: leave the conversation's last message alone.
     pub no_last_msg: bool,
+    /// `ForbidCallbackControl`: skip the "before send" / "after send" webhooks.
+    pub forbid_before_callback: bool,
+    pub forbid_after_callback: bool,
 }
 
 /// What the sender is told.
@@ -89,7 +94,7 @@ pub enum Recall {
 
 impl Messaging {
     #[tracing::instrument(name = "send broadcast", skip_all, fields(account = %b.account))]
-    pub async fn send_broadcast(&self, b: NewBroadcast) -> Result<Sent> {
+    pub async fn send_broadcast(&self, mut b: NewBroadcast) -> Result<Sent> {
         let size = message_size(&b.body, &b.cloud_custom_data);
         if size > MESSAGE_MAX_BYTES {
             return Err(Error::BroadcastTooLarge(size));
@@ -97,16 +102,62 @@ impl Messaging {
         if b.online_only && b.no_last_msg {
             return Err(InvalidField::new("SendMsgControl", "NoLastMsg cannot be used with OnlineOnlyFlag").into());
         }
+        self.account(&b.account).await?;
+        // Duplicates are recognised by what the sender sent, even if the webhook rewrites it.
+        let hash = content_hash(&b.body, &b.cloud_custom_data);
+        if !b.forbid_before_callback {
+            let answer = self
+                .webhooks
+                .before(
+                    "OfficialAccount.CallbackBeforeSendMsg",
+                    fields(vec![
+                        ("Official_Account", json!(b.account.as_str())),
+                        ("OnlineOnlyFlag", json!(u8::from(b.online_only))),
+                        ("MsgBody", b.body.as_json().clone()),
+                        ("CloudCustomData", json!(b.cloud_custom_data)),
+                    ]),
+                )
+                .await;
+            match answer.as_ref().and_then(|a| a.get("ErrorCode")).and_then(Value::as_i64).unwrap_or(0) {
+                0 => {
+                    if let Some(new_body) = answer.as_ref().and_then(|a| a.get("MsgBody")) {
+                        match MsgBody::parse("MsgBody", new_body.clone()) {
+                            Ok(body) if message_size(&body, &b.cloud_custom_data) <= MESSAGE_MAX_BYTES => b.body = body,
+                            _ => tracing::warn!("the webhook's replacement MsgBody is invalid; sending the original"),
+                        }
+                    }
+                }
+                // Discard silently: the sender sees success, nobody receives it.
+                2 => {
+                    let at = now();
+                    return Ok(Sent { msg_key: format!("0_{}_{at}", rand::thread_rng().gen::<u32>()), msg_time: at, duplicate: false });
+                }
+                _ => return Err(Error::SendRefusedByWebhook),
+            }
+        }
         let at = now();
+        let after_event = |key: &str| {
+            fields(vec![
+                ("Official_Account", json!(b.account.as_str())),
+                ("MsgKey", json!(key)),
+                ("MsgTime", json!(at)),
+                ("OnlineOnlyFlag", json!(u8::from(b.online_only))),
+                ("MsgBody", b.body.as_json().clone()),
+                ("CloudCustomData", json!(b.cloud_custom_data)),
+            ])
+        };
         if b.online_only {
             // Not stored: no sequence number is spent, so unread counts stay right.
-            self.account(&b.account).await?;
             self.windows.try_broadcast(&self.limits, b.account.as_str(), at).map_err(Error::SendTooFrequent)?;
-            let random: u32 = rand::thread_rng().gen();
-            return Ok(Sent { msg_key: format!("0_{random}_{at}"), msg_time: at, duplicate: false });
+            let key = format!("0_{}_{at}", rand::thread_rng().gen::<u32>());
+            if !b.forbid_after_callback {
+                let mut conn = self.pool.acquire().await?;
+                enqueue(&mut conn, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
+                self.webhook_queued();
+            }
+            return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });
         }
 
-        let hash = content_hash(&b.body, &b.cloud_custom_data);
         let mut tx = self.pool.begin().await?;
         // Write first: it takes the account's lock, so a concurrent identical send waits and
         // then finds this one as its duplicate.
@@ -156,8 +207,13 @@ impl Messaging {
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
+        let key = broadcast_key(seq, at);
+        if !b.forbid_after_callback {
+            enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
+        }
         tx.commit().await?;
-        Ok(Sent { msg_key: broadcast_key(seq, at), msg_time: at, duplicate: false })
+        self.webhook_queued();
+        Ok(Sent { msg_key: key, msg_time: at, duplicate: false })
     }
 
     /// History newest first, older than `before` (a MsgKey) when given.
@@ -200,6 +256,7 @@ impl Messaging {
         }
         self.account(account).await?;
         let at = now();
+        let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let Some(seq) = key_seq(key) else {
@@ -216,10 +273,18 @@ impl Messaging {
             .bind(time)
             .bind(at)
             .bind(reason)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
             out.push(if done.rows_affected() == 1 { Recall::Done } else { Recall::NotFound });
         }
+        let recalled: Vec<Value> =
+            keys.iter().zip(&out).filter(|(_, r)| **r == Recall::Done).map(|(k, _)| json!({ "MsgKey": k })).collect();
+        if !recalled.is_empty() {
+            let event = fields(vec![("Official_Account", json!(account.as_str())), ("WithdrawMsgList", json!(recalled))]);
+            enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterMsgWithDraw", event).await?;
+        }
+        tx.commit().await?;
+        self.webhook_queued();
         Ok(out)
     }
 }

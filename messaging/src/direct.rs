@@ -5,7 +5,9 @@ use crate::error::{Error, InvalidField, Result};
 use crate::ids::{OfficialAccountId, UserId, ACCOUNT_ID_PREFIX};
 use crate::message::{message_size, MsgBody, MESSAGE_MAX_BYTES};
 use crate::store::now;
+use crate::webhooks::{enqueue, fields, refusal};
 use crate::Messaging;
+use serde_json::json;
 use serde_json::Value;
 
 pub const ROAM_PAGE_MAX: i64 = 100;
@@ -101,6 +103,24 @@ impl Messaging {
         }
         let c = &m.conversation;
         self.account(&c.account).await?;
+        let (from, to) = match c.direction {
+            Direction::AccountToSubscriber => (c.account.as_str(), c.subscriber.as_str()),
+            Direction::SubscriberToAccount => (c.subscriber.as_str(), c.account.as_str()),
+        };
+        let message_fields = |extra: Vec<(&str, Value)>| {
+            let mut f = fields(vec![
+                ("From_Account", json!(from)),
+                ("To_Account", json!(to)),
+                ("MsgRandom", json!(m.random)),
+                ("MsgBody", m.body.as_json().clone()),
+                ("CloudCustomData", json!(m.cloud_custom_data)),
+            ]);
+            f.extend(fields(extra));
+            f
+        };
+        if let Some(code) = refusal(self.webhooks.before("C2C.CallbackBeforeSendMsg", message_fields(vec![])).await) {
+            return Err(Error::RefusedByWebhook(code));
+        }
         let at = now();
         let mut tx = self.pool.begin().await?;
         let from_subscriber = i64::from(c.direction == Direction::SubscriberToAccount);
@@ -121,10 +141,6 @@ impl Messaging {
         };
         let key = format!("{seq}_{}_{at}", m.random);
         if !m.online_only {
-            let (from, to) = match c.direction {
-                Direction::AccountToSubscriber => (c.account.as_str(), c.subscriber.as_str()),
-                Direction::SubscriberToAccount => (c.subscriber.as_str(), c.account.as_str()),
-            };
             sqlx::query(
                 "insert into c2c_message (account_id, subscriber_account, seq, from_account, to_account, msg_time, random, body, cloud_custom_data) \
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -141,7 +157,10 @@ impl Messaging {
             .execute(&mut *tx)
             .await?;
         }
+        let event = message_fields(vec![("MsgTime", json!(at)), ("MsgKey", json!(key))]);
+        enqueue(&mut tx, &self.webhooks, "C2C.CallbackAfterSendMsg", event).await?;
         tx.commit().await?;
+        self.webhook_queued();
         Ok(crate::broadcasts::Sent { msg_key: key, msg_time: at, duplicate: false })
     }
 

@@ -53,6 +53,12 @@ pub enum Error {
     /// Over the per-account broadcast frequency (app settings).
     #[error("{0}")]
     SendTooFrequent(String),
+    /// The "before" webhook refused an account or a one-to-one message.
+    #[error("refused by the app's webhook (ErrorCode {0})")]
+    RefusedByWebhook(i64),
+    /// The "before send" webhook refused a broadcast.
+    #[error("the app's webhook refused this message")]
+    SendRefusedByWebhook,
     /// Over the per-command REST call rate (app setting).
     #[error("more than {0} calls per second to this command")]
     RateLimited(u32),

@@ -15,6 +15,7 @@
 //!   * [`broadcasts`]: send (stored once), history, recall; [`message`] checks bodies.
 //!   * [`direct`]: one-to-one messages between an account and a subscriber.
 //!   * `limits`: broadcast frequency and REST call rate ([`AppLimits`]).
+//!   * [`webhooks`]: "before" callbacks (2 s timeout) and the durable "after" outbox.
 //!   * [`usersig`]: TLSSigAPIv2 verification.
 //!
 //! Without `backend` only the pure types remain, and they compile to WebAssembly so the
@@ -41,6 +42,8 @@ mod limits;
 pub mod message;
 #[cfg(feature = "backend")]
 pub mod subscribers;
+#[cfg(feature = "backend")]
+pub mod webhooks;
 #[cfg(feature = "backend")]
 mod console;
 #[cfg(feature = "backend")]
@@ -74,6 +77,7 @@ pub struct Messaging {
     limits: AppLimits,
     /// Shared by every clone, so all front doors count against the same windows.
     windows: std::sync::Arc<limits::Windows>,
+    webhooks: std::sync::Arc<webhooks::Webhooks>,
 }
 
 #[cfg(feature = "backend")]
@@ -81,7 +85,19 @@ impl Messaging {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Self> {
         let (pool, backend) = store::open(url).await?;
-        Ok(Self { pool, backend, limits: AppLimits::default(), windows: Default::default() })
+        Ok(Self {
+            pool,
+            backend,
+            limits: AppLimits::default(),
+            windows: Default::default(),
+            webhooks: std::sync::Arc::new(webhooks::Webhooks::new(Default::default(), 0)),
+        })
+    }
+
+    /// The same handle calling the app's webhooks (signed for `sdkappid`).
+    pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings, sdkappid: u64) -> Self {
+        self.webhooks = std::sync::Arc::new(webhooks::Webhooks::new(settings, sdkappid));
+        self
     }
 
     /// The same handle with other quotas (app settings).

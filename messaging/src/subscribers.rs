@@ -9,6 +9,8 @@ use crate::store::now;
 use crate::Messaging;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use crate::webhooks::{enqueue, fields};
+use serde_json::{json, Value};
 
 pub const SUBSCRIBER_BATCH_MAX: usize = 100;
 pub const SUBSCRIBER_PAGE_MAX: i64 = 200;
@@ -96,7 +98,30 @@ impl Messaging {
     /// Subscribes up to 100 users. Users who were never imported fail; so do those past
     /// `MaxSubscriberNum`.
     #[tracing::instrument(name = "add subscribers", skip_all, fields(account = %account, n = users.len()))]
-    pub async fn add_subscribers(&self, account: &OfficialAccountId, users: &[UserId]) -> Result<AddOutcome> {
+    pub async fn add_subscribers(&self, account: &OfficialAccountId, users: &[UserId], operator: &str) -> Result<AddOutcome> {
+        self.account(account).await?;
+        let list = |users: &[&str]| json!(users.iter().map(|u| json!({ "Subscriber_Account": u })).collect::<Vec<_>>());
+        // The app may refuse some of them ("before add" webhook, RefusedMembers_Account).
+        let asked: Vec<&str> = users.iter().map(UserId::as_str).collect();
+        let answer = self
+            .webhooks
+            .before(
+                "OfficialAccount.CallbackBeforeAddSubscriber",
+                fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", list(&asked))]),
+            )
+            .await;
+        let refused: Vec<String> = answer
+            .as_ref()
+            .and_then(|a| a.get("RefusedMembers_Account"))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().or_else(|| i.get("Subscriber_Account").and_then(Value::as_str)))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut tx = self.pool.begin().await?;
         // Writing the row first takes the account's lock (PostgreSQL row lock, SQLite write lock),
         // so concurrent batches cannot both squeeze past MaxSubscriberNum.
@@ -114,6 +139,10 @@ impl Messaging {
         let mut results = Vec::with_capacity(users.len());
         let mut became_full = false;
         for user in users {
+            if refused.iter().any(|r| r == user.as_str()) {
+                results.push((user.to_string(), BatchResult::Failed));
+                continue;
+            }
             let known: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
                 .bind(user.as_str())
                 .fetch_optional(&mut *tx)
@@ -151,12 +180,22 @@ impl Messaging {
             .bind(count)
             .execute(&mut *tx)
             .await?;
+        let added: Vec<&str> = results.iter().filter(|(_, r)| *r == BatchResult::Done).map(|(u, _)| u.as_str()).collect();
+        if !added.is_empty() {
+            let event = fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", list(&added))]);
+            enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterAddSubscriber", event).await?;
+        }
+        if became_full {
+            let event = fields(vec![("Official_Account", json!(account.as_str()))]);
+            enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountFull", event).await?;
+        }
         tx.commit().await?;
+        self.webhook_queued();
         Ok(AddOutcome { results, became_full })
     }
 
     #[tracing::instrument(name = "delete subscribers", skip_all, fields(account = %account, n = users.len()))]
-    pub async fn delete_subscribers(&self, account: &OfficialAccountId, users: &[UserId]) -> Result<Vec<(String, BatchResult)>> {
+    pub async fn delete_subscribers(&self, account: &OfficialAccountId, users: &[UserId], operator: &str) -> Result<Vec<(String, BatchResult)>> {
         let mut tx = self.pool.begin().await?;
         let exists: Option<(i64,)> = sqlx::query_as(
             "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null returning subscriber_num",
@@ -187,7 +226,14 @@ impl Messaging {
             .bind(removed)
             .execute(&mut *tx)
             .await?;
+        let gone: Vec<Value> =
+            results.iter().filter(|(_, r)| *r == BatchResult::Done).map(|(u, _)| json!({ "Subscriber_Account": u })).collect();
+        if !gone.is_empty() {
+            let event = fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", json!(gone))]);
+            enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterDeleteSubscriber", event).await?;
+        }
         tx.commit().await?;
+        self.webhook_queued();
         Ok(results)
     }
 

@@ -73,7 +73,7 @@ fn new_account(owner: &str, id: Option<&str>, name: &str) -> NewAccount {
 async fn an_account_is_stored_and_read_back_with_defaults() {
     on_each_backend(|m| async move {
         m.import_user(&NewUser::bare(user("alice"))).await.unwrap();
-        let created = m.create_account(new_account("alice", None, "Daily 新闻"), UnknownOwner::Refuse).await.unwrap();
+        let created = m.create_account(new_account("alice", None, "Daily 新闻"), UnknownOwner::Refuse, "admin").await.unwrap();
         assert!(created.id.starts_with("@TOA#_@TOA#"), "generated IDs carry the system prefix: {}", created.id);
         assert!(created.id.len() <= 48);
         let read = m.account(&OfficialAccountId::parse("x", &created.id).unwrap()).await.unwrap();
@@ -90,12 +90,12 @@ async fn an_account_is_stored_and_read_back_with_defaults() {
 #[tokio::test]
 async fn an_unknown_owner_is_refused_or_imported_as_the_caller_asks() {
     on_each_backend(|m| async move {
-        let err = m.create_account(new_account("ghost", None, "A"), UnknownOwner::Refuse).await.unwrap_err();
+        let err = m.create_account(new_account("ghost", None, "A"), UnknownOwner::Refuse, "admin").await.unwrap_err();
         assert!(matches!(err, Error::UserNotImported(ref u) if u == "ghost"), "{err:?}");
         assert!(!m.user_exists(&user("ghost")).await.unwrap(), "a refused create imports nobody");
         assert!(m.search_accounts("", 10).await.unwrap().is_empty(), "and stores no account");
 
-        m.create_account(new_account("ghost", None, "A"), UnknownOwner::Import).await.unwrap();
+        m.create_account(new_account("ghost", None, "A"), UnknownOwner::Import, "admin").await.unwrap();
         assert!(m.user_exists(&user("ghost")).await.unwrap());
     })
     .await;
@@ -105,15 +105,15 @@ async fn an_unknown_owner_is_refused_or_imported_as_the_caller_asks() {
 async fn an_id_is_never_reused_even_after_its_account_is_destroyed() {
     on_each_backend(|m| async move {
         m.import_user(&NewUser::bare(user("bob"))).await.unwrap();
-        m.create_account(new_account("bob", Some("@TOA#_news"), "News"), UnknownOwner::Refuse).await.unwrap();
-        let dup = m.create_account(new_account("bob", Some("@TOA#_news"), "Again"), UnknownOwner::Refuse).await;
+        m.create_account(new_account("bob", Some("@TOA#_news"), "News"), UnknownOwner::Refuse, "admin").await.unwrap();
+        let dup = m.create_account(new_account("bob", Some("@TOA#_news"), "Again"), UnknownOwner::Refuse, "admin").await;
         assert!(matches!(dup, Err(Error::AccountIdTaken(_))), "{dup:?}");
 
         let id = OfficialAccountId::parse("x", "@TOA#_news").unwrap();
         m.destroy_account(&id).await.unwrap();
         assert!(matches!(m.account(&id).await, Err(Error::AccountNotFound(_))));
         assert!(matches!(m.destroy_account(&id).await, Err(Error::AccountNotFound(_))));
-        let reuse = m.create_account(new_account("bob", Some("@TOA#_news"), "Reborn"), UnknownOwner::Refuse).await;
+        let reuse = m.create_account(new_account("bob", Some("@TOA#_news"), "Reborn"), UnknownOwner::Refuse, "admin").await;
         assert!(matches!(reuse, Err(Error::AccountIdTaken(_))), "{reuse:?}");
     })
     .await;
@@ -123,7 +123,7 @@ async fn an_id_is_never_reused_even_after_its_account_is_destroyed() {
 async fn modify_changes_only_the_given_fields() {
     on_each_backend(|m| async move {
         m.import_user(&NewUser::bare(user("carol"))).await.unwrap();
-        let a = m.create_account(new_account("carol", Some("@TOA#_m"), "Before"), UnknownOwner::Refuse).await.unwrap();
+        let a = m.create_account(new_account("carol", Some("@TOA#_m"), "Before"), UnknownOwner::Refuse, "admin").await.unwrap();
         let id = OfficialAccountId::parse("x", &a.id).unwrap();
         let update = ProfileUpdate::parse(ProfileFields {
             introduction: Some("hello".into()),
@@ -131,12 +131,12 @@ async fn modify_changes_only_the_given_fields() {
             ..Default::default()
         })
         .unwrap();
-        let after = m.modify_account(&id, &update).await.unwrap();
+        let after = m.modify_account(&id, &update, "admin").await.unwrap();
         assert_eq!(after.name, "Before");
         assert_eq!(after.introduction, "hello");
         assert_eq!(after.max_subscriber_num, 7);
         let missing = OfficialAccountId::parse("x", "@TOA#_missing").unwrap();
-        assert!(matches!(m.modify_account(&missing, &update).await, Err(Error::AccountNotFound(_))));
+        assert!(matches!(m.modify_account(&missing, &update, "admin").await, Err(Error::AccountNotFound(_))));
     })
     .await;
 }
@@ -145,7 +145,7 @@ async fn modify_changes_only_the_given_fields() {
 async fn search_matches_name_id_or_owner_ignoring_case_and_treats_wildcards_literally() {
     on_each_backend(|m| async move {
         for (owner, id, name) in [("dora", "@TOA#_sports", "Sports Daily"), ("ed", "@TOA#_cook", "100% Cooking"), ("ed", "@TOA#_tech", "aXb Tech")] {
-            m.create_account(new_account(owner, Some(id), name), UnknownOwner::Import).await.unwrap();
+            m.create_account(new_account(owner, Some(id), name), UnknownOwner::Import, "admin").await.unwrap();
         }
         let names = |v: Vec<messaging::OfficialAccount>| {
             let mut n: Vec<String> = v.into_iter().map(|a| a.name).collect();

@@ -45,6 +45,14 @@ pub struct Config {
     #[arg(long, env = "HERALD_REST_CALLS_PER_SECOND", default_value_t = 200)]
     pub rest_calls_per_second: u32,
 
+    /// The app's webhook URL (rest-api.md §8); unset: no callbacks.
+    #[arg(long, env = "HERALD_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+
+    /// Secret that signs webhook requests (see README, Webhooks).
+    #[arg(long, env = "HERALD_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
     /// Folder with the built front end (pkg/ with the wasm, JS and CSS; public assets).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -66,6 +74,8 @@ impl std::fmt::Debug for Config {
             .field("broadcasts_per_second", &self.broadcasts_per_second)
             .field("broadcasts_per_hour", &self.broadcasts_per_hour)
             .field("rest_calls_per_second", &self.rest_calls_per_second)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
             .field("site_root", &self.site_root)
             .finish()
     }

@@ -7,6 +7,7 @@ use app::ConsoleState;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use messaging::webhooks::WebhookSettings;
 use messaging::{AppLimits, Backend, Messaging};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ impl Application {
             rest_calls_per_second: config.rest_calls_per_second,
         });
         let identity = messaging.app_identity(config.sdkappid, config.secret_key.clone()).await?;
+        let webhooks = WebhookSettings { url: config.webhook_url.clone(), secret: config.webhook_secret.clone() };
+        let messaging = messaging.with_webhooks(webhooks, identity.sdkappid);
         if !identity.from_environment {
             tracing::info!(sdkappid = identity.sdkappid, "REST identity stored in the database; the console's Settings page shows the secret key");
         }
@@ -86,10 +89,18 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM; in-flight requests finish first.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes (tests stop a server this way to restart it).
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!("listening on http://{}", self.addr());
+        // "After" webhooks left over from before a restart go out first.
+        let outbox = tokio::spawn(self.messaging.clone().deliver_webhooks());
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await?;
+        outbox.abort();
         self.messaging.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -57,7 +57,7 @@ pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleE
     let account = match form.editing {
         Some(id) => {
             let id = OfficialAccountId::parse("Official_Account", &id).map_err(messaging::Error::MalformedAccountId)?;
-            m.modify_account(&id, &ProfileUpdate::parse(fields)?).await?
+            m.modify_account(&id, &ProfileUpdate::parse(fields)?, &user.username).await?
         }
         None => {
             let owner = UserId::parse("Owner_Account", form.owner.trim())?;
@@ -66,7 +66,7 @@ pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleE
                 raw => Some(OfficialAccountId::parse_custom("OfficialAccountUserID", raw).map_err(messaging::Error::MalformedAccountId)?),
             };
             let new = NewAccount { owner, id, profile: AccountProfile::parse(fields)? };
-            m.create_account(new, UnknownOwner::Import).await?
+            m.create_account(new, UnknownOwner::Import, &user.username).await?
         }
     };
     tracing::info!(account = %account.id, by = %user.username, "account saved in the console");

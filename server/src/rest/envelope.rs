@@ -52,6 +52,8 @@ pub fn core_code(e: &messaging::Error) -> u32 {
         DirectMessageTooLarge(_) => 93000,
         SendTooFrequent(_) => 10023,
         RateLimited(_) => 60007,
+        RefusedByWebhook(_) => 20006,
+        SendRefusedByWebhook => 10016,
         Storage(_) | Internal(_) => 10002,
     }
 }

@@ -25,9 +25,7 @@ pub struct SendOfficialAccountMsg {
     online_only_flag: u8,
     #[serde(rename = "SendMsgControl", default)]
     send_msg_control: Vec<String>,
-    /// Honoured once webhooks exist; accepted now so Tencent-style requests pass unchanged.
     #[serde(rename = "ForbidCallbackControl", default)]
-    #[allow(dead_code)]
     forbid_callback_control: Vec<String>,
 }
 
@@ -38,6 +36,11 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
     let body = MsgBody::parse("MsgBody", req.msg_body.unwrap_or(Value::Null))?;
     if req.online_only_flag > 1 {
         return Err(InvalidField::new("OnlineOnlyFlag", "must be 0 or 1").into());
+    }
+    const FORBID_BEFORE: &str = "ForbidBeforeSendMsgCallback";
+    const FORBID_AFTER: &str = "ForbidAfterSendMsgCallback";
+    if let Some(unknown) = req.forbid_callback_control.iter().find(|c| *c != FORBID_BEFORE && *c != FORBID_AFTER) {
+        return Err(InvalidField::new("ForbidCallbackControl", format!("unknown control {unknown:?}")).into());
     }
     if let Some(unknown) = req.send_msg_control.iter().find(|c| c.as_str() != "NoLastMsg") {
         return Err(InvalidField::new("SendMsgControl", format!("unknown control {unknown:?} (only NoLastMsg)")).into());
@@ -51,6 +54,8 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
             offline_push_info: req.offline_push_info.map(Value::Object),
             online_only: req.online_only_flag == 1,
             no_last_msg: req.send_msg_control.iter().any(|c| c == "NoLastMsg"),
+            forbid_before_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_BEFORE),
+            forbid_after_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_AFTER),
         })
         .await?;
     Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))

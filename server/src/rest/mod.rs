@@ -48,32 +48,33 @@ async fn call(
         auth::authenticate(&state.rest, query.as_deref(), unix_now())?;
         state.messaging.count_rest_call(&format!("{service}/{command}"))?;
         let body = parse_body(&body)?;
-        dispatch(&state.messaging, &service, &command, body).await
+        dispatch(&state.messaging, &state.rest.admin_identifier, &service, &command, body).await
     }
     .await;
     envelope::answer(&request_id, result)
 }
 
-async fn dispatch(m: &Messaging, service: &str, command: &str, body: Value) -> Payload {
+/// `op` is the administrator making the call (webhooks report it as Operator_Account).
+async fn dispatch(m: &Messaging, op: &str, service: &str, command: &str, body: Value) -> Payload {
     match (service, command) {
         ("im_open_login_svc", "account_import") => users::account_import(m, parse(body)?).await,
         ("im_open_login_svc", "multiaccount_import") => users::multiaccount_import(m, parse(body)?).await,
         ("im_open_login_svc", "account_delete") => users::account_delete(m, parse(body)?).await,
         ("im_open_login_svc", "account_check") => users::account_check(m, parse(body)?).await,
         ("official_account_open_http_svc", "create_official_account") => {
-            official_accounts::create_official_account(m, body).await
+            official_accounts::create_official_account(m, op, body).await
         }
         ("official_account_open_http_svc", "get_official_account_info") => {
             official_accounts::get_official_account_info(m, parse(body)?).await
         }
         ("official_account_open_http_svc", "modify_official_account_base_info") => {
-            official_accounts::modify_official_account_base_info(m, body).await
+            official_accounts::modify_official_account_base_info(m, op, body).await
         }
         ("official_account_open_http_svc", "destroy_official_account") => {
             official_accounts::destroy_official_account(m, parse(body)?).await
         }
-        ("official_account_open_http_svc", "add_subscriber") => subscribers::add_subscriber(m, parse(body)?).await,
-        ("official_account_open_http_svc", "delete_subscriber") => subscribers::delete_subscriber(m, parse(body)?).await,
+        ("official_account_open_http_svc", "add_subscriber") => subscribers::add_subscriber(m, op, parse(body)?).await,
+        ("official_account_open_http_svc", "delete_subscriber") => subscribers::delete_subscriber(m, op, parse(body)?).await,
         ("official_account_open_http_svc", "get_subscriber_info") => subscribers::get_subscriber_info(m, parse(body)?).await,
         ("official_account_open_http_svc", "modify_subscriber_info") => {
             subscribers::modify_subscriber_info(m, parse(body)?).await

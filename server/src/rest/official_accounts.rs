@@ -76,7 +76,7 @@ pub struct CreateOfficialAccount {
 }
 
 /// [create_official_account] Creates an account for an imported owner; an unknown owner is 70107.
-pub async fn create_official_account(m: &Messaging, body: Value) -> Payload {
+pub async fn create_official_account(m: &Messaging, operator: &str, body: Value) -> Payload {
     // Two passes over one body rather than `#[serde(flatten)]`, which would lose the field
     // name from type errors ("Name: invalid type").
     let req: CreateOfficialAccount = parse(body.clone())?;
@@ -87,7 +87,7 @@ pub async fn create_official_account(m: &Messaging, body: Value) -> Payload {
         Some(raw) => Some(OfficialAccountId::parse_custom("OfficialAccountUserID", raw).map_err(Error::MalformedAccountId)?),
     };
     let profile = AccountProfile::parse(profile.into())?;
-    let account = m.create_account(NewAccount { owner, id, profile }, UnknownOwner::Refuse).await?;
+    let account = m.create_account(NewAccount { owner, id, profile }, UnknownOwner::Refuse, operator).await?;
     Ok(Map::from_iter([("OfficialAccountUserID".to_string(), json!(account.id))]))
 }
 
@@ -146,7 +146,7 @@ pub struct ModifyOfficialAccountBaseInfo {
 }
 
 /// [modify_official_account_base_info] Changes the given fields, leaves the rest.
-pub async fn modify_official_account_base_info(m: &Messaging, body: Value) -> Payload {
+pub async fn modify_official_account_base_info(m: &Messaging, operator: &str, body: Value) -> Payload {
     let req: ModifyOfficialAccountBaseInfo = parse(body.clone())?;
     let profile: ProfileBody = parse(body)?;
     let id = account_id("Official_Account", req.official_account.as_deref())?;
@@ -158,7 +158,7 @@ pub async fn modify_official_account_base_info(m: &Messaging, body: Value) -> Pa
         )
         .into());
     }
-    m.modify_account(&id, &update).await?;
+    m.modify_account(&id, &update, operator).await?;
     Ok(Map::new())
 }
 

@@ -50,11 +50,11 @@ pub struct AddSubscriber {
 }
 
 /// [add_subscriber] Result per user: 0 failed (not imported, or the account is full), 1 added, 2 already.
-pub async fn add_subscriber(m: &Messaging, req: AddSubscriber) -> Payload {
+pub async fn add_subscriber(m: &Messaging, operator: &str, req: AddSubscriber) -> Payload {
     let id = account_id("Official_Account", req.official_account.as_deref())?;
     let raw = req.subscribers.into_iter().map(|s| s.subscriber_account.unwrap_or_default()).collect();
     let results = in_batches(raw, "SubscriberList", async |users| {
-        let outcome = m.add_subscribers(&id, &users).await?;
+        let outcome = m.add_subscribers(&id, &users, operator).await?;
         if outcome.became_full {
             tracing::info!(account = %id, "official account is full");
         }
@@ -76,14 +76,14 @@ pub struct DeleteSubscriber {
 }
 
 /// [delete_subscriber] Result per user: 1 removed, 2 was not subscribed.
-pub async fn delete_subscriber(m: &Messaging, req: DeleteSubscriber) -> Payload {
+pub async fn delete_subscriber(m: &Messaging, operator: &str, req: DeleteSubscriber) -> Payload {
     let id = account_id("Official_Account", req.official_account.as_deref())?;
     let raw: Vec<String> = match (req.to_delete, req.subscribers) {
         (Some(list), _) => list,
         (None, Some(items)) => items.into_iter().map(|s| s.subscriber_account.unwrap_or_default()).collect(),
         (None, None) => Vec::new(),
     };
-    let results = in_batches(raw, "SubscriberToDel_Account", async |users| Ok(m.delete_subscribers(&id, &users).await?)).await?;
+    let results = in_batches(raw, "SubscriberToDel_Account", async |users| Ok(m.delete_subscribers(&id, &users, operator).await?)).await?;
     Ok(Map::from_iter([("SubscriberList".to_string(), batch_json(results))]))
 }
 

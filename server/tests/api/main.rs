@@ -8,4 +8,5 @@ mod direct;
 mod official_accounts;
 mod subscribers;
 mod usersig;
+mod webhooks;
 mod users;

@@ -1,0 +1,289 @@
+//! Webhooks against a small HTTP receiver started by the test: refusal, rewrite, discard,
+//! timeout, order, retry after the receiver comes back, and no loss across a restart.
+
+use crate::helpers::*;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use server::config::Config;
+use server::startup::Application;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "hook-secret";
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Call {
+    command: String,
+    body: Value,
+    raw: String,
+    query: HashMap<String, String>,
+    signature: Option<String>,
+}
+
+/// What the receiver answers to a command: a JSON body, after an optional delay.
+#[derive(Clone, Default)]
+struct Receiver {
+    calls: Arc<Mutex<Vec<Call>>>,
+    answers: Arc<Mutex<HashMap<String, (Duration, Value)>>>,
+}
+
+impl Receiver {
+    fn answer(&self, command: &str, delay: Duration, body: Value) {
+        self.answers.lock().unwrap().insert(command.to_owned(), (delay, body));
+    }
+    fn calls(&self, command: &str) -> Vec<Call> {
+        self.calls.lock().unwrap().iter().filter(|c| c.command == command).cloned().collect()
+    }
+    fn commands(&self) -> Vec<String> {
+        self.calls.lock().unwrap().iter().map(|c| c.command.clone()).collect()
+    }
+    /// Waits (up to `secs`) until `command` was received `n` times.
+    async fn wait_for(&self, command: &str, n: usize, secs: u64) -> Vec<Call> {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.calls(command);
+            if got.len() >= n || Instant::now() > end {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn hook(State(r): State<Receiver>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap, raw: String) -> Json<Value> {
+    let command = query.get("CallbackCommand").cloned().unwrap_or_default();
+    let call = Call {
+        command: command.clone(),
+        body: serde_json::from_str(&raw).unwrap_or(Value::Null),
+        raw,
+        query,
+        signature: headers.get("x-herald-signature").map(|v| v.to_str().unwrap().to_owned()),
+    };
+    r.calls.lock().unwrap().push(call);
+    let answer = r.answers.lock().unwrap().get(&command).cloned();
+    let (delay, body) = answer.unwrap_or((Duration::ZERO, json!({ "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "" })));
+    tokio::time::sleep(delay).await;
+    Json(body)
+}
+
+/// Starts a receiver on `listener`; returns its state.
+fn serve_receiver(listener: tokio::net::TcpListener) -> Receiver {
+    let r = Receiver::default();
+    let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(r.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    r
+}
+
+async fn receiver() -> (Receiver, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    (serve_receiver(listener), url)
+}
+
+async fn app_calling(url: &str) -> TestApp {
+    let url = url.to_owned();
+    spawn_app_with(move |c| {
+        c.webhook_url = Some(url);
+        c.webhook_secret = Some(SECRET.into());
+        c.broadcasts_per_second = 1000;
+        c.broadcasts_per_hour = 1000;
+    })
+    .await
+}
+
+fn text_of(history: &Value, i: usize) -> &str {
+    history["RspMsgList"][i]["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_refusal_before_create_is_20006_and_creates_nothing() {
+    let (hooks, url) = receiver().await;
+    let app = app_calling(&url).await;
+    app.account_import("o").await;
+    hooks.answer("OfficialAccount.CallbackBeforeCreateOfficialAccount", Duration::ZERO, json!({ "ErrorCode": 1 }));
+    let r = app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_no", "Name": "No" })).await;
+    assert_fails(&r, 20006);
+    let asked = &hooks.calls("OfficialAccount.CallbackBeforeCreateOfficialAccount")[0];
+    assert_eq!(asked.body["Owner_Account"], "o");
+    assert_eq!(asked.body["Name"], "No");
+    assert_eq!(asked.body["Operator_Account"], ADMIN);
+    assert_eq!(app.get_official_account_info(&["@TOA#_no"]).await["OfficialAccountInfoList"][0]["ErrorCode"], 130004);
+}
+
+#[tokio::test]
+async fn after_callbacks_arrive_in_order_and_are_signed() {
+    let (hooks, url) = receiver().await;
+    let app = app_calling(&url).await;
+    let id = app.an_account_with_subscribers("@TOA#_order", &["s1"]).await;
+    app.call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": id, "Name": "Renamed" })).await;
+    let sent = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("hi") })).await;
+    app.call("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": sent["MsgKey"] }] })).await;
+    app.call("official_account_open_http_svc/delete_subscriber", json!({ "Official_Account": id, "SubscriberToDel_Account": ["s1"] })).await;
+    app.call("official_account_open_http_svc/destroy_official_account", json!({ "Official_Account": id })).await;
+    hooks.wait_for("OfficialAccount.CallbackAfterOfficialAccountDestroyed", 1, 10).await;
+
+    let after: Vec<String> = hooks.commands().into_iter().filter(|c| c.contains("After")).collect();
+    assert_eq!(after, [
+        "OfficialAccount.CallbackAfterCreateOfficialAccount",
+        "OfficialAccount.CallbackAfterAddSubscriber",
+        "OfficialAccount.CallbackAfterOfficialAccountInfoChanged",
+        "OfficialAccount.CallbackAfterSendMsg",
+        "OfficialAccount.CallbackAfterMsgWithDraw",
+        "OfficialAccount.CallbackAfterDeleteSubscriber",
+        "OfficialAccount.CallbackAfterOfficialAccountDestroyed",
+    ]);
+    let changed = &hooks.calls("OfficialAccount.CallbackAfterOfficialAccountInfoChanged")[0];
+    assert_eq!(changed.body["Name"], "Renamed");
+    let after_send = &hooks.calls("OfficialAccount.CallbackAfterSendMsg")[0];
+    assert_eq!(after_send.body["MsgKey"], sent["MsgKey"]);
+    assert!(after_send.body["EventTime"].as_i64().unwrap() > 1_700_000_000_000, "EventTime is in ms");
+
+    // Signed: Tencent's Sign in the query, and an HMAC of the body in a header.
+    let t = &after_send.query["RequestTime"];
+    use sha2::Digest;
+    assert_eq!(after_send.query["Sign"], hex::encode(Sha256::digest(format!("{SECRET}{t}").as_bytes())));
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.{}", after_send.raw).as_bytes());
+    assert_eq!(after_send.signature.as_deref(), Some(format!("sha256={}", hex::encode(mac.finalize().into_bytes())).as_str()));
+    assert_eq!(after_send.query["SdkAppid"], SDKAPPID.to_string());
+    assert_eq!(after_send.query["OptPlatform"], "RESTAPI");
+}
+
+#[tokio::test]
+async fn before_add_may_refuse_members_and_a_full_account_is_reported() {
+    let (hooks, url) = receiver().await;
+    let app = app_calling(&url).await;
+    app.account_import("o").await;
+    app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_full", "Name": "F", "MaxSubscriberNum": 1 })).await;
+    app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["a", "b", "c"] })).await;
+    hooks.answer("OfficialAccount.CallbackBeforeAddSubscriber", Duration::ZERO, json!({ "ErrorCode": 0, "RefusedMembers_Account": ["a"] }));
+    let r = app.call("official_account_open_http_svc/add_subscriber",
+        json!({ "Official_Account": "@TOA#_full", "SubscriberList": [{ "Subscriber_Account": "a" }, { "Subscriber_Account": "b" }, { "Subscriber_Account": "c" }] })).await;
+    let results: Vec<i64> = r["SubscriberList"].as_array().unwrap().iter().map(|i| i["Result"].as_i64().unwrap()).collect();
+    assert_eq!(results, [0, 1, 0], "a refused by the app, c over MaxSubscriberNum");
+    let full = hooks.wait_for("OfficialAccount.CallbackAfterOfficialAccountFull", 1, 10).await;
+    assert_eq!(full[0].body["Official_Account"], "@TOA#_full");
+    let added = hooks.wait_for("OfficialAccount.CallbackAfterAddSubscriber", 1, 10).await;
+    assert_eq!(added[0].body["SubscribeAccountList"], json!([{ "Subscriber_Account": "b" }]));
+}
+
+#[tokio::test]
+async fn before_send_can_refuse_discard_or_rewrite() {
+    let (hooks, url) = receiver().await;
+    let app = app_calling(&url).await;
+    let id = app.an_account("o", "@TOA#_gate", "Gate").await;
+    let before = "OfficialAccount.CallbackBeforeSendMsg";
+
+    hooks.answer(before, Duration::ZERO, json!({ "ErrorCode": 1 }));
+    assert_fails(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("refused") })).await, 10016);
+
+    hooks.answer(before, Duration::ZERO, json!({ "ErrorCode": 2 }));
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("discarded") })).await);
+
+    hooks.answer(before, Duration::ZERO, json!({ "ErrorCode": 0, "MsgBody": text("rewritten") }));
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 3, "MsgBody": text("original") })).await);
+
+    // Forbidden callback: not asked at all.
+    let asked = hooks.calls(before).len();
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 4, "MsgBody": text("unasked"), "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback"] })).await);
+    assert_eq!(hooks.calls(before).len(), asked);
+    assert_eq!(hooks.calls(before)[0].body["MsgBody"][0]["MsgContent"]["Text"], "refused");
+
+    let h = app.history(json!({ "Official_Account": id, "ReqMsgNumber": 10 })).await;
+    assert_eq!(h["RspMsgList"].as_array().unwrap().len(), 2, "{h}");
+    assert_eq!((text_of(&h, 0), text_of(&h, 1)), ("unasked", "rewritten"));
+}
+
+#[tokio::test]
+async fn a_slow_before_send_webhook_is_given_two_seconds_then_the_message_goes() {
+    let (hooks, url) = receiver().await;
+    let app = app_calling(&url).await;
+    let id = app.an_account("o", "@TOA#_slow", "Slow").await;
+    hooks.answer("OfficialAccount.CallbackBeforeSendMsg", Duration::from_secs(5), json!({ "ErrorCode": 1 }));
+    let started = Instant::now();
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("late") })).await);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(4), "allowed after the 2 s timeout, waited {waited:?}");
+    let h = app.history(json!({ "Official_Account": id, "ReqMsgNumber": 10 })).await;
+    assert_eq!(text_of(&h, 0), "late");
+}
+
+#[tokio::test]
+async fn after_callbacks_wait_for_a_dead_receiver_and_arrive_when_it_comes_back() {
+    // A port with nothing behind it yet.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let app = app_calling(&format!("http://{addr}/hook")).await;
+    let id = app.an_account("o", "@TOA#_later", "Later").await;
+    let started = Instant::now();
+    for i in 0..3 {
+        assert_ok(&app.send(json!({ "Official_Account": id, "Random": i, "MsgBody": text(&format!("m{i}")) })).await);
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "a dead endpoint never slows a send");
+
+    let hooks = serve_receiver(tokio::net::TcpListener::bind(addr).await.unwrap());
+    let sends = hooks.wait_for("OfficialAccount.CallbackAfterSendMsg", 3, 20).await;
+    let texts: Vec<&str> = sends.iter().map(|c| c.body["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["m0", "m1", "m2"]);
+    assert_eq!(hooks.calls("OfficialAccount.CallbackAfterCreateOfficialAccount").len(), 1, "nothing lost, nothing twice");
+}
+
+#[tokio::test]
+async fn queued_callbacks_survive_a_restart() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut c = Config::for_tests(&format!("sqlite://{}/h.db", dir.path().display()));
+        c.sdkappid = Some(SDKAPPID);
+        c.secret_key = Some(KEY.into());
+        c.webhook_url = Some(format!("http://{addr}/hook"));
+        c
+    };
+    // First life: the receiver is down.
+    let first = Application::build(config()).await.unwrap();
+    let base = format!("http://{}", first.addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(first.run_until(async { let _ = stopped.await; }));
+    let client = reqwest::Client::new();
+    let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={}&random=1", sig_for(ADMIN));
+    let post = |path: &str, body: Value| client.post(format!("{base}/v4/{path}?{q}")).body(body.to_string()).send();
+    post("im_open_login_svc/account_import", json!({ "UserID": "o" })).await.unwrap();
+    let r: Value = post("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "o", "Name": "Survivor" }))
+        .await.unwrap().json().await.unwrap();
+    assert_ok(&r);
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+
+    // Second life on the same database: the receiver is up, and gets the event.
+    let hooks = serve_receiver(tokio::net::TcpListener::bind(addr).await.unwrap());
+    let second = Application::build(config()).await.unwrap();
+    tokio::spawn(second.run_until_stopped());
+    let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 1, 20).await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].body["Official_Account"], r["OfficialAccountUserID"]);
+}
+
+#[tokio::test]
+async fn c2c_before_send_may_refuse_with_20006() {
+    let (hooks, url) = receiver().await;
+    let app = app_calling(&url).await;
+    let id = app.an_account_with_subscribers("@TOA#_c2c", &["alice"]).await;
+    hooks.answer("C2C.CallbackBeforeSendMsg", Duration::ZERO, json!({ "ErrorCode": 1 }));
+    let r = app.call("openim/sendmsg", json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 1, "MsgBody": text("no") })).await;
+    assert_fails(&r, 20006);
+    hooks.answer("C2C.CallbackBeforeSendMsg", Duration::ZERO, json!({ "ErrorCode": 0 }));
+    let r = app.call("openim/sendmsg", json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 2, "MsgBody": text("yes") })).await;
+    assert_ok(&r);
+    let after = hooks.wait_for("C2C.CallbackAfterSendMsg", 1, 10).await;
+    assert_eq!(after[0].body["MsgKey"], r["MsgKey"]);
+    assert_eq!(after[0].body["To_Account"], "alice");
+}
