@@ -46,7 +46,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
 
 /// A fresh database: a SQLite file, or with HERALD_TEST_BACKEND=postgres a new database on the
 /// server at HERALD_TEST_PG_URL (scripts/test.sh runs this suite both ways).
-async fn database_url(dir: &tempfile::TempDir) -> String {
+pub async fn database_url(dir: &tempfile::TempDir) -> String {
     if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
         return format!("sqlite://{}/herald.db", dir.path().display());
     }

@@ -4,6 +4,7 @@
 mod console;
 mod helpers;
 mod broadcasts;
+mod crash;
 mod direct;
 mod official_accounts;
 mod subscribers;
