@@ -324,3 +324,28 @@ impl Messaging {
         Ok(SubscribedPage { complete: next_offset >= total, accounts, total, next_offset })
     }
 }
+
+impl Messaging {
+    /// **Benchmarks only**: subscribes `n` synthetic users (`bench1`, `bench2`, …) in one
+    /// statement, skipping imports, webhooks and batch rules, to build a huge account quickly.
+    #[doc(hidden)]
+    pub async fn seed_subscribers_for_benchmark(&self, account: &OfficialAccountId, n: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "with recursive s(x) as (select 1 union all select x + 1 from s where x < $2) \
+             insert into subscription (account_id, subscriber_account, subscribed_at) select $1, 'bench' || x, $3 from s",
+        )
+        .bind(account.as_str())
+        .bind(n)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("update official_account set subscriber_num = subscriber_num + $2, max_subscriber_num = max_subscriber_num + $2 where account_id = $1")
+            .bind(account.as_str())
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
