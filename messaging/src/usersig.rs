@@ -63,6 +63,11 @@ pub fn sign(sdkappid: u64, key: &str, identifier: &str, expire: i64, now: i64) -
 
 /// Checks `usersig` for this app, this identifier and this moment, in the order of rest-api.md §2.
 pub fn verify(usersig: &str, sdkappid: u64, identifier: &str, key: &str, now: i64) -> Result<(), UserSigError> {
+    verify_until(usersig, sdkappid, identifier, key, now).map(|_| ())
+}
+
+/// [`verify`], answering the last second (Unix) the UserSig stays valid, so callers may cache it.
+pub fn verify_until(usersig: &str, sdkappid: u64, identifier: &str, key: &str, now: i64) -> Result<i64, UserSigError> {
     let b64 = usersig.replace('*', "+").replace('-', "/").replace('_', "=");
     let packed = STANDARD.decode(b64.as_bytes()).map_err(|_| UserSigError::Malformed)?;
     let mut json = Vec::new();
@@ -95,7 +100,8 @@ pub fn verify(usersig: &str, sdkappid: u64, identifier: &str, key: &str, now: i6
     }
     let text = signed_text(sig_identifier, sig_appid, time, expire, userbuf);
     // `verify_slice` compares in constant time.
-    hmac_of(key, &text).verify_slice(&sig).map_err(|_| UserSigError::BadSignature)
+    hmac_of(key, &text).verify_slice(&sig).map_err(|_| UserSigError::BadSignature)?;
+    Ok(time.saturating_add(expire))
 }
 
 #[cfg(test)]

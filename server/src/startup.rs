@@ -71,7 +71,7 @@ impl Application {
         let state = AppState {
             leptos_options,
             messaging: messaging.clone(),
-            rest: Arc::new(rest::RestIdentity { identity, admin_identifier: config.admin_identifier.clone() }),
+            rest: Arc::new(rest::RestIdentity::new(identity, config.admin_identifier.clone())),
             console: console_state,
         };
         let router = router(state, &config).await?;
