@@ -9,6 +9,32 @@ use crate::webhooks::{enqueue, fields, refusal};
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::json;
 
+/// Accounts read in the last second. `get_official_account_info` is the API's hottest call and
+/// a SQLite round trip costs more than the rest of it; every write through this process forgets
+/// the account at once, and other nodes (PostgreSQL) see a change within [`CACHE_TTL`].
+#[derive(Default)]
+pub(crate) struct AccountCache(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, OfficialAccount)>>);
+
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+const CACHE_MAX: usize = 10_000;
+
+impl AccountCache {
+    fn get(&self, id: &str) -> Option<OfficialAccount> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, a)| a.clone())
+    }
+    fn put(&self, account: &OfficialAccount) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CACHE_MAX {
+            map.clear();
+        }
+        map.insert(account.id.clone(), (std::time::Instant::now(), account.clone()));
+    }
+    pub(crate) fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
 /// What to do when the owner of a new account is not an imported user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnknownOwner {
@@ -124,13 +150,18 @@ impl Messaging {
 
     /// A live (not destroyed) account.
     pub async fn account(&self, id: &OfficialAccountId) -> Result<OfficialAccount> {
+        if let Some(hit) = self.account_cache.get(id.as_str()) {
+            return Ok(hit);
+        }
         let sql = format!("select {ACCOUNT_COLUMNS} from official_account where account_id = $1 and destroyed_at is null");
-        sqlx::query_as::<_, AccountRow>(&sql)
+        let account = sqlx::query_as::<_, AccountRow>(&sql)
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?
             .map(AccountRow::into_account)
-            .ok_or_else(|| Error::AccountNotFound(id.to_string()))
+            .ok_or_else(|| Error::AccountNotFound(id.to_string()))?;
+        self.account_cache.put(&account);
+        Ok(account)
     }
 
     /// Live accounts whose name, ID or owner contains `search` (case-insensitive), newest first.
@@ -194,6 +225,7 @@ impl Messaging {
         }
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", event).await?;
         tx.commit().await?;
+        self.account_cache.forget(id.as_str());
         self.webhook_queued();
         self.account(id).await
     }
@@ -218,6 +250,7 @@ impl Messaging {
         ]);
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountDestroyed", event).await?;
         tx.commit().await?;
+        self.account_cache.forget(id.as_str());
         self.webhook_queued();
         Ok(account)
     }

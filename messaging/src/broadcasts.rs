@@ -212,6 +212,7 @@ impl Messaging {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
         }
         tx.commit().await?;
+        self.account_cache.forget(b.account.as_str()); // LastMsgTime changed
         self.webhook_queued();
         Ok(Sent { msg_key: key, msg_time: at, duplicate: false })
     }

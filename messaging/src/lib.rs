@@ -78,6 +78,8 @@ pub struct Messaging {
     /// Shared by every clone, so all front doors count against the same windows.
     windows: std::sync::Arc<limits::Windows>,
     webhooks: std::sync::Arc<webhooks::Webhooks>,
+    /// Recently read accounts (`accounts::AccountCache`): the hottest read of the API.
+    account_cache: std::sync::Arc<accounts::AccountCache>,
 }
 
 #[cfg(feature = "backend")]
@@ -91,6 +93,7 @@ impl Messaging {
             limits: AppLimits::default(),
             windows: Default::default(),
             webhooks: std::sync::Arc::new(webhooks::Webhooks::new(Default::default(), 0)),
+            account_cache: Default::default(),
         })
     }
 

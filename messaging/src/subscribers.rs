@@ -212,6 +212,7 @@ impl Messaging {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountFull", event).await?;
         }
         tx.commit().await?;
+        self.account_cache.forget(account.as_str()); // subscriber_num changed
         self.webhook_queued();
         Ok(AddOutcome { results, became_full })
     }
@@ -255,6 +256,7 @@ impl Messaging {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterDeleteSubscriber", event).await?;
         }
         tx.commit().await?;
+        self.account_cache.forget(account.as_str()); // subscriber_num changed
         self.webhook_queued();
         Ok(results)
     }
@@ -368,6 +370,7 @@ impl Messaging {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.account_cache.forget(account.as_str());
         Ok(())
     }
 }
