@@ -41,18 +41,18 @@ impl Messaging {
         Ok(())
     }
 
-    /// Imports many bare users; already imported ones are left as they are.
+    /// Imports many bare users in one statement; already imported ones are left as they are.
     pub async fn import_users(&self, ids: &[UserId]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let at = now();
-        for id in ids {
-            sqlx::query("insert into app_user (user_id, created_at) values ($1, $2) on conflict (user_id) do nothing")
-                .bind(id.as_str())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+        if ids.is_empty() {
+            return Ok(());
         }
-        tx.commit().await?;
+        let rows: Vec<String> = (0..ids.len()).map(|i| format!("(${}, $1)", i + 2)).collect();
+        let sql = format!("insert into app_user (user_id, created_at) values {} on conflict (user_id) do nothing", rows.join(", "));
+        let mut insert = sqlx::query(&sql).bind(now());
+        for id in ids {
+            insert = insert.bind(id.as_str());
+        }
+        insert.execute(&self.pool).await?;
         Ok(())
     }
 
