@@ -30,6 +30,7 @@ test("create an account through the dialog; counters count bytes as you type", a
   await nameInput.fill(name);
 
   await page.getByLabel("Owner", { exact: true }).fill(owner);
+  await expect(field(page, "Owner").locator(".counter")).toHaveText(`${owner.length} / 32 bytes`);
   await expect(dialog(page).getByRole("status")).toHaveText(`${owner} is not an imported user yet; Create will import them.`);
   await page.getByLabel("Introduction").fill("Morning headlines");
   await expect(field(page, "Introduction").locator(".counter")).toHaveText("17 / 400 bytes");
@@ -98,6 +99,7 @@ test("a malformed or duplicate custom ID is refused next to the Custom ID field"
   await expect(field(page, "Custom ID (optional)")).toContainText("Must start with @TOA#_");
 
   await page.getByLabel("Custom ID (optional)").fill(id);
+  await expect(field(page, "Custom ID (optional)").locator(".counter")).toHaveText(`${id.length} / 48 bytes`);
   await dialog(page).getByRole("button", { name: "Create" }).click();
   await expect(dialog(page)).toHaveCount(0);
   await expect(page.getByRole("row", { name: new RegExp(id) })).toBeVisible();

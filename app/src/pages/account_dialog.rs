@@ -10,7 +10,11 @@ use leptos::either::Either;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use messaging::profile::{FACE_URL, INTRODUCTION, NAME, ORGANIZATION};
+use messaging::ids::{ACCOUNT_ID_MAX_BYTES, USER_ID_MAX_BYTES};
 use messaging::{OfficialAccount, TextLimit};
+
+/// The custom ID counts bytes like the other fields (it is ASCII, so bytes are characters).
+const CUSTOM_ID: TextLimit = TextLimit { field: "OfficialAccountUserID", max_bytes: ACCOUNT_ID_MAX_BYTES };
 
 /// A labelled text input (or textarea) with an optional byte counter and its error sentence.
 #[component]
@@ -145,7 +149,7 @@ pub fn AccountDialog(
                     <TextField id="account-name" label="Name" value=name limit=NAME error=error_for("Name")/>
                     <div class="field">
                         <label for="account-owner">"Owner"</label>
-                        <input id="account-owner" type="text" aria-describedby="account-owner-note account-owner-error"
+                        <input id="account-owner" type="text" aria-describedby="account-owner-count account-owner-note account-owner-error"
                             readonly=is_edit prop:value=move || owner.get()
                             on:input=move |ev| {
                                 let v = event_target_value(&ev);
@@ -154,6 +158,9 @@ pub fn AccountDialog(
                                     owner_check.dispatch(CheckOwner { owner: v });
                                 }
                             }/>
+                        <span class="counter" id="account-owner-count" class:over=move || owner.with(|v| v.len() > USER_ID_MAX_BYTES)>
+                            {move || format!("{} / {USER_ID_MAX_BYTES} bytes", owner.with(|v| v.len()))}
+                        </span>
                         <p class="field-note" id="account-owner-note" role="status">{owner_note}</p>
                         <p class="field-error" id="account-owner-error">{move || error_for("Owner_Account").get()}</p>
                     </div>
@@ -164,7 +171,7 @@ pub fn AccountDialog(
                     <TextField id="account-face-url" label="Avatar URL" value=face_url limit=FACE_URL
                         error=error_for("FaceUrl") placeholder="https://…"/>
                     <TextField id="account-custom-id" label=if is_edit { "ID" } else { "Custom ID (optional)" }
-                        value=custom_id error=error_for("OfficialAccountUserID") readonly=is_edit
+                        value=custom_id limit=CUSTOM_ID error=error_for("OfficialAccountUserID") readonly=is_edit
                         placeholder="@TOA#_… (leave empty to generate one)"/>
                     <TextField id="account-max-subscribers" label="Max subscribers" value=max_subscribers
                         error=error_for("MaxSubscriberNum") placeholder="100000"/>
