@@ -3,6 +3,8 @@
 
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
+use crate::limits::record_broadcast;
+use crate::push::{enqueue_push, wants_push};
 use crate::message::{content_hash, message_size, MsgBody, MESSAGE_MAX_BYTES};
 use crate::store::now;
 use crate::webhooks::{enqueue, fields};
@@ -92,6 +94,18 @@ pub enum Recall {
     NotFound,
 }
 
+/// Takes the live account's row lock for the rest of `tx` (PostgreSQL row lock, SQLite write lock).
+async fn lock_account(tx: &mut sqlx::AnyConnection, account: &OfficialAccountId) -> Result<()> {
+    let locked = sqlx::query("update official_account set last_seq = last_seq where account_id = $1 and destroyed_at is null")
+        .bind(account.as_str())
+        .execute(tx)
+        .await?;
+    if locked.rows_affected() == 0 {
+        return Err(Error::AccountNotFound(account.to_string()));
+    }
+    Ok(())
+}
+
 impl Messaging {
     #[tracing::instrument(name = "send broadcast", skip_all, fields(account = %b.account))]
     pub async fn send_broadcast(&self, mut b: NewBroadcast) -> Result<Sent> {
@@ -146,27 +160,20 @@ impl Messaging {
                 ("CloudCustomData", json!(b.cloud_custom_data)),
             ])
         };
-        if b.online_only {
-            // Not stored: no sequence number is spent, so unread counts stay right.
-            self.windows.try_broadcast(&self.limits, b.account.as_str(), at).map_err(Error::SendTooFrequent)?;
-            let key = format!("0_{}_{at}", rand::thread_rng().gen::<u32>());
-            if !b.forbid_after_callback {
-                let mut conn = self.pool.acquire().await?;
-                enqueue(&mut conn, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
-                self.webhook_queued();
-            }
-            return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });
-        }
-
         let mut tx = self.pool.begin().await?;
         // Write first: it takes the account's lock, so a concurrent identical send waits and
-        // then finds this one as its duplicate.
-        let locked = sqlx::query("update official_account set last_seq = last_seq where account_id = $1 and destroyed_at is null")
-            .bind(b.account.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if locked.rows_affected() == 0 {
-            return Err(Error::AccountNotFound(b.account.to_string()));
+        // then finds this one as its duplicate, and the frequency limits count sends in turn.
+        lock_account(&mut tx, &b.account).await?;
+        if b.online_only {
+            // Not stored: no sequence number is spent, so unread counts stay right.
+            record_broadcast(&mut tx, &self.limits, b.account.as_str(), at).await?;
+            let key = format!("0_{}_{at}", rand::thread_rng().gen::<u32>());
+            if !b.forbid_after_callback {
+                enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
+            }
+            tx.commit().await?;
+            self.webhook_queued();
+            return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });
         }
         let first: Option<(i64, i64)> = sqlx::query_as(
             "select seq, msg_time from broadcast where account_id = $1 and random = $2 and content_hash = $3 and msg_time >= $4 \
@@ -182,7 +189,7 @@ impl Messaging {
             tx.rollback().await?;
             return Ok(Sent { msg_key: broadcast_key(seq, time), msg_time: time, duplicate: true });
         }
-        self.windows.try_broadcast(&self.limits, b.account.as_str(), at).map_err(Error::SendTooFrequent)?;
+        record_broadcast(&mut tx, &self.limits, b.account.as_str(), at).await?;
         let (seq,): (i64,) = sqlx::query_as(
             "update official_account set last_seq = last_seq + 1, \
                last_msg_time = case when $2 = 1 then last_msg_time else $3 end \
@@ -211,9 +218,13 @@ impl Messaging {
         if !b.forbid_after_callback {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
         }
+        if wants_push(b.offline_push_info.as_ref()) {
+            enqueue_push(&mut tx, &self.webhooks, b.account.as_str(), seq).await?;
+        }
         tx.commit().await?;
         self.account_cache.forget(b.account.as_str()); // LastMsgTime changed
         self.webhook_queued();
+        self.push_queued();
         Ok(Sent { msg_key: key, msg_time: at, duplicate: false })
     }
 

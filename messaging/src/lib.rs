@@ -14,8 +14,10 @@
 //!   * [`subscribers`]: who follows an account (counter kept with the rows).
 //!   * [`broadcasts`]: send (stored once), history, recall; [`message`] checks bodies.
 //!   * [`direct`]: one-to-one messages between an account and a subscriber.
-//!   * `limits`: broadcast frequency and REST call rate ([`AppLimits`]).
+//!   * `limits`: broadcast frequency (stored, so it holds across restarts and nodes) and REST
+//!     call rate ([`AppLimits`]).
 //!   * [`webhooks`]: "before" callbacks (2 s timeout) and the durable "after" outbox.
+//!   * [`push`]: offline push jobs for `AcceptAndNotify` subscribers, walked by keyset.
 //!   * [`usersig`]: TLSSigAPIv2 verification.
 //!
 //! Without `backend` only the pure types remain, and they compile to WebAssembly so the
@@ -40,6 +42,8 @@ pub mod direct;
 mod limits;
 #[cfg(feature = "backend")]
 pub mod message;
+#[cfg(feature = "backend")]
+pub mod push;
 #[cfg(feature = "backend")]
 pub mod subscribers;
 #[cfg(feature = "backend")]

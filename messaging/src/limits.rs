@@ -1,10 +1,12 @@
-//! Rate rules kept in memory: the per-account broadcast frequency (rest-api.md §5) and the
-//! per-command REST call rate (§1). Both limits are app settings (`AppLimits`).
+//! Rate rules: the per-account broadcast frequency (rest-api.md §5) and the per-command REST
+//! call rate (§1). Both limits are app settings (`AppLimits`).
 //!
-//! Kept per server process: a restart resets the windows, and with several nodes each node
-//! counts its own calls. That errs toward letting a message through, never toward losing one.
+//! Broadcast sends are recorded in `broadcast_send` inside the send's transaction, which holds
+//! the account's row lock: the limits hold across restarts and across server nodes. The REST call
+//! rate is a per-second counter kept in memory, per server process (a restart resets it).
 
-use std::collections::{HashMap, VecDeque};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The app's quotas. Defaults follow Tencent: 1 broadcast/s and 2/hour per account,
@@ -22,33 +24,40 @@ impl Default for AppLimits {
     }
 }
 
+/// Records a broadcast of `account` at `at` unless it breaks a limit (then
+/// [`Error::SendTooFrequent`] says which). Call it in the send's transaction, after taking the
+/// account's row lock, so concurrent sends are counted one after the other.
+pub(crate) async fn record_broadcast(conn: &mut sqlx::AnyConnection, limits: &AppLimits, account: &str, at: i64) -> Result<()> {
+    sqlx::query("delete from broadcast_send where account_id = $1 and sent_at <= $2")
+        .bind(account)
+        .bind(at - 3600)
+        .execute(&mut *conn)
+        .await?;
+    // At most `broadcasts_per_hour` rows remain, so this count stays small.
+    let (this_second, this_hour): (i64, i64) = sqlx::query_as(
+        "select count(case when sent_at >= $2 then 1 end), count(*) from broadcast_send where account_id = $1",
+    )
+    .bind(account)
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await?;
+    if this_second >= i64::from(limits.broadcasts_per_second) {
+        return Err(Error::SendTooFrequent(format!("at most {} broadcast(s) per second per account", limits.broadcasts_per_second)));
+    }
+    if this_hour >= i64::from(limits.broadcasts_per_hour) {
+        return Err(Error::SendTooFrequent(format!("at most {} broadcasts per hour per account", limits.broadcasts_per_hour)));
+    }
+    sqlx::query("insert into broadcast_send (account_id, sent_at) values ($1, $2)").bind(account).bind(at).execute(&mut *conn).await?;
+    Ok(())
+}
+
 #[derive(Default)]
 pub(crate) struct Windows {
-    /// account → send times (Unix seconds) within the last hour, oldest first
-    sends: Mutex<HashMap<String, VecDeque<i64>>>,
     /// command → (second, calls in that second)
     calls: Mutex<HashMap<String, (i64, u32)>>,
 }
 
 impl Windows {
-    /// Records a broadcast for `account` at `now` unless it would break a limit; says which.
-    pub(crate) fn try_broadcast(&self, limits: &AppLimits, account: &str, now: i64) -> Result<(), String> {
-        let mut sends = self.sends.lock().unwrap_or_else(|p| p.into_inner());
-        let times = sends.entry(account.to_owned()).or_default();
-        while times.front().is_some_and(|t| *t <= now - 3600) {
-            times.pop_front();
-        }
-        let this_second = times.iter().rev().take_while(|t| **t == now).count() as u32;
-        if this_second >= limits.broadcasts_per_second {
-            return Err(format!("at most {} broadcast(s) per second per account", limits.broadcasts_per_second));
-        }
-        if times.len() as u32 >= limits.broadcasts_per_hour {
-            return Err(format!("at most {} broadcasts per hour per account", limits.broadcasts_per_hour));
-        }
-        times.push_back(now);
-        Ok(())
-    }
-
     /// Counts a call to `command` at `now`; false when over the per-second limit.
     pub(crate) fn try_call(&self, limits: &AppLimits, command: &str, now: i64) -> bool {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
@@ -68,16 +77,28 @@ impl Windows {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_default_allows_one_broadcast_a_second_and_two_an_hour() {
-        let w = Windows::default();
-        let l = AppLimits::default();
-        assert!(w.try_broadcast(&l, "a", 100).is_ok());
-        assert!(w.try_broadcast(&l, "a", 100).unwrap_err().contains("per second"));
-        assert!(w.try_broadcast(&l, "a", 101).is_ok());
-        assert!(w.try_broadcast(&l, "a", 200).unwrap_err().contains("per hour"));
-        assert!(w.try_broadcast(&l, "b", 200).is_ok(), "limits are per account");
-        assert!(w.try_broadcast(&l, "a", 100 + 3600).is_ok(), "the hour window slides");
+    async fn send(pool: &sqlx::AnyPool, account: &str, at: i64) -> Result<(), String> {
+        let mut conn = pool.acquire().await.unwrap();
+        record_broadcast(&mut conn, &AppLimits::default(), account, at).await.map_err(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn the_default_allows_one_broadcast_a_second_and_two_an_hour_and_remembers_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/limits.db", dir.path().display());
+        let (pool, _) = crate::store::open(&url).await.unwrap();
+        assert!(send(&pool, "a", 100).await.is_ok());
+        assert!(send(&pool, "a", 100).await.unwrap_err().contains("per second"));
+        assert!(send(&pool, "a", 101).await.is_ok());
+        assert!(send(&pool, "a", 200).await.unwrap_err().contains("per hour"));
+        assert!(send(&pool, "b", 200).await.is_ok(), "limits are per account");
+        assert!(send(&pool, "a", 100 + 3600).await.is_ok(), "the hour window slides");
+        assert!(send(&pool, "c", 500).await.is_ok() && send(&pool, "c", 501).await.is_ok());
+        pool.close().await;
+
+        // Reopened (a restart): the hour still remembers its sends.
+        let (pool, _) = crate::store::open(&url).await.unwrap();
+        assert!(send(&pool, "c", 502).await.unwrap_err().contains("per hour"));
     }
 
     #[test]

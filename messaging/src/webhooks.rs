@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 const BEFORE_TIMEOUT: Duration = Duration::from_secs(2);
-const AFTER_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const AFTER_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF_SECS: i64 = 60;
 
 /// Where callbacks go and how they are signed (app settings).
@@ -28,11 +28,17 @@ const MAX_BACKOFF_SECS: i64 = 60;
 pub struct WebhookSettings {
     pub url: Option<String>,
     pub secret: Option<String>,
+    /// The offline push hook ([`crate::push`]); signed with the same secret.
+    pub push_url: Option<String>,
 }
 
 impl std::fmt::Debug for WebhookSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookSettings").field("url", &self.url).field("secret", &self.secret.as_ref().map(|_| "***")).finish()
+        f.debug_struct("WebhookSettings")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("push_url", &self.push_url)
+            .finish()
     }
 }
 
@@ -42,11 +48,13 @@ pub(crate) struct Webhooks {
     client: reqwest::Client,
     /// Wakes the outbox worker when an event is queued.
     pub(crate) wake: tokio::sync::Notify,
+    /// Wakes the push worker when a push job is queued.
+    pub(crate) push_wake: tokio::sync::Notify,
 }
 
 impl Webhooks {
     pub(crate) fn new(settings: WebhookSettings, sdkappid: u64) -> Self {
-        Self { settings, sdkappid, client: reqwest::Client::new(), wake: tokio::sync::Notify::new() }
+        Self { settings, sdkappid, client: reqwest::Client::new(), wake: tokio::sync::Notify::new(), push_wake: tokio::sync::Notify::new() }
     }
 
     pub(crate) fn enabled(&self) -> bool {
@@ -72,13 +80,25 @@ impl Webhooks {
 
     async fn post(&self, command: &str, body: &str, timeout: Duration, event_id: Option<i64>) -> Option<reqwest::Response> {
         let url = self.settings.url.as_deref()?;
+        self.post_to(url, command, body, timeout, event_id.map(|id| id.to_string())).await
+    }
+
+    /// POSTs a signed callback to `url`; `None` unless it answered with a success status.
+    pub(crate) async fn post_to(
+        &self,
+        url: &str,
+        command: &str,
+        body: &str,
+        timeout: Duration,
+        event_id: Option<String>,
+    ) -> Option<reqwest::Response> {
         let (full, signature) = self.request(url, command, body);
         let mut req = self.client.post(full).timeout(timeout).header("content-type", "application/json").body(body.to_owned());
         if let Some(sig) = signature {
             req = req.header("X-Herald-Signature", sig);
         }
         if let Some(id) = event_id {
-            req = req.header("X-Herald-Event-Id", id.to_string());
+            req = req.header("X-Herald-Event-Id", id);
         }
         match req.send().await {
             Ok(res) if res.status().is_success() => Some(res),
@@ -107,6 +127,11 @@ impl Webhooks {
     }
 }
 
+/// Seconds to wait after `attempts` failed tries: 1, 2, 4 … then 60.
+pub(crate) fn backoff_secs(attempts: i64) -> i64 {
+    1i64.checked_shl(attempts.clamp(0, 6) as u32).unwrap_or(MAX_BACKOFF_SECS).min(MAX_BACKOFF_SECS)
+}
+
 /// A callback body's fields from (name, value) pairs.
 pub(crate) fn fields(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -117,7 +142,7 @@ pub(crate) fn refusal(answer: Option<Value>) -> Option<i64> {
     answer.and_then(|a| a.get("ErrorCode").and_then(Value::as_i64)).filter(|c| *c != 0)
 }
 
-fn callback_body(command: &str, mut fields: Map<String, Value>) -> Value {
+pub(crate) fn callback_body(command: &str, mut fields: Map<String, Value>) -> Value {
     fields.insert("CallbackCommand".into(), command.into());
     fields.entry("EventTime").or_insert_with(|| Value::from(now() * 1000));
     Value::Object(fields)
@@ -176,7 +201,7 @@ impl Messaging {
                 sqlx::query("delete from webhook_outbox where event_id = $1").bind(event_id).execute(&self.pool).await?;
                 delivered = true;
             } else {
-                let backoff = 1i64.checked_shl(attempts.min(6) as u32).unwrap_or(MAX_BACKOFF_SECS).min(MAX_BACKOFF_SECS);
+                let backoff = backoff_secs(attempts);
                 sqlx::query("update webhook_outbox set attempts = attempts + 1, next_attempt_at = $2 where event_id = $1")
                     .bind(event_id)
                     .bind(now() + backoff)

@@ -53,6 +53,11 @@ pub struct Config {
     #[arg(long, env = "HERALD_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
 
+    /// The offline push hook: receives batches of AcceptAndNotify subscribers to notify for each
+    /// broadcast (see README, Offline push); unset: no pushes. Signed like the webhooks.
+    #[arg(long, env = "HERALD_PUSH_URL")]
+    pub push_url: Option<String>,
+
     /// Folder with the built front end (pkg/ with the wasm, JS and CSS; public assets).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -76,6 +81,7 @@ impl std::fmt::Debug for Config {
             .field("rest_calls_per_second", &self.rest_calls_per_second)
             .field("webhook_url", &self.webhook_url)
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
+            .field("push_url", &self.push_url)
             .field("site_root", &self.site_root)
             .finish()
     }

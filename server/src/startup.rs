@@ -41,7 +41,11 @@ impl Application {
             rest_calls_per_second: config.rest_calls_per_second,
         });
         let identity = messaging.app_identity(config.sdkappid, config.secret_key.clone()).await?;
-        let webhooks = WebhookSettings { url: config.webhook_url.clone(), secret: config.webhook_secret.clone() };
+        let webhooks = WebhookSettings {
+            url: config.webhook_url.clone(),
+            secret: config.webhook_secret.clone(),
+            push_url: config.push_url.clone(),
+        };
         let messaging = messaging.with_webhooks(webhooks, identity.sdkappid);
         if !identity.from_environment {
             tracing::info!(sdkappid = identity.sdkappid, "REST identity stored in the database; the console's Settings page shows the secret key");
@@ -97,10 +101,13 @@ impl Application {
         tracing::info!("listening on http://{}", self.addr());
         // "After" webhooks left over from before a restart go out first.
         let outbox = tokio::spawn(self.messaging.clone().deliver_webhooks());
+        // So do push jobs a crash interrupted, from the batch the push hook had not taken.
+        let pushes = tokio::spawn(self.messaging.clone().deliver_pushes());
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         outbox.abort();
+        pushes.abort();
         self.messaging.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -7,6 +7,8 @@ mod broadcasts;
 mod crash;
 mod direct;
 mod official_accounts;
+mod push;
+mod receiver;
 mod subscribers;
 mod usersig;
 mod webhooks;

@@ -2,89 +2,15 @@
 //! timeout, order, retry after the receiver comes back, and no loss across a restart.
 
 use crate::helpers::*;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::Json;
+use crate::receiver::{receiver, serve_receiver};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use server::config::Config;
 use server::startup::Application;
 use sha2::Sha256;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "hook-secret";
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Call {
-    command: String,
-    body: Value,
-    raw: String,
-    query: HashMap<String, String>,
-    signature: Option<String>,
-}
-
-/// What the receiver answers to a command: a JSON body, after an optional delay.
-#[derive(Clone, Default)]
-struct Receiver {
-    calls: Arc<Mutex<Vec<Call>>>,
-    answers: Arc<Mutex<HashMap<String, (Duration, Value)>>>,
-}
-
-impl Receiver {
-    fn answer(&self, command: &str, delay: Duration, body: Value) {
-        self.answers.lock().unwrap().insert(command.to_owned(), (delay, body));
-    }
-    fn calls(&self, command: &str) -> Vec<Call> {
-        self.calls.lock().unwrap().iter().filter(|c| c.command == command).cloned().collect()
-    }
-    fn commands(&self) -> Vec<String> {
-        self.calls.lock().unwrap().iter().map(|c| c.command.clone()).collect()
-    }
-    /// Waits (up to `secs`) until `command` was received `n` times.
-    async fn wait_for(&self, command: &str, n: usize, secs: u64) -> Vec<Call> {
-        let end = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let got = self.calls(command);
-            if got.len() >= n || Instant::now() > end {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-async fn hook(State(r): State<Receiver>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap, raw: String) -> Json<Value> {
-    let command = query.get("CallbackCommand").cloned().unwrap_or_default();
-    let call = Call {
-        command: command.clone(),
-        body: serde_json::from_str(&raw).unwrap_or(Value::Null),
-        raw,
-        query,
-        signature: headers.get("x-herald-signature").map(|v| v.to_str().unwrap().to_owned()),
-    };
-    r.calls.lock().unwrap().push(call);
-    let answer = r.answers.lock().unwrap().get(&command).cloned();
-    let (delay, body) = answer.unwrap_or((Duration::ZERO, json!({ "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "" })));
-    tokio::time::sleep(delay).await;
-    Json(body)
-}
-
-/// Starts a receiver on `listener`; returns its state.
-fn serve_receiver(listener: tokio::net::TcpListener) -> Receiver {
-    let r = Receiver::default();
-    let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(r.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    r
-}
-
-async fn receiver() -> (Receiver, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    (serve_receiver(listener), url)
-}
 
 async fn app_calling(url: &str) -> TestApp {
     let url = url.to_owned();

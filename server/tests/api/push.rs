@@ -1,0 +1,176 @@
+//! Offline push against a live receiver: who is pushed (MsgFlag, PushFlag, OnlineOnlyFlag,
+//! subscribed later), keyset batches with each subscriber once, retries, recall, and a restart.
+
+use crate::helpers::*;
+use crate::receiver::{receiver, serve_receiver, Call};
+use serde_json::{json, Value};
+use server::config::Config;
+use server::startup::Application;
+use std::collections::HashSet;
+use std::time::Duration;
+
+const PUSH: &str = "Herald.CallbackOfflinePush";
+
+async fn app_pushing_to(url: &str) -> TestApp {
+    let url = url.to_owned();
+    spawn_app_with(move |c| {
+        c.push_url = Some(url);
+        c.webhook_secret = Some("push-secret".into());
+        c.broadcasts_per_second = 1000;
+        c.broadcasts_per_hour = 1000;
+    })
+    .await
+}
+
+fn to_accounts(call: &Call) -> Vec<String> {
+    call.body["To_Account"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+}
+
+async fn set_flag(app: &TestApp, id: &str, user: &str, flag: &str) {
+    let r = app
+        .call("official_account_open_http_svc/modify_subscriber_info", json!({ "Official_Account": id, "Subscriber_Account": user, "MsgFlag": flag }))
+        .await;
+    assert_ok(&r);
+}
+
+/// Imports `n` users `{prefix}0000…` and subscribes them to `id`, 100 per call.
+async fn subscribe_many(app: &TestApp, id: &str, prefix: &str, n: usize) -> Vec<String> {
+    let users: Vec<String> = (0..n).map(|i| format!("{prefix}{i:04}")).collect();
+    for chunk in users.chunks(100) {
+        app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": chunk })).await;
+        let list: Vec<Value> = chunk.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
+        assert_ok(&app.call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": id, "SubscriberList": list })).await);
+    }
+    users
+}
+
+#[tokio::test]
+async fn only_accept_and_notify_subscribers_from_before_the_message_are_pushed() {
+    let (hooks, url) = receiver().await;
+    let app = app_pushing_to(&url).await;
+    let id = app.an_account_with_subscribers("@TOA#_push", &["notify", "quiet", "discard"]).await;
+    set_flag(&app, &id, "quiet", "AcceptNotNotify").await;
+    set_flag(&app, &id, "discard", "Discard").await;
+    let push_info = json!({ "PushFlag": 0, "Title": "News", "Desc": "Something happened", "Ext": "x" });
+    let first = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("one"), "OfflinePushInfo": push_info })).await;
+    assert_ok(&first);
+
+    let pushes = hooks.wait_for(PUSH, 1, 10).await;
+    assert_eq!(pushes.len(), 1);
+    let p = &pushes[0];
+    assert_eq!(to_accounts(p), ["notify"], "AcceptNotNotify and Discard subscribers are not pushed");
+    assert_eq!(p.body["Official_Account"], id);
+    assert_eq!(p.body["MsgKey"], first["MsgKey"]);
+    assert_eq!(p.body["MsgTime"], first["MsgTime"]);
+    assert_eq!(p.body["MsgBody"], text("one"));
+    assert_eq!(p.body["OfflinePushInfo"], push_info);
+    assert!(p.query.contains_key("Sign") && p.signature.is_some(), "signed like the webhooks");
+
+    // Subscribed after the first message: pushed for later ones only.
+    app.account_import("late").await;
+    app.call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": id, "SubscriberList": [{ "Subscriber_Account": "late" }] })).await;
+    let no_push = json!({ "Official_Account": id, "Random": 2, "MsgBody": text("two"), "OfflinePushInfo": { "PushFlag": 1 } });
+    assert_ok(&app.send(no_push).await);
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 3, "MsgBody": text("three"), "OnlineOnlyFlag": 1 })).await);
+    let third = app.send(json!({ "Official_Account": id, "Random": 4, "MsgBody": text("four") })).await;
+
+    // Jobs go out in order, so once the last one is here, the ones before it were decided.
+    let pushes = hooks.wait_for(PUSH, 2, 10).await;
+    assert_eq!(pushes.len(), 2, "PushFlag 1 and OnlineOnlyFlag messages are not pushed");
+    assert_eq!(pushes[1].body["MsgKey"], third["MsgKey"]);
+    assert_eq!(to_accounts(&pushes[1]), ["late", "notify"]);
+    assert_eq!(pushes[1].body["OfflinePushInfo"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_large_account_is_pushed_in_keyset_batches_with_each_subscriber_once() {
+    let (hooks, url) = receiver().await;
+    let app = app_pushing_to(&url).await;
+    let id = app.an_account("owner", "@TOA#_many", "Many").await;
+    let users = subscribe_many(&app, &id, "u", 1205).await;
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("to all") })).await);
+
+    let pushes = hooks.wait_for(PUSH, 3, 20).await;
+    let sizes: Vec<usize> = pushes.iter().map(|c| to_accounts(c).len()).collect();
+    assert_eq!(sizes, [500, 500, 205]);
+    let pushed: Vec<String> = pushes.iter().flat_map(to_accounts).collect();
+    assert_eq!(pushed, users, "every subscriber once, in subscriber-ID order");
+    let ids: HashSet<_> = pushes.iter().map(|c| c.event_id.clone().unwrap()).collect();
+    assert_eq!(ids.len(), 3, "each batch has its own event ID");
+}
+
+#[tokio::test]
+async fn a_batch_the_gateway_refuses_is_retried_and_nothing_is_pushed_twice() {
+    let (hooks, url) = receiver().await;
+    let app = app_pushing_to(&url).await;
+    let id = app.an_account("owner", "@TOA#_retry", "Retry").await;
+    let users = subscribe_many(&app, &id, "r", 600).await;
+    hooks.fail_next(2);
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("again") })).await);
+
+    // Refused twice (then 1 s and 2 s of backoff), then taken; the second batch follows.
+    let pushes = hooks.wait_for(PUSH, 2, 20).await;
+    let pushed: Vec<String> = pushes.iter().flat_map(to_accounts).collect();
+    assert_eq!(pushed, users);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(hooks.calls(PUSH).len(), 2, "no batch is sent again once taken");
+}
+
+#[tokio::test]
+async fn a_message_recalled_before_its_push_is_not_pushed() {
+    let (hooks, url) = receiver().await;
+    let app = app_pushing_to(&url).await;
+    let id = app.an_account_with_subscribers("@TOA#_oops", &["a"]).await;
+    hooks.fail_next(1);
+    let oops = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("oops") })).await;
+    let r = app.call("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": oops["MsgKey"] }] })).await;
+    assert_eq!(r["RecallRetList"][0]["RetCode"], 0, "{r}");
+    tokio::time::sleep(Duration::from_millis(2500)).await; // past the first retry
+    let fine = app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("fine") })).await;
+
+    let pushes = hooks.wait_for(PUSH, 1, 10).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let keys: Vec<Value> = hooks.calls(PUSH).iter().map(|c| c.body["MsgKey"].clone()).collect();
+    assert_eq!(keys, [fine["MsgKey"].clone()], "{pushes:?}");
+}
+
+#[tokio::test]
+async fn a_push_waiting_for_a_dead_gateway_survives_a_restart() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut c = Config::for_tests(&format!("sqlite://{}/h.db", dir.path().display()));
+        c.sdkappid = Some(SDKAPPID);
+        c.secret_key = Some(KEY.into());
+        c.push_url = Some(format!("http://{addr}/hook"));
+        c
+    };
+    // First life: the push gateway is down.
+    let first = Application::build(config()).await.unwrap();
+    let base = format!("http://{}", first.addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(first.run_until(async { let _ = stopped.await; }));
+    let client = reqwest::Client::new();
+    let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={}&random=1", sig_for(ADMIN));
+    let post = |path: &str, body: Value| client.post(format!("{base}/v4/{path}?{q}")).body(body.to_string()).send();
+    post("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["o", "s"] })).await.unwrap();
+    post("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_later", "Name": "L" })).await.unwrap();
+    post("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": "@TOA#_later", "SubscriberList": [{ "Subscriber_Account": "s" }] })).await.unwrap();
+    let sent: Value = post("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": "@TOA#_later", "Random": 1, "MsgBody": text("kept") }))
+        .await.unwrap().json().await.unwrap();
+    assert_ok(&sent);
+    tokio::time::sleep(Duration::from_millis(300)).await; // the worker tries and fails
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+
+    // Second life: the gateway is up and gets the push.
+    let hooks = serve_receiver(tokio::net::TcpListener::bind(addr).await.unwrap());
+    let second = Application::build(config()).await.unwrap();
+    tokio::spawn(second.run_until_stopped());
+    let pushes = hooks.wait_for(PUSH, 1, 20).await;
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(pushes[0].body["MsgKey"], sent["MsgKey"]);
+    assert_eq!(to_accounts(&pushes[0]), ["s"]);
+}
