@@ -4,8 +4,9 @@
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
 use crate::limits::record_broadcast;
+use crate::profile::check_no_nul;
 use crate::push::{enqueue_push, wants_push};
-use crate::message::{content_hash, message_size, MsgBody, MESSAGE_MAX_BYTES};
+use crate::message::{check_offline_push_info, content_hash, message_size, MsgBody, MESSAGE_MAX_BYTES};
 use crate::store::now;
 use crate::webhooks::{enqueue, fields};
 use crate::Messaging;
@@ -112,6 +113,10 @@ impl Messaging {
         let size = message_size(&b.body, &b.cloud_custom_data);
         if size > MESSAGE_MAX_BYTES {
             return Err(Error::BroadcastTooLarge(size));
+        }
+        check_no_nul("CloudCustomData", &b.cloud_custom_data)?;
+        if let Some(info) = &b.offline_push_info {
+            check_offline_push_info(info)?;
         }
         if b.online_only && b.no_last_msg {
             return Err(InvalidField::new("SendMsgControl", "NoLastMsg cannot be used with OnlineOnlyFlag").into());
@@ -266,6 +271,7 @@ impl Messaging {
         if reason.len() > RECALL_REASON_MAX_BYTES {
             return Err(InvalidField::new("Reason", format!("longer than {RECALL_REASON_MAX_BYTES} bytes (got {})", reason.len())).into());
         }
+        check_no_nul("Reason", reason)?;
         self.account(account).await?;
         let at = now();
         let mut tx = self.pool.begin().await?;

@@ -101,6 +101,7 @@ impl Messaging {
         if size > MESSAGE_MAX_BYTES {
             return Err(Error::DirectMessageTooLarge(size));
         }
+        crate::profile::check_no_nul("CloudCustomData", &m.cloud_custom_data)?;
         let c = &m.conversation;
         self.account(&c.account).await?;
         let (from, to) = match c.direction {

@@ -110,6 +110,31 @@ impl MsgBody {
 }
 
 /// The size Tencent limits: MsgBody as JSON plus CloudCustomData.
+/// Checks `OfflinePushInfo` (§6): an object whose known fields have their documented types;
+/// `PushFlag` is 0 (push) or 1 (no push). Unknown fields pass, as Tencent adds them over time.
+pub fn check_offline_push_info(info: &Value) -> Result<(), InvalidField> {
+    const FIELD: &str = "OfflinePushInfo";
+    let Value::Object(fields) = info else {
+        return Err(InvalidField::new(FIELD, "must be an object"));
+    };
+    if let Some(flag) = fields.get("PushFlag") {
+        if !matches!(flag.as_i64(), Some(0 | 1)) {
+            return Err(InvalidField::new(FIELD, format!("PushFlag must be 0 (push) or 1 (no push), got {flag}")));
+        }
+    }
+    for name in ["Title", "Desc", "Ext"] {
+        if fields.get(name).is_some_and(|v| !v.is_string()) {
+            return Err(InvalidField::new(FIELD, format!("{name} must be a string")));
+        }
+    }
+    for name in ["AndroidInfo", "ApnsInfo"] {
+        if fields.get(name).is_some_and(|v| !v.is_object()) {
+            return Err(InvalidField::new(FIELD, format!("{name} must be an object")));
+        }
+    }
+    Ok(())
+}
+
 pub fn message_size(body: &MsgBody, cloud_custom_data: &str) -> usize {
     body.to_json_string().len() + cloud_custom_data.len()
 }
@@ -155,6 +180,25 @@ impl MsgFlag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offline_push_info_fields_have_their_documented_types() {
+        use serde_json::json;
+        for ok in [json!({}), json!({ "PushFlag": 0, "Title": "t", "Desc": "d", "Ext": "e", "ApnsInfo": { "BadgeMode": 1 }, "AndroidInfo": {} }), json!({ "PushFlag": 1, "New": 5 })] {
+            assert!(check_offline_push_info(&ok).is_ok(), "{ok}");
+        }
+        for (bad, says) in [
+            (json!([]), "must be an object"),
+            (json!({ "PushFlag": 2 }), "PushFlag must be 0"),
+            (json!({ "PushFlag": "0" }), "PushFlag must be 0"),
+            (json!({ "Title": 1 }), "Title must be a string"),
+            (json!({ "ApnsInfo": "x" }), "ApnsInfo must be an object"),
+        ] {
+            let e = check_offline_push_info(&bad).unwrap_err();
+            assert_eq!(e.field, "OfflinePushInfo");
+            assert!(e.rule.contains(says), "{bad}: {}", e.rule);
+        }
+    }
     use serde_json::json;
 
     #[test]

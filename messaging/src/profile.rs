@@ -14,8 +14,18 @@ pub struct TextLimit {
     pub max_bytes: usize,
 }
 
+/// PostgreSQL's text cannot hold U+0000, so no backend stores it: one rule for every free-text
+/// field, refused by name instead of failing in storage.
+pub fn check_no_nul(field: &str, value: &str) -> Result<(), InvalidField> {
+    if value.contains('\0') {
+        return Err(InvalidField::new(field, "must not contain the NUL character (\\u0000)"));
+    }
+    Ok(())
+}
+
 impl TextLimit {
     pub fn check(&self, value: &str) -> Result<(), InvalidField> {
+        check_no_nul(self.field, value)?;
         if value.len() > self.max_bytes {
             return Err(InvalidField::new(
                 self.field,

@@ -28,6 +28,8 @@ pub enum Deleted {
 
 impl Messaging {
     pub async fn import_user(&self, user: &NewUser) -> Result<()> {
+        crate::profile::check_no_nul("Nick", &user.nick)?;
+        crate::profile::check_no_nul("FaceUrl", &user.face_url)?;
         sqlx::query(
             r#"insert into app_user (user_id, nick, face_url, created_at) values ($1, $2, $3, $4)
                on conflict (user_id) do update set nick = excluded.nick, face_url = excluded.face_url"#,

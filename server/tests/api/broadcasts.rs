@@ -225,3 +225,85 @@ async fn over_the_rest_call_rate_is_60007() {
     }
     assert!(codes.contains(&60007), "{codes:?}");
 }
+
+#[tokio::test]
+async fn tencents_documented_sample_shapes_are_accepted_verbatim() {
+    let app = roomy_app().await;
+    // Tencent's samples use a generated-looking ID; as a custom ID it is legal.
+    let id = app.an_account_with_subscribers("@TOA#_2C5SZEAEF", &["user1"]).await;
+    let basic = json!({
+        "Official_Account": "@TOA#_2C5SZEAEF",
+        "Random": 9875,
+        "MsgBody": [
+            { "MsgType": "TIMTextElem", "MsgContent": { "Text": "red packet" } },
+            { "MsgType": "TIMFaceElem", "MsgContent": { "Index": 6, "Data": "abc\u{0000}\u{0001}" } }
+        ],
+        "CloudCustomData": "your cloud custom data",
+        "OfflinePushInfo": {
+            "PushFlag": 0,
+            "Desc": "Offline Push Content",
+            "Ext": "This is the transmitted content",
+            "AndroidInfo": { "Sound": "android.mp3" },
+            "ApnsInfo": { "Sound": "apns.mp3", "BadgeMode": 1, "Title": "apns title", "SubTitle": "apns subtitle", "Image": "www.image.com" }
+        }
+    });
+    let r = app.send(basic).await;
+    assert_ok(&r);
+    let no_last_msg = json!({
+        "Official_Account": "@TOA#_2C5SZEAEF",
+        "Random": 9875,
+        "SendMsgControl": ["NoLastMsg"],
+        "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "red packet 2" } }],
+        "CloudCustomData": "your cloud custom data"
+    });
+    assert_ok(&app.send(no_last_msg).await);
+    let forbid = json!({
+        "Official_Account": "@TOA#_2C5SZEAEF",
+        "Random": 9876,
+        "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"],
+        "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "red packet 3" } }]
+    });
+    assert_ok(&app.send(forbid).await);
+    let online_only = json!({
+        "Official_Account": "@TOA#_2C5SZEAEF",
+        "Random": 9877,
+        "OnlineOnlyFlag": 1,
+        "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "red packet 4" } }]
+    });
+    assert_ok(&app.send(online_only).await);
+
+    let h = newest(&app, &id, 10).await;
+    let texts: Vec<&str> = h["RspMsgList"].as_array().unwrap().iter().map(|m| m["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["red packet 3", "red packet 2", "red packet"]);
+    let first = &h["RspMsgList"][2];
+    assert_eq!(first["MsgBody"][1]["MsgContent"]["Data"], "abc\u{0000}\u{0001}", "control characters survive storage");
+    assert_eq!(first["MsgKey"], r["MsgKey"]);
+    let info = app.get_official_account_info(&[&id]).await;
+    assert_eq!(info["OfficialAccountInfoList"][0]["LastMsgTime"], r["MsgTime"], "NoLastMsg left LastMsgTime at the first");
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_by_name_on_every_backend() {
+    let app = roomy_app().await;
+    let id = app.an_account_with_subscribers("@TOA#_nul", &["user1"]).await;
+    let r = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("x"), "CloudCustomData": "a\u{0000}b" })).await;
+    assert_fails(&r, 10004);
+    assert!(r["ErrorInfo"].as_str().unwrap().contains("CloudCustomData"), "{r}");
+    let r = app.call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": id, "Name": "a\u{0000}b" })).await;
+    assert_fails(&r, 10004);
+    assert!(r["ErrorInfo"].as_str().unwrap().contains("Name"), "{r}");
+    let h = newest(&app, &id, 10).await;
+    assert_eq!(h["RspMsgList"].as_array().unwrap().len(), 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn a_bad_push_flag_is_10004_and_nothing_is_sent() {
+    let app = roomy_app().await;
+    let id = app.an_account_with_subscribers("@TOA#_flag", &["user1"]).await;
+    let r = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("x"), "OfflinePushInfo": { "PushFlag": 2 } })).await;
+    assert_fails(&r, 10004);
+    assert!(r["ErrorInfo"].as_str().unwrap().contains("OfflinePushInfo: PushFlag"), "{r}");
+    let r = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("x"), "OfflinePushInfo": "push" })).await;
+    assert_fails(&r, 60003);
+    assert_eq!(newest(&app, &id, 10).await["RspMsgList"].as_array().unwrap().len(), 0);
+}
