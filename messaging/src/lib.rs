@@ -11,7 +11,8 @@
 //!   * `accounts`, `users`: official accounts and imported users.
 //!   * `console`: console users, passwords and one-time sign-in links.
 //!   * `settings`: the app's REST identity.
-//!   * [`subscribers`]: who follows an account (counter kept with the rows).
+//!   * [`subscribers`]: who follows an account (counter kept with the rows); concurrent adds
+//!     to one account share a transaction (`subscribe_group`).
 //!   * [`broadcasts`]: send (stored once), history, recall; [`message`] checks bodies.
 //!   * [`direct`]: one-to-one messages between an account and a subscriber.
 //!   * `limits`: broadcast frequency (stored, so it holds across restarts and nodes) and REST
@@ -44,6 +45,8 @@ mod limits;
 pub mod message;
 #[cfg(feature = "backend")]
 pub mod push;
+#[cfg(feature = "backend")]
+mod subscribe_group;
 #[cfg(feature = "backend")]
 pub mod subscribers;
 #[cfg(feature = "backend")]
@@ -84,6 +87,8 @@ pub struct Messaging {
     webhooks: std::sync::Arc<webhooks::Webhooks>,
     /// Recently read accounts (`accounts::AccountCache`): the hottest read of the API.
     account_cache: std::sync::Arc<accounts::AccountCache>,
+    /// `add_subscriber` calls waiting to share a transaction, per account.
+    add_queue: std::sync::Arc<subscribe_group::AddQueue>,
 }
 
 #[cfg(feature = "backend")]
@@ -98,6 +103,7 @@ impl Messaging {
             windows: Default::default(),
             webhooks: std::sync::Arc::new(webhooks::Webhooks::new(Default::default(), 0)),
             account_cache: Default::default(),
+            add_queue: Default::default(),
         })
     }
 

@@ -78,29 +78,6 @@ impl SubscriberChange {
     }
 }
 
-/// Which of `ids` the query `{prefix} (…)` returns; `first` is bound as `$1` when given.
-async fn existing(
-    tx: &mut sqlx::AnyConnection,
-    prefix: &str,
-    first: Option<&str>,
-    ids: &[&str],
-) -> Result<std::collections::HashSet<String>> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let offset = usize::from(first.is_some());
-    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${}", i + offset)).collect();
-    let sql = format!("{prefix} ({})", list.join(", "));
-    let mut q = sqlx::query_as::<_, (String,)>(&sql);
-    if let Some(f) = first {
-        q = q.bind(f);
-    }
-    for id in ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(tx).await?.into_iter().map(|(s,)| s).collect())
-}
-
 /// The opaque cursor of `get_subscriber_info`: the last subscriber ID of the page. Keyset
 /// paging on the primary key stays stable while others subscribe and unsubscribe.
 fn encode_cursor(last: &str) -> String {
@@ -133,7 +110,7 @@ impl Messaging {
                 fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", list(&asked))]),
             )
             .await;
-        let refused: Vec<String> = answer
+        let refused: std::collections::HashSet<String> = answer
             .as_ref()
             .and_then(|a| a.get("RefusedMembers_Account"))
             .and_then(Value::as_array)
@@ -145,76 +122,8 @@ impl Messaging {
                     .collect()
             })
             .unwrap_or_default();
-        let mut tx = self.pool.begin().await?;
-        // Writing the row first takes the account's lock (PostgreSQL row lock, SQLite write lock),
-        // so concurrent batches cannot both squeeze past MaxSubscriberNum.
-        let counts: Option<(i64, i64)> = sqlx::query_as(
-            "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null \
-             returning subscriber_num, max_subscriber_num",
-        )
-        .bind(account.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((mut count, max)) = counts else {
-            return Err(Error::AccountNotFound(account.to_string()));
-        };
-        let at = now();
-        // Three statements per batch, not three per user: who is imported, who already
-        // subscribes, then one multi-row insert.
-        let candidates: Vec<&str> =
-            users.iter().map(UserId::as_str).filter(|u| !refused.iter().any(|r| r == u)).collect();
-        let imported = existing(&mut tx, "select user_id from app_user where user_id in", None, &candidates).await?;
-        let already = existing(
-            &mut tx,
-            "select subscriber_account from subscription where account_id = $1 and subscriber_account in",
-            Some(account.as_str()),
-            &candidates,
-        )
-        .await?;
-        let mut results = Vec::with_capacity(users.len());
-        let mut became_full = false;
-        let mut added: Vec<&str> = Vec::new();
-        for user in users.iter().map(UserId::as_str) {
-            let result = if refused.iter().any(|r| r == user) || !imported.contains(user) {
-                BatchResult::Failed
-            } else if already.contains(user) || added.contains(&user) {
-                BatchResult::Unchanged
-            } else if count >= max {
-                became_full = true;
-                BatchResult::Failed
-            } else {
-                count += 1;
-                added.push(user);
-                BatchResult::Done
-            };
-            results.push((user.to_owned(), result));
-        }
-        if !added.is_empty() {
-            let rows: Vec<String> = (0..added.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
-            let sql = format!("insert into subscription (account_id, subscriber_account, subscribed_at) values {}", rows.join(", "));
-            let mut insert = sqlx::query(&sql).bind(account.as_str()).bind(at);
-            for user in &added {
-                insert = insert.bind(*user);
-            }
-            insert.execute(&mut *tx).await?;
-        }
-        sqlx::query("update official_account set subscriber_num = $2 where account_id = $1")
-            .bind(account.as_str())
-            .bind(count)
-            .execute(&mut *tx)
-            .await?;
-        if !added.is_empty() {
-            let event = fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", list(&added))]);
-            enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterAddSubscriber", event).await?;
-        }
-        if became_full {
-            let event = fields(vec![("Official_Account", json!(account.as_str()))]);
-            enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountFull", event).await?;
-        }
-        tx.commit().await?;
-        self.account_cache.forget(account.as_str()); // subscriber_num changed
-        self.webhook_queued();
-        Ok(AddOutcome { results, became_full })
+        // Concurrent calls for this account share one transaction (see `subscribe_group`).
+        self.add_in_group(account.as_str(), asked.iter().map(|u| u.to_string()).collect(), refused, operator).await
     }
 
     #[tracing::instrument(name = "delete subscribers", skip_all, fields(account = %account, n = users.len()))]

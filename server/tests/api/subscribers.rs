@@ -150,3 +150,44 @@ async fn a_user_lists_the_accounts_they_follow_with_offset_paging() {
     assert_eq!(r["CompleteFlag"], 1);
     assert!(r["OfficialAccountInfoList"][0]["SelfInfo"]["SubscribeTime"].as_i64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn concurrent_adds_share_max_subscriber_num_and_each_user_is_added_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.account_import("o").await;
+    let r = app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_race", "Name": "Race", "MaxSubscriberNum": 250 })).await;
+    assert_ok(&r);
+    let users: Vec<String> = (0..400).map(|i| format!("r{i:03}")).collect();
+    for chunk in users.chunks(100) {
+        app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": chunk })).await;
+    }
+    // Eight callers at once, each 100 users, every user asked for by two callers.
+    let calls = (0..8).map(|c| {
+        let app = app.clone();
+        let mine: Vec<&str> = (0..100).map(|i| users[(c * 50 + i) % 400].as_str()).collect();
+        let body = json!({ "Official_Account": "@TOA#_race", "SubscriberList": subs(&mine) });
+        tokio::spawn(async move { app.call(ADD, body).await })
+    });
+    let mut added = std::collections::HashMap::<String, usize>::new();
+    let mut failed = 0;
+    for call in calls.collect::<Vec<_>>() {
+        let r = call.await.unwrap();
+        assert_ok(&r);
+        for item in r["SubscriberList"].as_array().unwrap() {
+            match item["Result"].as_i64().unwrap() {
+                1 => *added.entry(item["Subscriber_Account"].as_str().unwrap().to_owned()).or_default() += 1,
+                0 => failed += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(added.len(), 250, "exactly MaxSubscriberNum added");
+    assert!(added.values().all(|n| *n == 1), "no user reported added twice");
+    assert!(failed > 0, "the rest failed as over the limit");
+    assert_eq!(subscriber_num(&app, "@TOA#_race").await, 250);
+    let page = app.call("official_account_open_http_svc/get_subscriber_info", json!({ "Official_Account": "@TOA#_race", "Limit": 200, "Next": "" })).await;
+    let next = page["Next"].as_str().unwrap().to_owned();
+    let rest = app.call("official_account_open_http_svc/get_subscriber_info", json!({ "Official_Account": "@TOA#_race", "Limit": 200, "Next": next })).await;
+    let stored = page["SubscriberList"].as_array().unwrap().len() + rest["SubscriberList"].as_array().unwrap().len();
+    assert_eq!(stored, 250, "the rows agree with the counter");
+}

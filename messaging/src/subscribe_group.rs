@@ -1,0 +1,223 @@
+//! Group commit for `add_subscriber`: concurrent calls for the same account share one transaction.
+//!
+//! Every call must hold the account's row lock (it keeps the `MaxSubscriberNum` counter), so
+//! calls for one account run one after the other, and each pays for its own round trips and
+//! commit. Here the first caller for an account becomes the leader: a task that takes every call
+//! queued for that account meanwhile and writes them in one transaction, in arrival order, so each
+//! gets exactly the results it would have had alone. The leader is a spawned task, so a caller
+//! that goes away (a closed connection) never strands the others.
+
+use crate::error::{Error, Result};
+use crate::store::now;
+use crate::subscribers::{AddOutcome, BatchResult};
+use crate::webhooks::{enqueue, fields};
+use crate::Messaging;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// At most this many calls (of up to 100 users each) share a transaction.
+const GROUP_MAX_CALLS: usize = 20;
+
+/// One `add_subscriber` call waiting for its transaction.
+pub(crate) struct AddRequest {
+    /// Every user asked for, in order.
+    pub users: Vec<String>,
+    /// Users the "before add" webhook refused.
+    pub refused: HashSet<String>,
+    pub operator: String,
+    reply: Option<oneshot::Sender<Result<AddOutcome>>>,
+}
+
+/// Calls waiting per account; an account is a key here while its leader runs.
+#[derive(Default)]
+pub(crate) struct AddQueue {
+    waiting: Mutex<HashMap<String, Vec<AddRequest>>>,
+}
+
+impl AddQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<AddRequest>>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Which of `ids` the query `{prefix} (…)` returns; `first` is bound as `$1` when given.
+async fn existing(tx: &mut sqlx::AnyConnection, prefix: &str, first: Option<&str>, ids: &[&str]) -> Result<HashSet<String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let offset = usize::from(first.is_some());
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${}", i + offset)).collect();
+    let sql = format!("{prefix} ({})", list.join(", "));
+    let mut q = sqlx::query_as::<_, (String,)>(&sql);
+    if let Some(f) = first {
+        q = q.bind(f);
+    }
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(tx).await?.into_iter().map(|(s,)| s).collect())
+}
+
+/// The same failure for every call of a group (storage errors stay opaque to callers).
+fn for_each_caller(e: &Error) -> Error {
+    match e {
+        Error::AccountNotFound(id) => Error::AccountNotFound(id.clone()),
+        other => Error::Internal(format!("add_subscriber group failed: {other}")),
+    }
+}
+
+impl Messaging {
+    /// Queues `request` for `account` and waits for the transaction that writes it.
+    pub(crate) async fn add_in_group(&self, account: &str, users: Vec<String>, refused: HashSet<String>, operator: &str) -> Result<AddOutcome> {
+        let (reply, answer) = oneshot::channel();
+        let request = AddRequest { users, refused, operator: operator.to_owned(), reply: Some(reply) };
+        let lead = {
+            let mut waiting = self.add_queue.lock();
+            match waiting.get_mut(account) {
+                Some(queue) => {
+                    queue.push(request);
+                    false
+                }
+                None => {
+                    waiting.insert(account.to_owned(), vec![request]);
+                    true
+                }
+            }
+        };
+        if lead {
+            tokio::spawn(self.clone().lead_add_group(account.to_owned()));
+        }
+        answer.await.unwrap_or_else(|_| Err(Error::Internal("add_subscriber group ended without an answer".into())))
+    }
+
+    /// Writes the calls queued for `account`, group after group, until none wait.
+    async fn lead_add_group(self, account: String) {
+        loop {
+            let mut group: Vec<AddRequest> = {
+                let mut waiting = self.add_queue.lock();
+                let Some(queue) = waiting.get_mut(&account).filter(|q| !q.is_empty()) else {
+                    waiting.remove(&account);
+                    return;
+                };
+                let n = queue.len().min(GROUP_MAX_CALLS);
+                queue.drain(..n).collect()
+            };
+            match self.write_add_group(&account, &group).await {
+                Ok(outcomes) => {
+                    for (request, outcome) in group.iter_mut().zip(outcomes) {
+                        if let Some(reply) = request.reply.take() {
+                            let _ = reply.send(Ok(outcome));
+                        }
+                    }
+                }
+                Err(e) => {
+                    if !matches!(e, Error::AccountNotFound(_)) {
+                        tracing::error!(error = %e, "add_subscriber group failed");
+                    }
+                    for request in &mut group {
+                        if let Some(reply) = request.reply.take() {
+                            let _ = reply.send(Err(for_each_caller(&e)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One transaction for a group of calls: results per call, as if they ran in order.
+    async fn write_add_group(&self, account: &str, group: &[AddRequest]) -> Result<Vec<AddOutcome>> {
+        let mut tx = self.pool.begin().await?;
+        // Writing the row first takes the account's lock (PostgreSQL row lock, SQLite write lock),
+        // so concurrent groups (other server nodes) cannot both squeeze past MaxSubscriberNum.
+        let counts: Option<(i64, i64)> = sqlx::query_as(
+            "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null \
+             returning subscriber_num, max_subscriber_num",
+        )
+        .bind(account)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((mut count, max)) = counts else {
+            return Err(Error::AccountNotFound(account.to_owned()));
+        };
+        // Three statements for the whole group: who is imported, who already subscribes, then
+        // one multi-row insert.
+        let candidates: Vec<&str> = {
+            let mut seen = HashSet::new();
+            group
+                .iter()
+                .flat_map(|r| r.users.iter().filter(|u| !r.refused.contains(*u)))
+                .map(String::as_str)
+                .filter(|u| seen.insert(*u))
+                .collect()
+        };
+        let imported = existing(&mut tx, "select user_id from app_user where user_id in", None, &candidates).await?;
+        let already = existing(
+            &mut tx,
+            "select subscriber_account from subscription where account_id = $1 and subscriber_account in",
+            Some(account),
+            &candidates,
+        )
+        .await?;
+        let mut added_by_group: HashSet<&str> = HashSet::new();
+        let mut added_in_order: Vec<&str> = Vec::new();
+        let mut outcomes = Vec::with_capacity(group.len());
+        let mut events = Vec::new();
+        for request in group {
+            let mut results = Vec::with_capacity(request.users.len());
+            let mut added: Vec<&str> = Vec::new();
+            let mut became_full = false;
+            for user in &request.users {
+                let user = user.as_str();
+                let result = if request.refused.contains(user) || !imported.contains(user) {
+                    BatchResult::Failed
+                } else if already.contains(user) || added_by_group.contains(user) {
+                    BatchResult::Unchanged
+                } else if count >= max {
+                    became_full = true;
+                    BatchResult::Failed
+                } else {
+                    count += 1;
+                    added_by_group.insert(user);
+                    added_in_order.push(user);
+                    added.push(user);
+                    BatchResult::Done
+                };
+                results.push((user.to_owned(), result));
+            }
+            if !added.is_empty() {
+                let list: Vec<_> = added.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
+                events.push((
+                    "OfficialAccount.CallbackAfterAddSubscriber",
+                    fields(vec![("Official_Account", json!(account)), ("Operator_Account", json!(request.operator)), ("SubscribeAccountList", json!(list))]),
+                ));
+            }
+            if became_full {
+                events.push(("OfficialAccount.CallbackAfterOfficialAccountFull", fields(vec![("Official_Account", json!(account))])));
+            }
+            outcomes.push(AddOutcome { results, became_full });
+        }
+        if !added_in_order.is_empty() {
+            let rows: Vec<String> = (0..added_in_order.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
+            let sql = format!("insert into subscription (account_id, subscriber_account, subscribed_at) values {}", rows.join(", "));
+            let mut insert = sqlx::query(&sql).bind(account).bind(now());
+            for user in &added_in_order {
+                insert = insert.bind(*user);
+            }
+            insert.execute(&mut *tx).await?;
+            sqlx::query("update official_account set subscriber_num = $2 where account_id = $1")
+                .bind(account)
+                .bind(count)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (command, event) in events {
+            enqueue(&mut tx, &self.webhooks, command, event).await?;
+        }
+        tx.commit().await?;
+        self.account_cache.forget(account); // subscriber_num changed
+        self.webhook_queued();
+        Ok(outcomes)
+    }
+}
