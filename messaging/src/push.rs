@@ -145,7 +145,7 @@ impl Messaging {
         )
         .to_string();
         let batch_id = format!("push-{}-{}", job.job_id, job.batches_sent);
-        if self.webhooks.post_to(url, PUSH_COMMAND, &body, AFTER_TIMEOUT, Some(batch_id)).await.is_none() {
+        if self.webhooks.post_to(url, PUSH_COMMAND, &body, AFTER_TIMEOUT, Some(batch_id), "").await.is_none() {
             sqlx::query("update push_job set attempts = attempts + 1, next_attempt_at = $2, lease_until = 0 where job_id = $1")
                 .bind(job.job_id)
                 .bind(now() + backoff_secs(job.attempts))

@@ -10,7 +10,7 @@
 use crate::error::{Error, Result};
 use crate::store::now;
 use crate::subscribers::{AddOutcome, BatchResult};
-use crate::webhooks::{enqueue, fields};
+use crate::webhooks::{client_ip, enqueue_from, fields};
 use crate::Messaging;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -27,6 +27,8 @@ pub(crate) struct AddRequest {
     /// Users the "before add" webhook refused.
     pub refused: HashSet<String>,
     pub operator: String,
+    /// The caller's address for the callbacks (the leader runs in a task of its own).
+    client_ip: String,
     reply: Option<oneshot::Sender<Result<AddOutcome>>>,
 }
 
@@ -72,7 +74,7 @@ impl Messaging {
     /// Queues `request` for `account` and waits for the transaction that writes it.
     pub(crate) async fn add_in_group(&self, account: &str, users: Vec<String>, refused: HashSet<String>, operator: &str) -> Result<AddOutcome> {
         let (reply, answer) = oneshot::channel();
-        let request = AddRequest { users, refused, operator: operator.to_owned(), reply: Some(reply) };
+        let request = AddRequest { users, refused, operator: operator.to_owned(), client_ip: client_ip(), reply: Some(reply) };
         let lead = {
             let mut waiting = self.add_queue.lock();
             match waiting.get_mut(account) {
@@ -191,10 +193,12 @@ impl Messaging {
                 events.push((
                     "OfficialAccount.CallbackAfterAddSubscriber",
                     fields(vec![("Official_Account", json!(account)), ("Operator_Account", json!(request.operator)), ("SubscribeAccountList", json!(list))]),
+                    &request.client_ip,
                 ));
             }
             if became_full {
-                events.push(("OfficialAccount.CallbackAfterOfficialAccountFull", fields(vec![("Official_Account", json!(account))])));
+                let event = fields(vec![("Official_Account", json!(account))]);
+                events.push(("OfficialAccount.CallbackAfterOfficialAccountFull", event, &request.client_ip));
             }
             outcomes.push(AddOutcome { results, became_full });
         }
@@ -212,8 +216,8 @@ impl Messaging {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (command, event) in events {
-            enqueue(&mut tx, &self.webhooks, command, event).await?;
+        for (command, event, client_ip) in events {
+            enqueue_from(&mut tx, &self.webhooks, command, event, client_ip).await?;
         }
         tx.commit().await?;
         self.account_cache.forget(account); // subscriber_num changed

@@ -19,6 +19,22 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
+tokio::task_local! {
+    /// The IP address of the client whose request is being served; callbacks report it as
+    /// `ClientIP`. A front door sets it around a request with [`with_client_ip`].
+    static CLIENT_IP: String;
+}
+
+/// Runs `work` with `ip` as the client's address for every callback it causes.
+pub async fn with_client_ip<F: std::future::Future>(ip: String, work: F) -> F::Output {
+    CLIENT_IP.scope(ip, work).await
+}
+
+/// The address set by [`with_client_ip`], or `""` outside a request (the console, workers).
+pub(crate) fn client_ip() -> String {
+    CLIENT_IP.try_with(Clone::clone).unwrap_or_default()
+}
+
 const BEFORE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) const AFTER_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF_SECS: i64 = 60;
@@ -62,11 +78,13 @@ impl Webhooks {
     }
 
     /// The full callback URL and the signature header for `body`.
-    fn request(&self, url: &str, command: &str, body: &str) -> (String, Option<String>) {
+    fn request(&self, url: &str, command: &str, body: &str, client_ip: &str) -> (String, Option<String>) {
         let t = now();
         let sep = if url.contains('?') { '&' } else { '?' };
+        // An IP address needs no URL escaping; anything else is dropped rather than trusted.
+        let client_ip = if client_ip.parse::<std::net::IpAddr>().is_ok() { client_ip } else { "" };
         let mut full = format!(
-            "{url}{sep}SdkAppid={}&CallbackCommand={command}&contenttype=json&ClientIP=&OptPlatform=RESTAPI&RequestTime={t}",
+            "{url}{sep}SdkAppid={}&CallbackCommand={command}&contenttype=json&ClientIP={client_ip}&OptPlatform=RESTAPI&RequestTime={t}",
             self.sdkappid
         );
         let signature = self.settings.secret.as_ref().map(|secret| {
@@ -78,9 +96,9 @@ impl Webhooks {
         (full, signature)
     }
 
-    async fn post(&self, command: &str, body: &str, timeout: Duration, event_id: Option<i64>) -> Option<reqwest::Response> {
+    async fn post(&self, command: &str, body: &str, timeout: Duration, event_id: Option<i64>, client_ip: &str) -> Option<reqwest::Response> {
         let url = self.settings.url.as_deref()?;
-        self.post_to(url, command, body, timeout, event_id.map(|id| id.to_string())).await
+        self.post_to(url, command, body, timeout, event_id.map(|id| id.to_string()), client_ip).await
     }
 
     /// POSTs a signed callback to `url`; `None` unless it answered with a success status.
@@ -91,8 +109,9 @@ impl Webhooks {
         body: &str,
         timeout: Duration,
         event_id: Option<String>,
+        client_ip: &str,
     ) -> Option<reqwest::Response> {
-        let (full, signature) = self.request(url, command, body);
+        let (full, signature) = self.request(url, command, body, client_ip);
         let mut req = self.client.post(full).timeout(timeout).header("content-type", "application/json").body(body.to_owned());
         if let Some(sig) = signature {
             req = req.header("X-Herald-Signature", sig);
@@ -119,7 +138,7 @@ impl Webhooks {
             return None;
         }
         let body = callback_body(command, fields).to_string();
-        let res = self.post(command, &body, BEFORE_TIMEOUT, None).await?;
+        let res = self.post(command, &body, BEFORE_TIMEOUT, None, &client_ip()).await?;
         match tokio::time::timeout(BEFORE_TIMEOUT, res.json::<Value>()).await {
             Ok(Ok(answer)) => Some(answer),
             _ => None,
@@ -150,14 +169,26 @@ pub(crate) fn callback_body(command: &str, mut fields: Map<String, Value>) -> Va
 
 /// Queues an "after" callback inside the caller's transaction.
 pub(crate) async fn enqueue(conn: &mut sqlx::AnyConnection, hooks: &Webhooks, command: &str, fields: Map<String, Value>) -> Result<()> {
+    enqueue_from(conn, hooks, command, fields, &client_ip()).await
+}
+
+/// [`enqueue`] for work done away from the request's task, which names the client itself.
+pub(crate) async fn enqueue_from(
+    conn: &mut sqlx::AnyConnection,
+    hooks: &Webhooks,
+    command: &str,
+    fields: Map<String, Value>,
+    client_ip: &str,
+) -> Result<()> {
     if !hooks.enabled() {
         return Ok(());
     }
     let at = now();
-    sqlx::query("insert into webhook_outbox (command, body, created_at, next_attempt_at) values ($1, $2, $3, $3)")
+    sqlx::query("insert into webhook_outbox (command, body, created_at, next_attempt_at, client_ip) values ($1, $2, $3, $3, $4)")
         .bind(command)
         .bind(callback_body(command, fields).to_string())
         .bind(at)
+        .bind(client_ip)
         .execute(conn)
         .await?;
     Ok(())
@@ -187,17 +218,17 @@ impl Messaging {
 
     /// Delivers what is due; true when it delivered something (there may be more).
     async fn deliver_due_webhooks(&self) -> Result<bool> {
-        let head: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
-            "select event_id, command, body, attempts, next_attempt_at from webhook_outbox order by event_id limit 50",
+        let head: Vec<(i64, String, String, i64, i64, String)> = sqlx::query_as(
+            "select event_id, command, body, attempts, next_attempt_at, client_ip from webhook_outbox order by event_id limit 50",
         )
         .fetch_all(&self.pool)
         .await?;
         let mut delivered = false;
-        for (event_id, command, body, attempts, next_attempt_at) in head {
+        for (event_id, command, body, attempts, next_attempt_at, client_ip) in head {
             if next_attempt_at > now() {
                 break;
             }
-            if self.webhooks.post(&command, &body, AFTER_TIMEOUT, Some(event_id)).await.is_some() {
+            if self.webhooks.post(&command, &body, AFTER_TIMEOUT, Some(event_id), &client_ip).await.is_some() {
                 sqlx::query("delete from webhook_outbox where event_id = $1").bind(event_id).execute(&self.pool).await?;
                 delivered = true;
             } else {

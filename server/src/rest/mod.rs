@@ -16,7 +16,7 @@ use envelope::RestError;
 
 use crate::startup::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::any;
@@ -25,6 +25,7 @@ use messaging::Messaging;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn router() -> Router<AppState> {
@@ -35,6 +36,7 @@ type Payload = Result<Map<String, Value>, RestError>;
 
 async fn call(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     Path((service, command)): Path<(String, String)>,
     RawQuery(query): RawQuery,
@@ -49,8 +51,9 @@ async fn call(
         state.messaging.count_rest_call(&format!("{service}/{command}"))?;
         let body = parse_body(&body)?;
         dispatch(&state.messaging, &state.rest.admin_identifier, &service, &command, body).await
-    }
-    .await;
+    };
+    // Webhooks caused by this call report the caller's address as ClientIP.
+    let result = messaging::webhooks::with_client_ip(peer.ip().to_string(), result).await;
     envelope::answer(&request_id, result)
 }
 

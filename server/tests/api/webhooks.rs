@@ -36,6 +36,7 @@ async fn a_refusal_before_create_is_20006_and_creates_nothing() {
     let r = app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_no", "Name": "No" })).await;
     assert_fails(&r, 20006);
     let asked = &hooks.calls("OfficialAccount.CallbackBeforeCreateOfficialAccount")[0];
+    assert_eq!(asked.query["ClientIP"], "127.0.0.1");
     assert_eq!(asked.body["Owner_Account"], "o");
     assert_eq!(asked.body["Name"], "No");
     assert_eq!(asked.body["Operator_Account"], ADMIN);
@@ -79,6 +80,9 @@ async fn after_callbacks_arrive_in_order_and_are_signed() {
     assert_eq!(after_send.signature.as_deref(), Some(format!("sha256={}", hex::encode(mac.finalize().into_bytes())).as_str()));
     assert_eq!(after_send.query["SdkAppid"], SDKAPPID.to_string());
     assert_eq!(after_send.query["OptPlatform"], "RESTAPI");
+    assert_eq!(after_send.query["ClientIP"], "127.0.0.1", "the address of the REST caller");
+    let added = &hooks.calls("OfficialAccount.CallbackAfterAddSubscriber")[0];
+    assert_eq!(added.query["ClientIP"], "127.0.0.1", "also for adds written by a group commit");
 }
 
 #[tokio::test]
