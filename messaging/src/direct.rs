@@ -4,6 +4,7 @@
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::{OfficialAccountId, UserId, ACCOUNT_ID_PREFIX};
 use crate::message::{message_size, MsgBody, MESSAGE_MAX_BYTES};
+use crate::push::{enqueue_direct_push, wants_push};
 use crate::store::now;
 use crate::webhooks::{enqueue, fields, refusal};
 use crate::Messaging;
@@ -63,8 +64,17 @@ pub struct NewDirectMessage {
     pub random: u32,
     pub body: MsgBody,
     pub cloud_custom_data: String,
+    /// Handed to the push hook when the account writes to an `AcceptAndNotify` subscriber.
+    pub offline_push_info: Option<Value>,
     /// `MsgLifeTime` 0: deliver to a connected peer only, do not store.
     pub online_only: bool,
+    /// `SendMsgControl`: stored with the message for the client protocol's unread counts and
+    /// conversation list (`NoUnread`: not counted unread; `NoLastMsg`: not the last message).
+    pub no_unread: bool,
+    pub no_last_msg: bool,
+    /// `ForbidCallbackControl`: skip the C2C "before send" / "after send" webhooks.
+    pub forbid_before_callback: bool,
+    pub forbid_after_callback: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -102,6 +112,12 @@ impl Messaging {
             return Err(Error::DirectMessageTooLarge(size));
         }
         crate::profile::check_no_nul("CloudCustomData", &m.cloud_custom_data)?;
+        if let Some(info) = &m.offline_push_info {
+            crate::message::check_offline_push_info(info)?;
+        }
+        if m.online_only && m.no_last_msg {
+            return Err(InvalidField::new("SendMsgControl", "NoLastMsg cannot be used with MsgLifeTime 0").into());
+        }
         let c = &m.conversation;
         self.account(&c.account).await?;
         let (from, to) = match c.direction {
@@ -119,8 +135,10 @@ impl Messaging {
             f.extend(fields(extra));
             f
         };
-        if let Some(code) = refusal(self.webhooks.before("C2C.CallbackBeforeSendMsg", message_fields(vec![])).await) {
-            return Err(Error::RefusedByWebhook(code));
+        if !m.forbid_before_callback {
+            if let Some(code) = refusal(self.webhooks.before("C2C.CallbackBeforeSendMsg", message_fields(vec![])).await) {
+                return Err(Error::RefusedByWebhook(code));
+            }
         }
         let at = now();
         let mut tx = self.pool.begin().await?;
@@ -143,8 +161,9 @@ impl Messaging {
         let key = format!("{seq}_{}_{at}", m.random);
         if !m.online_only {
             sqlx::query(
-                "insert into c2c_message (account_id, subscriber_account, seq, from_account, to_account, msg_time, random, body, cloud_custom_data) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "insert into c2c_message (account_id, subscriber_account, seq, from_account, to_account, msg_time, random, body, \
+                   cloud_custom_data, offline_push_info, no_unread, no_last_msg) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(c.account.as_str())
             .bind(c.subscriber.as_str())
@@ -155,13 +174,22 @@ impl Messaging {
             .bind(i64::from(m.random))
             .bind(m.body.to_json_string())
             .bind(&m.cloud_custom_data)
+            .bind(m.offline_push_info.as_ref().map(Value::to_string))
+            .bind(i64::from(m.no_unread))
+            .bind(i64::from(m.no_last_msg))
             .execute(&mut *tx)
             .await?;
+            if c.direction == Direction::AccountToSubscriber && wants_push(m.offline_push_info.as_ref()) {
+                enqueue_direct_push(&mut tx, &self.webhooks, c.account.as_str(), c.subscriber.as_str(), seq).await?;
+            }
         }
-        let event = message_fields(vec![("MsgTime", json!(at)), ("MsgKey", json!(key))]);
-        enqueue(&mut tx, &self.webhooks, "C2C.CallbackAfterSendMsg", event).await?;
+        if !m.forbid_after_callback {
+            let event = message_fields(vec![("MsgTime", json!(at)), ("MsgKey", json!(key))]);
+            enqueue(&mut tx, &self.webhooks, "C2C.CallbackAfterSendMsg", event).await?;
+        }
         tx.commit().await?;
         self.webhook_queued();
+        self.push_queued();
         Ok(crate::broadcasts::Sent { msg_key: key, msg_time: at, duplicate: false })
     }
 

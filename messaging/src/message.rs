@@ -110,6 +110,19 @@ impl MsgBody {
 }
 
 /// The size Tencent limits: MsgBody as JSON plus CloudCustomData.
+/// Checks a list of controls (`SendMsgControl`, `ForbidCallbackControl`) against the ones the
+/// command knows; an unknown one is refused by name rather than silently ignored.
+pub fn check_controls(field: &str, given: &[String], known: &[&str]) -> Result<(), InvalidField> {
+    match given.iter().find(|c| !known.contains(&c.as_str())) {
+        Some(unknown) => Err(InvalidField::new(field, format!("unknown control {unknown:?} (known: {})", known.join(", ")))),
+        None => Ok(()),
+    }
+}
+
+/// `ForbidCallbackControl` values.
+pub const FORBID_BEFORE_SEND: &str = "ForbidBeforeSendMsgCallback";
+pub const FORBID_AFTER_SEND: &str = "ForbidAfterSendMsgCallback";
+
 /// Checks `OfflinePushInfo` (§6): an object whose known fields have their documented types;
 /// `PushFlag` is 0 (push) or 1 (no push). Unknown fields pass, as Tencent adds them over time.
 pub fn check_offline_push_info(info: &Value) -> Result<(), InvalidField> {

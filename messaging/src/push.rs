@@ -9,6 +9,10 @@
 //! The cursor moves after the hook accepted a batch, so a crash or a dead gateway resumes at the
 //! batch that was not taken (at least once; `X-Herald-Event-Id: push-{job}-{batch}` names a batch).
 //!
+//! A one-to-one message from the account to a subscriber (`openim/sendmsg`) is pushed the same
+//! way, to that subscriber alone, if they are `AcceptAndNotify`; the request then also carries
+//! `From_Account` and `ConversationID` (`c2c_{account}`).
+//!
 //! Every subscriber counts as offline for now: the live hub of the client protocol (product.md §4)
 //! does not exist yet. When it does, connected subscribers leave each batch here.
 
@@ -33,11 +37,24 @@ pub(crate) fn wants_push(offline_push_info: Option<&Value>) -> bool {
 
 /// Queues the push of broadcast `seq` of `account` inside the caller's transaction.
 pub(crate) async fn enqueue_push(conn: &mut sqlx::AnyConnection, hooks: &Webhooks, account: &str, seq: i64) -> Result<()> {
+    enqueue_direct_push(conn, hooks, account, "", seq).await
+}
+
+/// Queues the push of message `seq` of the conversation between `account` and `subscriber`
+/// (`""`: broadcast `seq`, to every subscriber) inside the caller's transaction.
+pub(crate) async fn enqueue_direct_push(
+    conn: &mut sqlx::AnyConnection,
+    hooks: &Webhooks,
+    account: &str,
+    subscriber: &str,
+    seq: i64,
+) -> Result<()> {
     if hooks.settings.push_url.is_none() {
         return Ok(());
     }
-    sqlx::query("insert into push_job (account_id, seq, next_attempt_at) values ($1, $2, $3)")
+    sqlx::query("insert into push_job (account_id, subscriber_account, seq, next_attempt_at) values ($1, $2, $3, $4)")
         .bind(account)
+        .bind(subscriber)
         .bind(seq)
         .bind(now())
         .execute(conn)
@@ -50,15 +67,19 @@ struct Job {
     job_id: i64,
     account_id: String,
     seq: i64,
+    /// `""` for a broadcast.
+    subscriber_account: String,
     after_subscriber: String,
     batches_sent: i64,
     attempts: i64,
 }
 
-/// The broadcast a job pushes, as it is now.
+/// The message a job pushes, as it is now.
 #[derive(sqlx::FromRow)]
 struct Pushed {
     msg_time: i64,
+    /// Part of a one-to-one MsgKey (`{seq}_{random}_{time}`).
+    random: i64,
     body: String,
     cloud_custom_data: String,
     offline_push_info: Option<String>,
@@ -94,7 +115,7 @@ impl Messaging {
         let job: Option<Job> = sqlx::query_as(
             "update push_job set lease_until = $2 where lease_until <= $1 and job_id = \
                (select job_id from push_job where next_attempt_at <= $1 and lease_until <= $1 order by job_id limit 1) \
-             returning job_id, account_id, seq, after_subscriber, batches_sent, attempts",
+             returning job_id, account_id, seq, subscriber_account, after_subscriber, batches_sent, attempts",
         )
         .bind(at)
         .bind(at + LEASE_SECS)
@@ -103,49 +124,80 @@ impl Messaging {
         let Some(job) = job else {
             return Ok(false);
         };
+        let direct = !job.subscriber_account.is_empty();
         // Recalled since, or its account destroyed: nobody is notified any more.
-        let pushed: Option<Pushed> = sqlx::query_as(
-            "select b.msg_time, b.body, b.cloud_custom_data, b.offline_push_info from broadcast b \
-             join official_account a on a.account_id = b.account_id \
-             where b.account_id = $1 and b.seq = $2 and b.recalled_at is null and a.destroyed_at is null",
-        )
-        .bind(&job.account_id)
-        .bind(job.seq)
-        .fetch_optional(&self.pool)
-        .await?;
+        let pushed: Option<Pushed> = if direct {
+            sqlx::query_as(
+                "select m.msg_time, m.random, m.body, m.cloud_custom_data, m.offline_push_info from c2c_message m \
+                 join official_account a on a.account_id = m.account_id \
+                 where m.account_id = $1 and m.subscriber_account = $2 and m.seq = $3 and a.destroyed_at is null",
+            )
+            .bind(&job.account_id)
+            .bind(&job.subscriber_account)
+            .bind(job.seq)
+            .fetch_optional(&self.pool)
+            .await?
+        } else {
+            sqlx::query_as(
+                "select b.msg_time, b.random, b.body, b.cloud_custom_data, b.offline_push_info from broadcast b \
+                 join official_account a on a.account_id = b.account_id \
+                 where b.account_id = $1 and b.seq = $2 and b.recalled_at is null and a.destroyed_at is null",
+            )
+            .bind(&job.account_id)
+            .bind(job.seq)
+            .fetch_optional(&self.pool)
+            .await?
+        };
         let Some(pushed) = pushed else {
             return self.finish_push_job(job.job_id).await;
         };
+        // The next batch by keyset; for a one-to-one message, just its subscriber.
         let to: Vec<(String,)> = sqlx::query_as(
             "select subscriber_account from subscription \
              where account_id = $1 and subscriber_account > $2 and msg_flag = 'AcceptAndNotify' and subscribed_at <= $3 \
+               and ($5 = '' or subscriber_account = $5) \
              order by subscriber_account limit $4",
         )
         .bind(&job.account_id)
         .bind(&job.after_subscriber)
         .bind(pushed.msg_time)
         .bind(PUSH_BATCH_MAX)
+        .bind(&job.subscriber_account)
         .fetch_all(&self.pool)
         .await?;
         let Some((last,)) = to.last().cloned() else {
             return self.finish_push_job(job.job_id).await;
         };
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
-        let body = callback_body(
-            PUSH_COMMAND,
-            fields(vec![
-                ("Official_Account", json!(job.account_id)),
-                ("MsgKey", json!(crate::broadcasts::broadcast_key(job.seq, pushed.msg_time))),
-                ("MsgTime", json!(pushed.msg_time)),
-                ("MsgBody", parse(&pushed.body)),
-                ("CloudCustomData", json!(pushed.cloud_custom_data)),
-                ("OfflinePushInfo", pushed.offline_push_info.as_deref().map(parse).unwrap_or(Value::Null)),
-                ("To_Account", json!(to.iter().map(|(s,)| s).collect::<Vec<_>>())),
-            ]),
-        )
-        .to_string();
+        let msg_key = if direct {
+            format!("{}_{}_{}", job.seq, pushed.random, pushed.msg_time)
+        } else {
+            crate::broadcasts::broadcast_key(job.seq, pushed.msg_time)
+        };
+        let mut event = fields(vec![
+            ("Official_Account", json!(job.account_id)),
+            ("From_Account", json!(job.account_id)),
+            ("MsgKey", json!(msg_key)),
+            ("MsgTime", json!(pushed.msg_time)),
+            ("MsgBody", parse(&pushed.body)),
+            ("CloudCustomData", json!(pushed.cloud_custom_data)),
+            (
+                "OfflinePushInfo",
+                pushed.offline_push_info.as_deref().map(parse).unwrap_or(Value::Null),
+            ),
+            ("To_Account", json!(to.iter().map(|(s,)| s).collect::<Vec<_>>())),
+        ]);
+        if direct {
+            event.insert("ConversationID".into(), json!(format!("c2c_{}", job.account_id)));
+        }
+        let body = callback_body(PUSH_COMMAND, event).to_string();
         let batch_id = format!("push-{}-{}", job.job_id, job.batches_sent);
-        if self.webhooks.post_to(url, PUSH_COMMAND, &body, AFTER_TIMEOUT, Some(batch_id), "").await.is_none() {
+        if self
+            .webhooks
+            .post_to(url, PUSH_COMMAND, &body, AFTER_TIMEOUT, Some(batch_id), "")
+            .await
+            .is_none()
+        {
             sqlx::query("update push_job set attempts = attempts + 1, next_attempt_at = $2, lease_until = 0 where job_id = $1")
                 .bind(job.job_id)
                 .bind(now() + backoff_secs(job.attempts))
@@ -168,7 +220,10 @@ impl Messaging {
     }
 
     async fn finish_push_job(&self, job_id: i64) -> Result<bool> {
-        sqlx::query("delete from push_job where job_id = $1").bind(job_id).execute(&self.pool).await?;
+        sqlx::query("delete from push_job where job_id = $1")
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
         Ok(true)
     }
 

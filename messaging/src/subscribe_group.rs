@@ -72,9 +72,21 @@ fn for_each_caller(e: &Error) -> Error {
 
 impl Messaging {
     /// Queues `request` for `account` and waits for the transaction that writes it.
-    pub(crate) async fn add_in_group(&self, account: &str, users: Vec<String>, refused: HashSet<String>, operator: &str) -> Result<AddOutcome> {
+    pub(crate) async fn add_in_group(
+        &self,
+        account: &str,
+        users: Vec<String>,
+        refused: HashSet<String>,
+        operator: &str,
+    ) -> Result<AddOutcome> {
         let (reply, answer) = oneshot::channel();
-        let request = AddRequest { users, refused, operator: operator.to_owned(), client_ip: client_ip(), reply: Some(reply) };
+        let request = AddRequest {
+            users,
+            refused,
+            operator: operator.to_owned(),
+            client_ip: client_ip(),
+            reply: Some(reply),
+        };
         let lead = {
             let mut waiting = self.add_queue.lock();
             match waiting.get_mut(account) {
@@ -91,7 +103,9 @@ impl Messaging {
         if lead {
             tokio::spawn(self.clone().lead_add_group(account.to_owned()));
         }
-        answer.await.unwrap_or_else(|_| Err(Error::Internal("add_subscriber group ended without an answer".into())))
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Error::Internal("add_subscriber group ended without an answer".into())))
     }
 
     /// Writes the calls queued for `account`, group after group, until none wait.
@@ -192,7 +206,11 @@ impl Messaging {
                 let list: Vec<_> = added.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
                 events.push((
                     "OfficialAccount.CallbackAfterAddSubscriber",
-                    fields(vec![("Official_Account", json!(account)), ("Operator_Account", json!(request.operator)), ("SubscribeAccountList", json!(list))]),
+                    fields(vec![
+                        ("Official_Account", json!(account)),
+                        ("Operator_Account", json!(request.operator)),
+                        ("SubscribeAccountList", json!(list)),
+                    ]),
                     &request.client_ip,
                 ));
             }
@@ -204,7 +222,10 @@ impl Messaging {
         }
         if !added_in_order.is_empty() {
             let rows: Vec<String> = (0..added_in_order.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
-            let sql = format!("insert into subscription (account_id, subscriber_account, subscribed_at) values {}", rows.join(", "));
+            let sql = format!(
+                "insert into subscription (account_id, subscriber_account, subscribed_at) values {}",
+                rows.join(", ")
+            );
             let mut insert = sqlx::query(&sql).bind(account).bind(now());
             for user in &added_in_order {
                 insert = insert.bind(*user);

@@ -1,5 +1,5 @@
--- Offline push (product.md §2): one job per broadcast that asks for a push, written in the same
--- transaction as the broadcast. A worker walks the account's AcceptAndNotify subscribers by
+-- Offline push (product.md §2): one job per broadcast (or one-to-one message from an account)
+-- that asks for a push, written in the same transaction as the message. A worker walks the account's AcceptAndNotify subscribers by
 -- keyset (`after_subscriber`) and hands them to the push hook in batches; the cursor moves only
 -- after the hook took a batch, so a crash resumes where it stopped.
 -- Keep in step with ../postgres/0004_create_push_jobs.sql.
@@ -7,6 +7,8 @@ create table push_job (
     job_id           integer primary key, -- the rowid: increases with each insert
     account_id       text not null,
     seq              bigint not null,
+    -- '' for a broadcast (every subscriber); a user ID for a one-to-one message to that subscriber
+    subscriber_account text not null default '',
     -- the last subscriber handed to the hook ('' before the first batch)
     after_subscriber text not null default '',
     batches_sent     bigint not null default 0,
@@ -23,3 +25,8 @@ create table broadcast_send (
     sent_at    bigint not null
 );
 create index broadcast_send_by_account on broadcast_send (account_id, sent_at);
+
+-- One-to-one messages keep what the push hook and the client protocol need (rest-api.md §7).
+alter table c2c_message add column offline_push_info text;
+alter table c2c_message add column no_unread bigint not null default 0;
+alter table c2c_message add column no_last_msg bigint not null default 0;

@@ -2,7 +2,7 @@
 
 use super::Payload;
 use messaging::direct::{Conversation, NewDirectMessage, MSG_LIFE_TIME_MAX};
-use messaging::message::MsgBody;
+use messaging::message::{check_controls, MsgBody, FORBID_AFTER_SEND, FORBID_BEFORE_SEND};
 use messaging::{InvalidField, Messaging};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -21,6 +21,12 @@ pub struct SendMsg {
     cloud_custom_data: String,
     #[serde(rename = "MsgLifeTime")]
     msg_life_time: Option<i64>,
+    #[serde(rename = "OfflinePushInfo")]
+    offline_push_info: Option<Map<String, Value>>,
+    #[serde(rename = "SendMsgControl", default)]
+    send_msg_control: Vec<String>,
+    #[serde(rename = "ForbidCallbackControl", default)]
+    forbid_callback_control: Vec<String>,
 }
 
 /// [sendmsg] An admin sends as the account to a subscriber, or as a subscriber to the account.
@@ -33,8 +39,22 @@ pub async fn sendmsg(m: &Messaging, req: SendMsg) -> Payload {
     if !(0..=MSG_LIFE_TIME_MAX).contains(&life) {
         return Err(InvalidField::new("MsgLifeTime", format!("must be between 0 and {MSG_LIFE_TIME_MAX} (got {life})")).into());
     }
+    check_controls("SendMsgControl", &req.send_msg_control, &["NoUnread", "NoLastMsg"])?;
+    check_controls("ForbidCallbackControl", &req.forbid_callback_control, &[FORBID_BEFORE_SEND, FORBID_AFTER_SEND])?;
+    let has = |list: &[String], control: &str| list.iter().any(|c| c == control);
     let sent = m
-        .send_direct(NewDirectMessage { conversation, random, body, cloud_custom_data: req.cloud_custom_data, online_only: life == 0 })
+        .send_direct(NewDirectMessage {
+            conversation,
+            random,
+            body,
+            cloud_custom_data: req.cloud_custom_data,
+            offline_push_info: req.offline_push_info.map(Value::Object),
+            online_only: life == 0,
+            no_unread: has(&req.send_msg_control, "NoUnread"),
+            no_last_msg: has(&req.send_msg_control, "NoLastMsg"),
+            forbid_before_callback: has(&req.forbid_callback_control, FORBID_BEFORE_SEND),
+            forbid_after_callback: has(&req.forbid_callback_control, FORBID_AFTER_SEND),
+        })
         .await?;
     Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))
 }

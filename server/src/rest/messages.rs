@@ -4,7 +4,7 @@ use super::envelope::RestError;
 use super::official_accounts::account_id;
 use super::Payload;
 use messaging::broadcasts::{NewBroadcast, Recall};
-use messaging::message::MsgBody;
+use messaging::message::{check_controls, MsgBody, FORBID_AFTER_SEND, FORBID_BEFORE_SEND};
 use messaging::{Error, InvalidField, Messaging};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -37,14 +37,8 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
     if req.online_only_flag > 1 {
         return Err(InvalidField::new("OnlineOnlyFlag", "must be 0 or 1").into());
     }
-    const FORBID_BEFORE: &str = "ForbidBeforeSendMsgCallback";
-    const FORBID_AFTER: &str = "ForbidAfterSendMsgCallback";
-    if let Some(unknown) = req.forbid_callback_control.iter().find(|c| *c != FORBID_BEFORE && *c != FORBID_AFTER) {
-        return Err(InvalidField::new("ForbidCallbackControl", format!("unknown control {unknown:?}")).into());
-    }
-    if let Some(unknown) = req.send_msg_control.iter().find(|c| c.as_str() != "NoLastMsg") {
-        return Err(InvalidField::new("SendMsgControl", format!("unknown control {unknown:?} (only NoLastMsg)")).into());
-    }
+    check_controls("ForbidCallbackControl", &req.forbid_callback_control, &[FORBID_BEFORE_SEND, FORBID_AFTER_SEND])?;
+    check_controls("SendMsgControl", &req.send_msg_control, &["NoLastMsg"])?;
     let sent = m
         .send_broadcast(NewBroadcast {
             account,
@@ -54,8 +48,8 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
             offline_push_info: req.offline_push_info.map(Value::Object),
             online_only: req.online_only_flag == 1,
             no_last_msg: req.send_msg_control.iter().any(|c| c == "NoLastMsg"),
-            forbid_before_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_BEFORE),
-            forbid_after_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_AFTER),
+            forbid_before_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_BEFORE_SEND),
+            forbid_after_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_AFTER_SEND),
         })
         .await?;
     Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))

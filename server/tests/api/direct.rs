@@ -63,3 +63,29 @@ async fn size_life_time_and_required_fields() {
     assert_eq!(h["MsgCnt"], 1, "{h}");
     assert_fails(&app.call(ROAM, json!({ "Operator_Account": id, "Peer_Account": "alice", "MaxCnt": 101 })).await, 10004);
 }
+
+#[tokio::test]
+async fn every_sendmsg_field_is_taken_and_unknown_controls_are_refused_by_name() {
+    let app = spawn_app().await;
+    let id = app.an_account_with_subscribers("@TOA#_desk4", &["alice"]).await;
+    let full = json!({
+        "SyncOtherMachine": 2,
+        "From_Account": id, "To_Account": "alice", "MsgLifeTime": 60, "MsgRandom": 1287657,
+        "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "hi, beauty" } }],
+        "CloudCustomData": "your cloud custom data",
+        "SendMsgControl": ["NoUnread", "NoLastMsg"],
+        "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"],
+        "OfflinePushInfo": { "PushFlag": 0, "Desc": "Offline push content", "Ext": "ext", "ApnsInfo": { "BadgeMode": 1 } }
+    });
+    assert_ok(&app.call(SEND, full).await);
+    let r = app.call(SEND, json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 2, "MsgBody": text("x"), "SendMsgControl": ["NoPush"] })).await;
+    assert_fails(&r, 10004);
+    assert!(r["ErrorInfo"].as_str().unwrap().contains("SendMsgControl"), "{r}");
+    let r = app.call(SEND, json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 3, "MsgBody": text("x"), "ForbidCallbackControl": ["Nope"] })).await;
+    assert_fails(&r, 10004);
+    let r = app.call(SEND, json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 4, "MsgBody": text("x"), "OfflinePushInfo": { "PushFlag": 3 } })).await;
+    assert_fails(&r, 10004);
+    let h = app.call(ROAM, json!({ "Operator_Account": id, "Peer_Account": "alice", "MaxCnt": 100 })).await;
+    assert_eq!(h["MsgCnt"], 1, "only the valid message is stored: {h}");
+    assert_eq!(h["MsgList"][0]["CloudCustomData"], "your cloud custom data");
+}

@@ -174,3 +174,31 @@ async fn a_push_waiting_for_a_dead_gateway_survives_a_restart() {
     assert_eq!(pushes[0].body["MsgKey"], sent["MsgKey"]);
     assert_eq!(to_accounts(&pushes[0]), ["s"]);
 }
+
+#[tokio::test]
+async fn a_one_to_one_message_from_the_account_is_pushed_to_its_subscriber_if_they_want_it() {
+    let (hooks, url) = receiver().await;
+    let app = app_pushing_to(&url).await;
+    let id = app.an_account_with_subscribers("@TOA#_desk", &["alice", "bob"]).await;
+    set_flag(&app, &id, "bob", "Discard").await;
+    let send = |from: &str, to: &str, random: u32, text_: &str| {
+        json!({ "From_Account": from, "To_Account": to, "MsgRandom": random, "MsgBody": text(text_) })
+    };
+    assert_ok(&app.call("openim/sendmsg", send(&id, "bob", 1, "not pushed: Discard")).await);
+    assert_ok(&app.call("openim/sendmsg", send("alice", &id, 2, "not pushed: to the account")).await);
+    let mut online = send(&id, "alice", 3, "not pushed: online only");
+    online["MsgLifeTime"] = json!(0);
+    assert_ok(&app.call("openim/sendmsg", online).await);
+    let pushed = app.call("openim/sendmsg", send(&id, "alice", 4, "pushed")).await;
+    assert_ok(&pushed);
+
+    let pushes = hooks.wait_for(PUSH, 1, 10).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hooks.calls(PUSH).len(), 1, "{pushes:?}");
+    let p = &pushes[0];
+    assert_eq!(to_accounts(p), ["alice"]);
+    assert_eq!(p.body["MsgKey"], pushed["MsgKey"]);
+    assert_eq!(p.body["From_Account"], id);
+    assert_eq!(p.body["ConversationID"], format!("c2c_{id}"));
+    assert_eq!(p.body["MsgBody"], text("pushed"));
+}

@@ -216,4 +216,16 @@ async fn c2c_before_send_may_refuse_with_20006() {
     let after = hooks.wait_for("C2C.CallbackAfterSendMsg", 1, 10).await;
     assert_eq!(after[0].body["MsgKey"], r["MsgKey"]);
     assert_eq!(after[0].body["To_Account"], "alice");
+
+    // ForbidCallbackControl: neither asked before nor told after.
+    hooks.answer("C2C.CallbackBeforeSendMsg", Duration::ZERO, json!({ "ErrorCode": 1 }));
+    let forbid = json!(["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"]);
+    let quiet = app.call("openim/sendmsg", json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 3, "MsgBody": text("quiet"), "ForbidCallbackControl": forbid })).await;
+    assert_ok(&quiet);
+    let last = app.call("openim/sendmsg", json!({ "From_Account": "alice", "To_Account": id, "MsgRandom": 4, "MsgBody": text("last"), "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback"] })).await;
+    assert_ok(&last);
+    let after = hooks.wait_for("C2C.CallbackAfterSendMsg", 2, 10).await;
+    let keys: Vec<&Value> = after.iter().map(|c| &c.body["MsgKey"]).collect();
+    assert_eq!(keys, [&r["MsgKey"], &last["MsgKey"]], "the forbidden after-callback was never queued");
+    assert_eq!(hooks.calls("C2C.CallbackBeforeSendMsg").len(), 2, "the forbidden before-callback was not asked");
 }
