@@ -1,4 +1,5 @@
-//! `spawn_app()` and a `TestApp` with one method per REST command, signing as the admin.
+//! `spawn_app()` and a `TestApp` with one method per REST command, signing as the admin;
+//! `Restartable` for tests that stop a server and start it again on the same database.
 
 use serde_json::{json, Value};
 use server::config::Config;
@@ -12,7 +13,7 @@ pub const ADMIN: &str = "administrator";
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub fn now() -> i64 {
@@ -41,7 +42,63 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: reqwest::Client::new(), _dir: dir }
+    TestApp { base, client: reqwest::Client::new(), _dir: Some(dir) }
+}
+
+/// An address with nothing listening on it (yet): a receiver that is down.
+pub fn unused_addr() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A server on one database that a test stops and starts again (restart tests).
+pub struct Restartable {
+    url: String,
+    change: Box<dyn Fn(&mut Config)>,
+    _dir: tempfile::TempDir,
+}
+
+/// One life of a [`Restartable`] server; derefs to a [`TestApp`] for calls.
+pub struct Running {
+    app: TestApp,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Restartable {
+    pub async fn new(change: impl Fn(&mut Config) + 'static) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self { url: database_url(&dir).await, change: Box::new(change), _dir: dir }
+    }
+
+    pub async fn start(&self) -> Running {
+        let mut config = Config::for_tests(&self.url);
+        config.sdkappid = Some(SDKAPPID);
+        config.secret_key = Some(KEY.into());
+        (self.change)(&mut config);
+        let app = Application::build(config).await.expect("the server starts");
+        let base = format!("http://{}", app.addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Running { app: TestApp { base, client: reqwest::Client::new(), _dir: None }, stop, serving }
+    }
+}
+
+impl Running {
+    /// Stops the server the way SIGTERM does: in-flight requests finish, then it exits.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.serving.await.unwrap().unwrap();
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 /// A fresh database: a SQLite file, or with HERALD_TEST_BACKEND=postgres a new database on the

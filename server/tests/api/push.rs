@@ -4,8 +4,6 @@
 use crate::helpers::*;
 use crate::receiver::{receiver, serve_receiver, Call};
 use serde_json::{json, Value};
-use server::config::Config;
-use server::startup::Application;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -136,39 +134,19 @@ async fn a_message_recalled_before_its_push_is_not_pushed() {
 
 #[tokio::test]
 async fn a_push_waiting_for_a_dead_gateway_survives_a_restart() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let dir = tempfile::tempdir().unwrap();
-    let config = || {
-        let mut c = Config::for_tests(&format!("sqlite://{}/h.db", dir.path().display()));
-        c.sdkappid = Some(SDKAPPID);
-        c.secret_key = Some(KEY.into());
-        c.push_url = Some(format!("http://{addr}/hook"));
-        c
-    };
+    let addr = unused_addr();
+    let server = Restartable::new(move |c| c.push_url = Some(format!("http://{addr}/hook"))).await;
     // First life: the push gateway is down.
-    let first = Application::build(config()).await.unwrap();
-    let base = format!("http://{}", first.addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(first.run_until(async { let _ = stopped.await; }));
-    let client = reqwest::Client::new();
-    let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={}&random=1", sig_for(ADMIN));
-    let post = |path: &str, body: Value| client.post(format!("{base}/v4/{path}?{q}")).body(body.to_string()).send();
-    post("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["o", "s"] })).await.unwrap();
-    post("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_later", "Name": "L" })).await.unwrap();
-    post("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": "@TOA#_later", "SubscriberList": [{ "Subscriber_Account": "s" }] })).await.unwrap();
-    let sent: Value = post("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": "@TOA#_later", "Random": 1, "MsgBody": text("kept") }))
-        .await.unwrap().json().await.unwrap();
+    let first = server.start().await;
+    let id = first.an_account_with_subscribers("@TOA#_later", &["s"]).await;
+    let sent = first.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("kept") })).await;
     assert_ok(&sent);
     tokio::time::sleep(Duration::from_millis(300)).await; // the worker tries and fails
-    stop.send(()).unwrap();
-    running.await.unwrap().unwrap();
+    first.stop().await;
 
     // Second life: the gateway is up and gets the push.
     let hooks = serve_receiver(tokio::net::TcpListener::bind(addr).await.unwrap());
-    let second = Application::build(config()).await.unwrap();
-    tokio::spawn(second.run_until_stopped());
+    let _second = server.start().await;
     let pushes = hooks.wait_for(PUSH, 1, 20).await;
     assert_eq!(pushes.len(), 1);
     assert_eq!(pushes[0].body["MsgKey"], sent["MsgKey"]);

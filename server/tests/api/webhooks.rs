@@ -5,8 +5,6 @@ use crate::helpers::*;
 use crate::receiver::{receiver, serve_receiver};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use server::config::Config;
-use server::startup::Application;
 use sha2::Sha256;
 use std::time::{Duration, Instant};
 
@@ -147,9 +145,7 @@ async fn a_slow_before_send_webhook_is_given_two_seconds_then_the_message_goes()
 #[tokio::test]
 async fn after_callbacks_wait_for_a_dead_receiver_and_arrive_when_it_comes_back() {
     // A port with nothing behind it yet.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    let addr = unused_addr();
     let app = app_calling(&format!("http://{addr}/hook")).await;
     let id = app.an_account("o", "@TOA#_later", "Later").await;
     let started = Instant::now();
@@ -167,36 +163,18 @@ async fn after_callbacks_wait_for_a_dead_receiver_and_arrive_when_it_comes_back(
 
 #[tokio::test]
 async fn queued_callbacks_survive_a_restart() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let dir = tempfile::tempdir().unwrap();
-    let config = || {
-        let mut c = Config::for_tests(&format!("sqlite://{}/h.db", dir.path().display()));
-        c.sdkappid = Some(SDKAPPID);
-        c.secret_key = Some(KEY.into());
-        c.webhook_url = Some(format!("http://{addr}/hook"));
-        c
-    };
+    let addr = unused_addr();
+    let server = Restartable::new(move |c| c.webhook_url = Some(format!("http://{addr}/hook"))).await;
     // First life: the receiver is down.
-    let first = Application::build(config()).await.unwrap();
-    let base = format!("http://{}", first.addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(first.run_until(async { let _ = stopped.await; }));
-    let client = reqwest::Client::new();
-    let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={}&random=1", sig_for(ADMIN));
-    let post = |path: &str, body: Value| client.post(format!("{base}/v4/{path}?{q}")).body(body.to_string()).send();
-    post("im_open_login_svc/account_import", json!({ "UserID": "o" })).await.unwrap();
-    let r: Value = post("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "o", "Name": "Survivor" }))
-        .await.unwrap().json().await.unwrap();
+    let first = server.start().await;
+    first.account_import("o").await;
+    let r = first.create_official_account(json!({ "Owner_Account": "o", "Name": "Survivor" })).await;
     assert_ok(&r);
-    stop.send(()).unwrap();
-    running.await.unwrap().unwrap();
+    first.stop().await;
 
     // Second life on the same database: the receiver is up, and gets the event.
     let hooks = serve_receiver(tokio::net::TcpListener::bind(addr).await.unwrap());
-    let second = Application::build(config()).await.unwrap();
-    tokio::spawn(second.run_until_stopped());
+    let _second = server.start().await;
     let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 1, 20).await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].body["Official_Account"], r["OfficialAccountUserID"]);
