@@ -44,22 +44,32 @@ impl AddQueue {
     }
 }
 
-/// Which of `ids` the query `{prefix} (…)` returns; `first` is bound as `$1` when given.
-async fn existing(tx: &mut sqlx::AnyConnection, prefix: &str, first: Option<&str>, ids: &[&str]) -> Result<HashSet<String>> {
-    if ids.is_empty() {
+/// Of `users`, those imported, each with whether it already subscribes to `account`.
+///
+/// Each user is looked up by key in a correlated subquery, so both backends probe the primary
+/// keys whatever their statistics say. (An `in (…)` list of a group's 100–2,000 users made
+/// PostgreSQL scan whole tables while their statistics were young: 10–600 ms a call at 100,000
+/// subscribers, against 2 ms this way.)
+async fn imported_and_subscribed(tx: &mut sqlx::AnyConnection, account: &str, users: &[&str]) -> Result<HashMap<String, bool>> {
+    if users.is_empty() {
         return Ok(Default::default());
     }
-    let offset = usize::from(first.is_some());
-    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${}", i + offset)).collect();
-    let sql = format!("{prefix} ({})", list.join(", "));
-    let mut q = sqlx::query_as::<_, (String,)>(&sql);
-    if let Some(f) = first {
-        q = q.bind(f);
+    let rows: Vec<String> = (2..users.len() + 2).map(|i| format!("(${i})")).collect();
+    let sql = format!(
+        "with asked(id) as (values {}) \
+         select asked.id, \
+           (select cast(1 as bigint) from app_user u where u.user_id = asked.id), \
+           (select cast(1 as bigint) from subscription s where s.account_id = $1 and s.subscriber_account = asked.id) \
+         from asked",
+        rows.join(", ")
+    );
+    // Not a prepared statement: its text changes with the group's size.
+    let mut q = sqlx::query_as::<_, (String, Option<i64>, Option<i64>)>(&sql).persistent(false).bind(account);
+    for user in users {
+        q = q.bind(*user);
     }
-    for id in ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(tx).await?.into_iter().map(|(s,)| s).collect())
+    let found = q.fetch_all(tx).await?;
+    Ok(found.into_iter().filter(|(_, imported, _)| imported.is_some()).map(|(user, _, subscribed)| (user, subscribed.is_some())).collect())
 }
 
 /// The same failure for every call of a group (storage errors stay opaque to callers).
@@ -157,7 +167,7 @@ impl Messaging {
         let Some((mut count, max)) = counts else {
             return Err(Error::AccountNotFound(account.to_owned()));
         };
-        // Three statements for the whole group: who is imported, who already subscribes, then
+        // Two statements for the whole group: who is imported and who already subscribes, then
         // one multi-row insert.
         let candidates: Vec<&str> = {
             let mut seen = HashSet::new();
@@ -168,14 +178,7 @@ impl Messaging {
                 .filter(|u| seen.insert(*u))
                 .collect()
         };
-        let imported = existing(&mut tx, "select user_id from app_user where user_id in", None, &candidates).await?;
-        let already = existing(
-            &mut tx,
-            "select subscriber_account from subscription where account_id = $1 and subscriber_account in",
-            Some(account),
-            &candidates,
-        )
-        .await?;
+        let known = imported_and_subscribed(&mut tx, account, &candidates).await?;
         let mut added_by_group: HashSet<&str> = HashSet::new();
         let mut added_in_order: Vec<&str> = Vec::new();
         let mut outcomes = Vec::with_capacity(group.len());
@@ -186,9 +189,9 @@ impl Messaging {
             let mut became_full = false;
             for user in &request.users {
                 let user = user.as_str();
-                let result = if request.refused.contains(user) || !imported.contains(user) {
+                let result = if request.refused.contains(user) || !known.contains_key(user) {
                     BatchResult::Failed
-                } else if already.contains(user) || added_by_group.contains(user) {
+                } else if known[user] || added_by_group.contains(user) {
                     BatchResult::Unchanged
                 } else if count >= max {
                     became_full = true;
@@ -226,7 +229,7 @@ impl Messaging {
                 "insert into subscription (account_id, subscriber_account, subscribed_at) values {}",
                 rows.join(", ")
             );
-            let mut insert = sqlx::query(&sql).bind(account).bind(now());
+            let mut insert = sqlx::query(&sql).persistent(false).bind(account).bind(now());
             for user in &added_in_order {
                 insert = insert.bind(*user);
             }

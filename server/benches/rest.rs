@@ -80,7 +80,7 @@ async fn run(label: &str, database_url: &str) {
     }
 
     // 1. add_subscriber throughput: 100 per call, 8 concurrent callers.
-    let users = 20_000usize;
+    let users = 100_000usize;
     for chunk in (0..users).collect::<Vec<_>>().chunks(100) {
         let ids: Vec<String> = chunk.iter().map(|i| format!("u{i}")).collect();
         t.call("im_open_login_svc/multiaccount_import", &json!({ "Accounts": ids })).await;
