@@ -235,23 +235,24 @@ impl Messaging {
         .bind(user.as_str())
         .fetch_one(&self.pool)
         .await?;
-        let ids: Vec<(String,)> = sqlx::query_as(
-            "select s.account_id from subscription s join official_account a on a.account_id = s.account_id \
+        // The subscription rows come with the page; the accounts from the account cache.
+        let sql = format!(
+            "select s.account_id, {} from subscription s join official_account a on a.account_id = s.account_id \
              where s.subscriber_account = $1 and a.destroyed_at is null \
              order by s.subscribed_at, s.account_id limit $2 offset $3",
-        )
-        .bind(user.as_str())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut accounts = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            let id = OfficialAccountId::parse("Official_Account", &id).map_err(Error::MalformedAccountId)?;
-            let info = self.account(&id).await?;
-            if let Some(sub) = self.subscriber(&id, user).await? {
-                accounts.push((info, sub));
-            }
+            SUBSCRIBER_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        #[derive(sqlx::FromRow)]
+        struct Subscribed {
+            account_id: String,
+            #[sqlx(flatten)]
+            subscriber: Subscriber,
+        }
+        let rows: Vec<Subscribed> = sqlx::query_as(&sql).bind(user.as_str()).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let mut accounts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = OfficialAccountId::parse("Official_Account", &row.account_id).map_err(Error::MalformedAccountId)?;
+            accounts.push((self.account(&id).await?, row.subscriber));
         }
         let next_offset = offset + accounts.len() as i64;
         Ok(SubscribedPage { complete: next_offset >= total, accounts, total, next_offset })
