@@ -72,6 +72,21 @@ async fn imported_and_subscribed(tx: &mut sqlx::AnyConnection, account: &str, us
     Ok(found.into_iter().filter(|(_, imported, _)| imported.is_some()).map(|(user, _, subscribed)| (user, subscribed.is_some())).collect())
 }
 
+/// If a leader panics, its account's queue is dropped (its callers get an error) so that the
+/// next call elects a new leader instead of waiting forever.
+struct Abandon<'a> {
+    queue: &'a AddQueue,
+    account: &'a str,
+}
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.queue.lock().remove(self.account);
+        }
+    }
+}
+
 /// The same failure for every call of a group (storage errors stay opaque to callers).
 fn for_each_caller(e: &Error) -> Error {
     match e {
@@ -120,6 +135,7 @@ impl Messaging {
 
     /// Writes the calls queued for `account`, group after group, until none wait.
     async fn lead_add_group(self, account: String) {
+        let _abandon_on_panic = Abandon { queue: &self.add_queue, account: &account };
         loop {
             let mut group: Vec<AddRequest> = {
                 let mut waiting = self.add_queue.lock();
