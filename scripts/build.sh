@@ -33,7 +33,21 @@ step "assets"
 cp style/main.css "$PKG/herald.css"
 cp -r public/. "$SITE/"
 
+# A name with the content's hash (the server reads it from pkg/build.txt), so browsers may keep
+# these files for a year; and brotli/gzip copies for the server to send as they are.
+step "hashed names and precompressed copies"
+HASH=$(cat "$PKG/herald.js" "$PKG/herald.wasm" "$PKG/herald.css" | sha256sum | cut -c1-16)
+BUILD="herald-$HASH"
+rm -f "$PKG"/herald-*
+for ext in js wasm css; do
+  cp "$PKG/herald.$ext" "$PKG/$BUILD.$ext"
+  gzip -9 -k -f "$PKG/$BUILD.$ext"
+  if command -v brotli >/dev/null; then brotli -q 11 -k -f "$PKG/$BUILD.$ext"; fi
+done
+echo "$BUILD" > "$PKG/build.txt"
+
 step "server half"
 cargo build -q -p server --release
 echo "build: done in ${SECONDS}s (server: target/release/server, site: $SITE;" \
-  "wasm $(stat -c %s "$PKG/herald.wasm") bytes, $(gzip -9c "$PKG/herald.wasm" | wc -c) gzip)"
+  "wasm $(stat -c %s "$PKG/herald.wasm") bytes, $(stat -c %s "$PKG/$BUILD.wasm.gz") gzip" \
+  "$( [[ -f "$PKG/$BUILD.wasm.br" ]] && echo ", $(stat -c %s "$PKG/$BUILD.wasm.br") brotli"))"

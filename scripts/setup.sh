@@ -33,6 +33,9 @@ else
   echo "setup: wasm32 std built from Debian's rust-web-src"
 fi
 
+# Brotli for the precompressed front end (scripts/build.sh; gzip alone works without it).
+command -v brotli >/dev/null || apt_install brotli || echo "setup: brotli not installed; the front end is precompressed with gzip only"
+
 # 2. wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock.
 WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)
 if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WBG_VERSION" ]]; then

@@ -14,6 +14,11 @@ pub enum ConsoleError {
     SignedOut,
     /// Not allowed, or wrong credentials (one message for both, on purpose).
     Forbidden(String),
+    /// Too many attempts, or the server is busy; the sentence says when to try again.
+    Throttled(String),
+    /// A rule of the product refused it as things stand (the account is gone, the message is
+    /// too large); the sentence says why.
+    Refused(String),
     /// Anything else; details are in the server log, not here.
     Server(String),
 }
@@ -23,7 +28,9 @@ impl fmt::Display for ConsoleError {
         match self {
             ConsoleError::Invalid { message, .. } => f.write_str(message),
             ConsoleError::SignedOut => f.write_str("You are signed out. Sign in again."),
-            ConsoleError::Forbidden(m) | ConsoleError::Server(m) => f.write_str(m),
+            ConsoleError::Forbidden(m) | ConsoleError::Throttled(m) | ConsoleError::Refused(m) | ConsoleError::Server(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -39,6 +46,20 @@ impl FromServerFnError for ConsoleError {
 }
 
 impl ConsoleError {
+    /// The HTTP status a server function answers with this error: expected refusals are 4xx,
+    /// so monitoring sees only real failures as 5xx. (The server applies it to every server
+    /// function's error response in one place.)
+    pub fn status_code(&self) -> u16 {
+        match self {
+            ConsoleError::Invalid { .. } => 422,
+            ConsoleError::SignedOut => 401,
+            ConsoleError::Forbidden(_) => 403,
+            ConsoleError::Throttled(_) => 429,
+            ConsoleError::Refused(_) => 409,
+            ConsoleError::Server(_) => 500,
+        }
+    }
+
     /// The sentence for `field`, if this error is about it.
     pub fn message_for(&self, field: &str) -> Option<String> {
         match self {
@@ -77,14 +98,14 @@ impl From<messaging::Error> for ConsoleError {
                 field: "Owner_Account".into(),
                 message: format!("{id} is not an imported user."),
             },
-            Error::AccountNotFound(id) => ConsoleError::Server(format!("The account {id} no longer exists.")),
+            Error::AccountNotFound(id) => ConsoleError::Refused(format!("The account {id} no longer exists.")),
             Error::Forbidden(m) => ConsoleError::Forbidden(sentence(&m)),
-            e @ (Error::NotSubscribed { .. }
-            | Error::BroadcastTooLarge(_)
-            | Error::DirectMessageTooLarge(_)
-            | Error::SendTooFrequent(_)
-            | Error::RateLimited(_)) => ConsoleError::Server(sentence(&e.to_string())),
+            e @ (Error::NotSubscribed { .. } | Error::BroadcastTooLarge(_) | Error::DirectMessageTooLarge(_)) => {
+                ConsoleError::Refused(sentence(&e.to_string()))
+            }
+            e @ (Error::SendTooFrequent(_) | Error::RateLimited(_)) => ConsoleError::Throttled(sentence(&e.to_string())),
             e @ (Error::RefusedByWebhook(_) | Error::SendRefusedByWebhook) => ConsoleError::Forbidden(sentence(&e.to_string())),
+            Error::Throttled(m) => ConsoleError::Throttled(sentence(&m)),
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "console request failed inside");
                 ConsoleError::Server("Something went wrong on the server; try again.".into())

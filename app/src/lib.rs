@@ -21,8 +21,40 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
+/// Console pages reachable signed out; every other page needs a signed-in user. The server's
+/// sign-in guard asks [`is_protected_page`], so this list and the routes below are the one
+/// source. (Server functions check for themselves: `ssr::signed_in`.)
+const PUBLIC_PAGES: &[&str] = &["/login"];
+
+/// Paths that are not console pages at all: assets, the REST API, server functions, links.
+const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/sign-in/", "/media/", "/healthz", "/favicon.svg"];
+
+/// Whether `path` is a console page that needs a signed-in user (prefix-based: any page under
+/// a protected one is protected too, and unknown pages are protected rather than open).
+pub fn is_protected_page(path: &str) -> bool {
+    let under = |prefix: &str| path == prefix.trim_end_matches('/') || path.starts_with(prefix);
+    !PUBLIC_PAGES.iter().any(|p| path == *p) && !NOT_PAGES.iter().any(|p| under(p))
+}
+
+/// The Content-Security-Policy of console pages: scripts only from this origin or with this
+/// page's nonce (the hydration script), WebAssembly compiled from this origin, no framing.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce.to_string())) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    let css = format!("/pkg/{}.css", options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -31,7 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <link rel="stylesheet" href="/pkg/herald.css"/>
+                <link rel="stylesheet" href=css/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
             </head>

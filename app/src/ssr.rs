@@ -31,6 +31,15 @@ pub fn state() -> Result<ConsoleState, ConsoleError> {
     use_context::<ConsoleState>().ok_or_else(|| ConsoleError::Server("console state missing".into()))
 }
 
+/// The address of the browser making this request (the TCP peer; behind a proxy, the proxy).
+pub async fn client_address() -> String {
+    use axum::extract::ConnectInfo;
+    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|ConnectInfo(peer)| peer.ip().to_string())
+        .unwrap_or_default()
+}
+
 pub async fn session() -> Result<Session, ConsoleError> {
     leptos_axum::extract::<Session>().await.map_err(|e| ConsoleError::Server(e.to_string()))
 }

@@ -95,7 +95,7 @@ impl Messaging {
         if let Some(code) = refusal(asked) {
             return Err(Error::RefusedByWebhook(code));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let at = now();
         let owner_known: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
             .bind(new.owner.as_str())
@@ -186,7 +186,7 @@ impl Messaging {
     #[tracing::instrument(name = "modify official account", skip_all, fields(account = %id))]
     pub async fn modify_account(&self, id: &OfficialAccountId, update: &ProfileUpdate, operator: &str) -> Result<OfficialAccount> {
         let f = update.fields();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // coalesce: a missing field keeps its value.
         let done = sqlx::query(
             r#"update official_account set
@@ -234,7 +234,7 @@ impl Messaging {
     #[tracing::instrument(name = "destroy official account", skip_all, fields(account = %id))]
     pub async fn destroy_account(&self, id: &OfficialAccountId) -> Result<OfficialAccount> {
         let account = self.account(id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("update official_account set destroyed_at = $2 where account_id = $1 and destroyed_at is null")
             .bind(id.as_str())
             .bind(now())

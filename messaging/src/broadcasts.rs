@@ -165,7 +165,7 @@ impl Messaging {
                 ("CloudCustomData", json!(b.cloud_custom_data)),
             ])
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Write first: it takes the account's lock, so a concurrent identical send waits and
         // then finds this one as its duplicate, and the frequency limits count sends in turn.
         lock_account(&mut tx, &b.account).await?;
@@ -274,7 +274,7 @@ impl Messaging {
         check_no_nul("Reason", reason)?;
         self.account(account).await?;
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let Some(seq) = key_seq(key) else {

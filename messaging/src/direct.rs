@@ -141,7 +141,7 @@ impl Messaging {
             }
         }
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let from_subscriber = i64::from(c.direction == Direction::SubscriberToAccount);
         let seq: Option<(i64,)> = sqlx::query_as(
             "update subscription set c2c_last_seq = c2c_last_seq + $3, \

@@ -25,6 +25,9 @@ impl fmt::Display for InvalidField {
 
 impl std::error::Error for InvalidField {}
 
+/// A message's limit: MsgBody + CloudCustomData, in bytes (rest-api.md §5, §7).
+pub const MESSAGE_MAX_BYTES: usize = 12 * 1024;
+
 /// Every way a core operation can fail, named by outcome.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -45,10 +48,10 @@ pub enum Error {
     #[error("{user} is not a subscriber of {account}")]
     NotSubscribed { account: String, user: String },
     /// A broadcast's MsgBody + CloudCustomData is over 12 KB.
-    #[error("message is {0} bytes; the limit is 12288 bytes (MsgBody + CloudCustomData)")]
+    #[error("message is {0} bytes; the limit is {MESSAGE_MAX_BYTES} bytes (MsgBody + CloudCustomData)")]
     BroadcastTooLarge(usize),
     /// A one-to-one message is over 12 KB.
-    #[error("message is {0} bytes; the limit is 12288 bytes (MsgBody + CloudCustomData)")]
+    #[error("message is {0} bytes; the limit is {MESSAGE_MAX_BYTES} bytes (MsgBody + CloudCustomData)")]
     DirectMessageTooLarge(usize),
     /// Over the per-account broadcast frequency (app settings).
     #[error("{0}")]
@@ -59,6 +62,10 @@ pub enum Error {
     /// The "before send" webhook refused a broadcast.
     #[error("the app's webhook refused this message")]
     SendRefusedByWebhook,
+    /// Sign-in refused before checking the password: too many failures for this user name or
+    /// address, or every hashing permit taken. The text says how long to wait.
+    #[error("{0}")]
+    Throttled(String),
     /// Over the per-command REST call rate (app setting).
     #[error("more than {0} calls per second to this command")]
     RateLimited(u32),

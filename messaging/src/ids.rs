@@ -88,7 +88,17 @@ impl fmt::Display for OfficialAccountId {
     }
 }
 
-/// An imported user's ID (`UserID`, `Owner_Account`, …): 1–32 bytes, no control characters.
+/// Unicode format characters (category Cf) that make one ID look like another: bidi
+/// overrides and isolates (U+202E turns `alice` into what reads as something else), zero-width
+/// characters, the soft hyphen and the byte-order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// An imported user's ID (`UserID`, `Owner_Account`, …): 1–32 bytes, no control or invisible
+/// formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
@@ -106,6 +116,12 @@ impl UserId {
         }
         if s.chars().any(char::is_control) {
             return Err(InvalidField::new(field, "control characters are not allowed"));
+        }
+        if let Some(c) = s.chars().find(|c| is_invisible_format(*c)) {
+            return Err(InvalidField::new(
+                field,
+                format!("invisible formatting characters (bidi controls, zero-width) are not allowed (found U+{:04X})", u32::from(c)),
+            ));
         }
         Ok(Self(s.to_owned()))
     }

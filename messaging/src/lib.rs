@@ -67,7 +67,7 @@ pub use accounts::UnknownOwner;
 #[cfg(feature = "backend")]
 pub use limits::AppLimits;
 #[cfg(feature = "backend")]
-pub use console::{ConsoleUser, PASSWORD_MIN_CHARS, PLATFORM_OWNER};
+pub use console::{ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PASSWORD_MIN_CHARS, PLATFORM_OWNER};
 #[cfg(feature = "backend")]
 pub use settings::AppIdentity;
 #[cfg(feature = "backend")]
@@ -89,6 +89,14 @@ pub struct Messaging {
     account_cache: std::sync::Arc<accounts::AccountCache>,
     /// `add_subscriber` calls waiting to share a transaction, per account.
     add_queue: std::sync::Arc<subscribe_group::AddQueue>,
+    /// Hashing permits and failure counts of console sign-ins.
+    sign_in_throttle: std::sync::Arc<console::SignInThrottle>,
+    /// When webhook events and push batches are given up on.
+    delivery: webhooks::DeliveryPolicy,
+    /// This process, as the holder of worker leases.
+    node_id: std::sync::Arc<str>,
+    /// The REST administrator's identifier: never imported as an ordinary user.
+    rest_administrator: Option<std::sync::Arc<str>>,
 }
 
 #[cfg(feature = "backend")]
@@ -104,12 +112,32 @@ impl Messaging {
             webhooks: std::sync::Arc::new(webhooks::Webhooks::new(Default::default(), 0)),
             account_cache: Default::default(),
             add_queue: Default::default(),
+            sign_in_throttle: Default::default(),
+            delivery: Default::default(),
+            node_id: {
+                use rand::distributions::{Alphanumeric, DistString};
+                Alphanumeric.sample_string(&mut rand::thread_rng(), 16).into()
+            },
+            rest_administrator: None,
         })
     }
 
     /// The same handle calling the app's webhooks (signed for `sdkappid`).
     pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings, sdkappid: u64) -> Self {
         self.webhooks = std::sync::Arc::new(webhooks::Webhooks::new(settings, sdkappid));
+        self
+    }
+
+    /// The same handle giving up on deliveries by `policy` (app settings).
+    pub fn with_delivery_policy(mut self, policy: webhooks::DeliveryPolicy) -> Self {
+        self.delivery = policy;
+        self
+    }
+
+    /// The same handle refusing to import `identifier` (the REST administrator) as a user: an
+    /// app that issues UserSigs by user ID would otherwise hand that user admin rights.
+    pub fn with_rest_administrator(mut self, identifier: &str) -> Self {
+        self.rest_administrator = Some(identifier.into());
         self
     }
 
@@ -134,6 +162,17 @@ impl Messaging {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and then writes fails with
+    /// SQLITE_BUSY_SNAPSHOT when another writer committed in between, which busy_timeout cannot
+    /// help. Every writing transaction starts here.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Table → column names of Herald's own tables, sorted; the schema test compares backends.

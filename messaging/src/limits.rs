@@ -27,20 +27,32 @@ impl Default for AppLimits {
 /// Records a broadcast of `account` at `at` unless it breaks a limit (then
 /// [`Error::SendTooFrequent`] says which). Call it in the send's transaction, after taking the
 /// account's row lock, so concurrent sends are counted one after the other.
+///
+/// O(1) per send whatever the hourly limit: the hour's count is kept in the account's row
+/// (`sends_past_hour`); each send deletes the rows that left the hour (each row is deleted
+/// once) and subtracts them, and counts only this second's rows, at most the per-second limit.
 pub(crate) async fn record_broadcast(conn: &mut sqlx::AnyConnection, limits: &AppLimits, account: &str, at: i64) -> Result<()> {
-    sqlx::query("delete from broadcast_send where account_id = $1 and sent_at <= $2")
+    let expired = sqlx::query("delete from broadcast_send where account_id = $1 and sent_at <= $2")
         .bind(account)
         .bind(at - 3600)
         .execute(&mut *conn)
-        .await?;
-    // At most `broadcasts_per_hour` rows remain, so this count stays small.
-    let (this_second, this_hour): (i64, i64) = sqlx::query_as(
-        "select count(case when sent_at >= $2 then 1 end), count(*) from broadcast_send where account_id = $1",
+        .await?
+        .rows_affected() as i64;
+    let (this_hour,): (i64,) = sqlx::query_as(
+        "update official_account set sends_past_hour = max_of_zero where account_id = $1 returning sends_past_hour"
+            .replace("max_of_zero", "case when sends_past_hour > $2 then sends_past_hour - $2 else 0 end")
+            .as_str(),
     )
     .bind(account)
-    .bind(at)
-    .fetch_one(&mut *conn)
-    .await?;
+    .bind(expired)
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or((0,));
+    let (this_second,): (i64,) = sqlx::query_as("select count(*) from broadcast_send where account_id = $1 and sent_at >= $2")
+        .bind(account)
+        .bind(at)
+        .fetch_one(&mut *conn)
+        .await?;
     if this_second >= i64::from(limits.broadcasts_per_second) {
         return Err(Error::SendTooFrequent(format!("at most {} broadcast(s) per second per account", limits.broadcasts_per_second)));
     }
@@ -48,6 +60,10 @@ pub(crate) async fn record_broadcast(conn: &mut sqlx::AnyConnection, limits: &Ap
         return Err(Error::SendTooFrequent(format!("at most {} broadcasts per hour per account", limits.broadcasts_per_hour)));
     }
     sqlx::query("insert into broadcast_send (account_id, sent_at) values ($1, $2)").bind(account).bind(at).execute(&mut *conn).await?;
+    sqlx::query("update official_account set sends_past_hour = sends_past_hour + 1 where account_id = $1")
+        .bind(account)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -79,6 +95,15 @@ mod tests {
 
     async fn send(pool: &sqlx::AnyPool, account: &str, at: i64) -> Result<(), String> {
         let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("insert into app_user (user_id, created_at) values ('o', 0) on conflict (user_id) do nothing").execute(&mut *conn).await.unwrap();
+        sqlx::query(
+            "insert into official_account (account_id, owner_account, name, max_subscriber_num, created_at) \
+             values ($1, 'o', 'n', 10, 0) on conflict (account_id) do nothing",
+        )
+        .bind(account)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
         record_broadcast(&mut conn, &AppLimits::default(), account, at).await.map_err(|e| e.to_string())
     }
 

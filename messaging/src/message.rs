@@ -7,7 +7,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Whole message (MsgBody + CloudCustomData) limit.
-pub const MESSAGE_MAX_BYTES: usize = 12 * 1024;
+pub const MESSAGE_MAX_BYTES: usize = crate::error::MESSAGE_MAX_BYTES;
+/// `OfflinePushInfo` goes to the push gateway with every batch: bounded like a message.
+pub const OFFLINE_PUSH_INFO_MAX_BYTES: usize = MESSAGE_MAX_BYTES;
 
 /// A validated `MsgBody`.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +132,10 @@ pub fn check_offline_push_info(info: &Value) -> Result<(), InvalidField> {
     let Value::Object(fields) = info else {
         return Err(InvalidField::new(FIELD, "must be an object"));
     };
+    let size = info.to_string().len();
+    if size > OFFLINE_PUSH_INFO_MAX_BYTES {
+        return Err(InvalidField::new(FIELD, format!("longer than {OFFLINE_PUSH_INFO_MAX_BYTES} bytes as JSON (got {size})")));
+    }
     if let Some(flag) = fields.get("PushFlag") {
         if !matches!(flag.as_i64(), Some(0 | 1)) {
             return Err(InvalidField::new(FIELD, format!("PushFlag must be 0 (push) or 1 (no push), got {flag}")));
@@ -206,6 +212,7 @@ mod tests {
             (json!({ "PushFlag": "0" }), "PushFlag must be 0"),
             (json!({ "Title": 1 }), "Title must be a string"),
             (json!({ "ApnsInfo": "x" }), "ApnsInfo must be an object"),
+            (json!({ "Desc": "x".repeat(13_000) }), "longer than 12288 bytes"),
         ] {
             let e = check_offline_push_info(&bad).unwrap_err();
             assert_eq!(e.field, "OfflinePushInfo");

@@ -52,7 +52,7 @@ pub(crate) async fn enqueue_direct_push(
     if hooks.settings.push_url.is_none() {
         return Ok(());
     }
-    sqlx::query("insert into push_job (account_id, subscriber_account, seq, next_attempt_at) values ($1, $2, $3, $4)")
+    sqlx::query("insert into push_job (account_id, subscriber_account, seq, next_attempt_at, created_at) values ($1, $2, $3, $4, $4)")
         .bind(account)
         .bind(subscriber)
         .bind(seq)
@@ -72,6 +72,7 @@ struct Job {
     after_subscriber: String,
     batches_sent: i64,
     attempts: i64,
+    created_at: i64,
 }
 
 /// The message a job pushes, as it is now.
@@ -114,8 +115,8 @@ impl Messaging {
         // same row find nothing once the first has committed.
         let job: Option<Job> = sqlx::query_as(
             "update push_job set lease_until = $2 where lease_until <= $1 and job_id = \
-               (select job_id from push_job where next_attempt_at <= $1 and lease_until <= $1 order by job_id limit 1) \
-             returning job_id, account_id, seq, subscriber_account, after_subscriber, batches_sent, attempts",
+               (select job_id from push_job where next_attempt_at <= $1 and lease_until <= $1 and dead_at is null order by job_id limit 1) \
+             returning job_id, account_id, seq, subscriber_account, after_subscriber, batches_sent, attempts, created_at",
         )
         .bind(at)
         .bind(at + LEASE_SECS)
@@ -198,6 +199,16 @@ impl Messaging {
             .await
             .is_none()
         {
+            if self.delivery.gives_up(job.attempts + 1, job.created_at, now()) {
+                // Given up on: kept with its cursor, listed and retryable on the Settings page.
+                sqlx::query("update push_job set attempts = attempts + 1, dead_at = $2, lease_until = 0 where job_id = $1")
+                    .bind(job.job_id)
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                tracing::warn!(job = job.job_id, attempts = job.attempts + 1, "a push job was given up on and moved to the dead letters");
+                return Ok(true);
+            }
             sqlx::query("update push_job set attempts = attempts + 1, next_attempt_at = $2, lease_until = 0 where job_id = $1")
                 .bind(job.job_id)
                 .bind(now() + backoff_secs(job.attempts))
@@ -229,7 +240,7 @@ impl Messaging {
 
     /// Push jobs not yet finished (for tests and the console).
     pub async fn pending_push_jobs(&self) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("select count(*) from push_job").fetch_one(&self.pool).await?;
+        let (n,): (i64,) = sqlx::query_as("select count(*) from push_job where dead_at is null").fetch_one(&self.pool).await?;
         Ok(n)
     }
 }

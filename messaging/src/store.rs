@@ -65,8 +65,10 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         // WAL lets readers run beside the writer; busy_timeout queues writers
-                        // instead of failing them with "database is locked".
-                        conn.execute("pragma journal_mode = wal; pragma synchronous = normal; pragma busy_timeout = 5000; pragma foreign_keys = on;")
+                        // instead of failing them with "database is locked" (write transactions
+                        // take the lock first: `Messaging::begin_write`). synchronous = full
+                        // syncs the WAL on every commit: an acknowledged write survives power loss.
+                        conn.execute("pragma journal_mode = wal; pragma synchronous = full; pragma busy_timeout = 5000; pragma foreign_keys = on;")
                             .await?;
                         Ok(())
                     })

@@ -170,7 +170,7 @@ impl Messaging {
 
     /// One transaction for a group of calls: results per call, as if they ran in order.
     async fn write_add_group(&self, account: &str, group: &[AddRequest]) -> Result<Vec<AddOutcome>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Writing the row first takes the account's lock (PostgreSQL row lock, SQLite write lock),
         // so concurrent groups (other server nodes) cannot both squeeze past MaxSubscriberNum.
         let counts: Option<(i64, i64)> = sqlx::query_as(

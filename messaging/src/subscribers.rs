@@ -128,7 +128,7 @@ impl Messaging {
 
     #[tracing::instrument(name = "delete subscribers", skip_all, fields(account = %account, n = users.len()))]
     pub async fn delete_subscribers(&self, account: &OfficialAccountId, users: &[UserId], operator: &str) -> Result<Vec<(String, BatchResult)>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let exists: Option<(i64,)> = sqlx::query_as(
             "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null returning subscriber_num",
         )
@@ -264,7 +264,7 @@ impl Messaging {
     /// statement, skipping imports, webhooks and batch rules, to build a huge account quickly.
     #[doc(hidden)]
     pub async fn seed_subscribers_for_benchmark(&self, account: &OfficialAccountId, n: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "with recursive s(x) as (select 1 union all select x + 1 from s where x < $2) \
              insert into subscription (account_id, subscriber_account, subscribed_at) select $1, 'bench' || x, $3 from s",

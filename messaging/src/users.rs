@@ -1,9 +1,13 @@
 //! Imported users (`im_open_login_svc`): the people who can own and subscribe to accounts.
 
-use crate::error::Result;
+use crate::error::{InvalidField, Result};
 use crate::ids::UserId;
 use crate::store::now;
 use crate::Messaging;
+
+/// Tencent's limit on a nickname (`Tag_Profile_IM_Nick`) and, alike, on a face URL.
+pub const NICK_MAX_BYTES: usize = 500;
+pub const FACE_URL_MAX_BYTES: usize = 500;
 
 /// A user to import. Importing an existing user updates its nick and face (Tencent does the same).
 #[derive(Debug, Clone)]
@@ -27,9 +31,20 @@ pub enum Deleted {
 }
 
 impl Messaging {
+    /// Refuses the REST administrator's identifier: it is not an ordinary user.
+    fn check_importable(&self, field: &str, id: &UserId) -> Result<(), InvalidField> {
+        match &self.rest_administrator {
+            Some(admin) if id.as_str() == &**admin => {
+                Err(InvalidField::new(field, format!("{} is the REST administrator's identifier and cannot be imported as a user", id.as_str())))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub async fn import_user(&self, user: &NewUser) -> Result<()> {
-        crate::profile::check_no_nul("Nick", &user.nick)?;
-        crate::profile::check_no_nul("FaceUrl", &user.face_url)?;
+        self.check_importable("UserID", &user.id)?;
+        crate::profile::TextLimit { field: "Nick", max_bytes: NICK_MAX_BYTES }.check(&user.nick)?;
+        crate::profile::TextLimit { field: "FaceUrl", max_bytes: FACE_URL_MAX_BYTES }.check(&user.face_url)?;
         sqlx::query(
             r#"insert into app_user (user_id, nick, face_url, created_at) values ($1, $2, $3, $4)
                on conflict (user_id) do update set nick = excluded.nick, face_url = excluded.face_url"#,
@@ -47,6 +62,9 @@ impl Messaging {
     pub async fn import_users(&self, ids: &[UserId]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
+        }
+        for id in ids {
+            self.check_importable("Accounts", id)?;
         }
         let rows: Vec<String> = (0..ids.len()).map(|i| format!("(${}, $1)", i + 2)).collect();
         let sql = format!("insert into app_user (user_id, created_at) values {} on conflict (user_id) do nothing", rows.join(", "));

@@ -7,6 +7,12 @@
 //!   and backoff. A slow endpoint never slows a request; a restart loses nothing. Delivery is
 //!   at least once: the `X-Herald-Event-Id` header lets receivers drop repeats.
 //!
+//! An event the receiver keeps refusing does not hold the others back for ever: after
+//! [`DeliveryPolicy::max_attempts`] attempts, or once older than [`DeliveryPolicy::max_age_secs`],
+//! it moves to `webhook_dead_letter` (logged, listed on the console's Settings page, retryable
+//! there) and the events behind it flow. With several server nodes on one PostgreSQL, one node
+//! at a time holds the outbox's lease ([`WORKER_LEASE_SECS`]) and delivers.
+//!
 //! Signing (when a secret is set): the query carries Tencent's `RequestTime` and
 //! `Sign = hex(sha256(secret + RequestTime))`, and the header
 //! `X-Herald-Signature: sha256=hex(hmac_sha256(secret, RequestTime + "." + body))` covers the body.
@@ -38,6 +44,53 @@ pub(crate) fn client_ip() -> String {
 const BEFORE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) const AFTER_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF_SECS: i64 = 60;
+/// How long a node holds a background worker's lease without renewing it.
+pub const WORKER_LEASE_SECS: i64 = 30;
+
+/// When Herald gives up on an "after" webhook event or a push batch (app settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    pub max_attempts: u32,
+    pub max_age_secs: i64,
+}
+
+impl DeliveryPolicy {
+    /// 10 attempts (about 4 minutes with the backoff) or a day, whichever comes first.
+    pub const DEFAULT: Self = Self { max_attempts: 10, max_age_secs: 24 * 3600 };
+
+    /// Whether a delivery that has now failed `attempts` times, first queued at `created_at`
+    /// (0: unknown), is given up on.
+    pub fn gives_up(&self, attempts: i64, created_at: i64, now: i64) -> bool {
+        attempts >= i64::from(self.max_attempts) || (created_at > 0 && now - created_at >= self.max_age_secs)
+    }
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A webhook event given up on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct DeadWebhook {
+    pub event_id: i64,
+    pub command: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub dead_at: i64,
+}
+
+/// A push job given up on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct DeadPush {
+    pub job_id: i64,
+    pub account_id: String,
+    pub seq: i64,
+    pub batches_sent: i64,
+    pub attempts: i64,
+    pub dead_at: i64,
+}
 
 /// Where callbacks go and how they are signed (app settings).
 #[derive(Clone, Default)]
@@ -200,37 +253,62 @@ impl Messaging {
         self.webhooks.wake.notify_one();
     }
 
-    /// Sends queued "after" callbacks forever, oldest first. An event that fails blocks the ones
-    /// behind it (so the receiver sees them in order) and is retried after 1, 2, 4 … 60 s.
+    /// Sends queued "after" callbacks forever, oldest first, while this node holds the outbox's
+    /// lease. An event that fails blocks the ones behind it (so the receiver sees them in order)
+    /// and is retried after 1, 2, 4 … 60 s, until the [`DeliveryPolicy`] gives up on it.
     pub async fn deliver_webhooks(self) {
         if !self.webhooks.enabled() {
             return;
         }
         loop {
-            match self.deliver_due_webhooks().await {
-                Ok(true) => continue,
+            match self.holds_lease("webhook_outbox").await {
+                Ok(true) => match self.deliver_due_webhooks().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "webhook outbox failed"),
+                },
                 Ok(false) => {}
-                Err(e) => tracing::error!(error = %e, "webhook outbox failed"),
+                Err(e) => tracing::error!(error = %e, "webhook outbox lease failed"),
             }
             let _ = tokio::time::timeout(Duration::from_millis(500), self.webhooks.wake.notified()).await;
         }
     }
 
-    /// Delivers what is due; true when it delivered something (there may be more).
+    /// Takes or renews the lease `name` for this node; false while another node holds it.
+    pub(crate) async fn holds_lease(&self, name: &str) -> Result<bool> {
+        let at = now();
+        let taken = sqlx::query(
+            "insert into worker_lease (name, holder, lease_until) values ($1, $2, $3) \
+             on conflict (name) do update set holder = excluded.holder, lease_until = excluded.lease_until \
+             where worker_lease.holder = excluded.holder or worker_lease.lease_until < $4",
+        )
+        .bind(name)
+        .bind(&*self.node_id)
+        .bind(at + WORKER_LEASE_SECS)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Delivers what is due; true when it got somewhere (there may be more).
     async fn deliver_due_webhooks(&self) -> Result<bool> {
-        let head: Vec<(i64, String, String, i64, i64, String)> = sqlx::query_as(
-            "select event_id, command, body, attempts, next_attempt_at, client_ip from webhook_outbox order by event_id limit 50",
+        let head: Vec<(i64, String, String, i64, i64, String, i64)> = sqlx::query_as(
+            "select event_id, command, body, attempts, next_attempt_at, client_ip, created_at from webhook_outbox order by event_id limit 50",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut delivered = false;
-        for (event_id, command, body, attempts, next_attempt_at, client_ip) in head {
-            if next_attempt_at > now() {
+        let mut progressed = false;
+        for (event_id, command, body, attempts, next_attempt_at, client_ip, created_at) in head {
+            if next_attempt_at > now() || !self.holds_lease("webhook_outbox").await? {
                 break;
             }
             if self.webhooks.post(&command, &body, AFTER_TIMEOUT, Some(event_id), &client_ip).await.is_some() {
                 sqlx::query("delete from webhook_outbox where event_id = $1").bind(event_id).execute(&self.pool).await?;
-                delivered = true;
+                progressed = true;
+            } else if self.delivery.gives_up(attempts + 1, created_at, now()) {
+                self.bury_webhook(event_id, attempts + 1).await?;
+                progressed = true;
             } else {
                 let backoff = backoff_secs(attempts);
                 sqlx::query("update webhook_outbox set attempts = attempts + 1, next_attempt_at = $2 where event_id = $1")
@@ -241,7 +319,70 @@ impl Messaging {
                 break;
             }
         }
-        Ok(delivered)
+        Ok(progressed)
+    }
+
+    /// Moves an event from the outbox to the dead letters.
+    async fn bury_webhook(&self, event_id: i64, attempts: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "insert into webhook_dead_letter (event_id, command, body, client_ip, attempts, created_at, dead_at) \
+             select event_id, command, body, client_ip, $2, created_at, $3 from webhook_outbox where event_id = $1",
+        )
+        .bind(event_id)
+        .bind(attempts)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("delete from webhook_outbox where event_id = $1").bind(event_id).execute(&mut *tx).await?;
+        let (dead,): (i64,) = sqlx::query_as("select count(*) from webhook_dead_letter").fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        tracing::warn!(event_id, attempts, dead_letters = dead, "a webhook event was given up on and moved to the dead letters");
+        Ok(())
+    }
+
+    /// Webhook events and push jobs given up on, newest first (the console's Settings page).
+    pub async fn dead_letters(&self) -> Result<(Vec<DeadWebhook>, Vec<DeadPush>)> {
+        let webhooks = sqlx::query_as(
+            "select event_id, command, attempts, created_at, dead_at from webhook_dead_letter order by dead_at desc, event_id desc limit 200",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let pushes = sqlx::query_as(
+            "select job_id, account_id, seq, batches_sent, attempts, dead_at from push_job where dead_at is not null \
+             order by dead_at desc, job_id desc limit 200",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((webhooks, pushes))
+    }
+
+    /// Queues every dead letter again (webhook events at the back of the outbox, push jobs from
+    /// the batch they stopped at), with fresh attempt counts. Returns how many.
+    pub async fn retry_dead_letters(&self) -> Result<u64> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let webhooks = sqlx::query(
+            "insert into webhook_outbox (command, body, created_at, next_attempt_at, client_ip) \
+             select command, body, $1, $1, client_ip from webhook_dead_letter order by event_id",
+        )
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("delete from webhook_dead_letter").execute(&mut *tx).await?;
+        let pushes = sqlx::query(
+            "update push_job set dead_at = null, attempts = 0, created_at = $1, next_attempt_at = $1, lease_until = 0 where dead_at is not null",
+        )
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        tracing::info!(webhooks, pushes, "dead letters queued again");
+        self.webhook_queued();
+        self.push_queued();
+        Ok(webhooks + pushes)
     }
 
     /// Events not yet delivered (for tests and the console).

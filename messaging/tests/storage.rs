@@ -177,18 +177,26 @@ async fn users_are_imported_checked_and_deleted() {
 }
 
 #[tokio::test]
-async fn the_platform_owner_signs_in_with_the_configured_password_only() {
+async fn the_environment_password_creates_the_owner_once_and_never_reverts_a_change() {
     on_each_backend(|m| async move {
         assert_eq!(m.ensure_platform_owner(Some("s3cret-password")).await.unwrap(), None);
-        let who = m.sign_in("admin", "s3cret-password").await.unwrap();
+        let who = m.sign_in("admin", "s3cret-password", "10.0.0.1").await.unwrap();
         assert!(who.is_platform_owner());
-        let wrong = m.sign_in("admin", "nope").await.unwrap_err().to_string();
-        let nobody = m.sign_in("nobody", "s3cret-password").await.unwrap_err().to_string();
+        let wrong = m.sign_in("admin", "nope", "10.0.0.1").await.unwrap_err().to_string();
+        let nobody = m.sign_in("nobody", "s3cret-password", "10.0.0.1").await.unwrap_err().to_string();
         assert_eq!(wrong, nobody, "the same answer whatever was wrong");
-        // A changed environment password takes over on the next start.
-        m.ensure_platform_owner(Some("another-password")).await.unwrap();
-        assert!(m.sign_in("admin", "s3cret-password").await.is_err());
-        assert!(m.sign_in("admin", "another-password").await.is_ok());
+        // Changed in the console, then a restart with the old environment password: kept.
+        m.change_console_password("admin", "s3cret-password", "changed-in-console", "10.0.0.1").await.unwrap();
+        m.ensure_platform_owner(Some("s3cret-password")).await.unwrap();
+        assert!(m.sign_in("admin", "s3cret-password", "10.0.0.1").await.is_err());
+        assert!(m.sign_in("admin", "changed-in-console", "10.0.0.1").await.is_ok());
+        // A change needs the current password.
+        let e = m.change_console_password("admin", "wrong-current", "another-password", "10.0.0.1").await.unwrap_err();
+        assert_eq!(e.field(), Some("current_password"), "{e}");
+        // A lost password: reset, and the printed link signs in once.
+        let token = m.reset_console_password("admin").await.unwrap();
+        assert!(m.sign_in("admin", "changed-in-console", "10.0.0.1").await.is_err(), "the old password is gone");
+        assert_eq!(m.redeem_sign_in_token(&token).await.unwrap().username, "admin");
     })
     .await;
 }
@@ -196,14 +204,20 @@ async fn the_platform_owner_signs_in_with_the_configured_password_only() {
 #[tokio::test]
 async fn without_a_password_a_one_time_link_signs_in_once() {
     on_each_backend(|m| async move {
-        let token = m.ensure_platform_owner(None).await.unwrap().expect("a first start without password prints a link");
-        assert!(m.sign_in("admin", "").await.is_err(), "no password works before one is set");
+        let older = m.ensure_platform_owner(None).await.unwrap().expect("a first start without password prints a link");
+        let token = m.ensure_platform_owner(None).await.unwrap().expect("a second start prints a new link");
+        assert!(m.redeem_sign_in_token(&older).await.is_err(), "a new link revokes the older one");
+        assert!(m.sign_in("admin", "", "10.0.0.1").await.is_err(), "no password works before one is set");
+        let unused = m.issue_sign_in_token("admin").await.unwrap();
+        let token = if m.redeem_sign_in_token(&token).await.is_ok() { panic!("issuing a link revokes older ones") } else { unused };
         assert_eq!(m.redeem_sign_in_token(&token).await.unwrap().username, "admin");
         assert!(m.redeem_sign_in_token(&token).await.is_err(), "a link works once");
         assert!(m.redeem_sign_in_token("made-up").await.is_err());
         assert!(m.set_console_password("admin", "short").await.is_err(), "8 characters at least");
+        let spare = m.issue_sign_in_token("admin").await.unwrap();
         m.set_console_password("admin", "long enough").await.unwrap();
-        assert!(m.sign_in("admin", "long enough").await.is_ok());
+        assert!(m.redeem_sign_in_token(&spare).await.is_err(), "setting a password revokes links");
+        assert!(m.sign_in("admin", "long enough", "10.0.0.1").await.is_ok());
         assert_eq!(m.ensure_platform_owner(None).await.unwrap(), None, "no new link once a password exists");
     })
     .await;

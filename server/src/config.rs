@@ -61,6 +61,56 @@ pub struct Config {
     /// Folder with the built front end (pkg/ with the wasm, JS and CSS; public assets).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+
+    /// The console's public URL (`https://herald.example.com`) when Herald runs behind a proxy:
+    /// cross-site requests are refused by comparing the browser's Origin with it. Unset: the
+    /// request's own Host.
+    #[arg(long, env = "HERALD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Whether the session cookie is `Secure` (sent over HTTPS only). Default: on when the public
+    /// URL is https.
+    #[arg(long, env = "HERALD_COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
+
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "HERALD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request may take, its body included (WebSocket sessions excepted).
+    #[arg(long, env = "HERALD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds a kept-alive connection may stay idle before it is closed.
+    #[arg(long, env = "HERALD_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// On SIGTERM, seconds requests in flight get to finish before their connections are cut.
+    #[arg(long, env = "HERALD_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Attempts at an "after" webhook or a push batch before it moves to the dead letters.
+    #[arg(long, env = "HERALD_DELIVERY_MAX_ATTEMPTS", default_value_t = messaging::webhooks::DeliveryPolicy::DEFAULT.max_attempts)]
+    pub delivery_max_attempts: u32,
+
+    /// Seconds an undelivered webhook event or push batch is retried before it moves to the
+    /// dead letters.
+    #[arg(long, env = "HERALD_DELIVERY_MAX_AGE_SECS", default_value_t = messaging::webhooks::DeliveryPolicy::DEFAULT.max_age_secs)]
+    pub delivery_max_age_secs: i64,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does besides serving.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Removes a console user's password, revokes their sign-in links and prints a new one-time
+    /// sign-in link (valid 24 h); the user then sets a new password in Settings.
+    ResetPassword {
+        /// The console user (the platform owner is `admin`).
+        username: String,
+    },
 }
 
 impl std::fmt::Debug for Config {
@@ -83,11 +133,32 @@ impl std::fmt::Debug for Config {
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
             .field("push_url", &self.push_url)
             .field("site_root", &self.site_root)
+            .field("public_url", &self.public_url)
+            .field("cookie_secure", &self.cookie_secure())
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("delivery_max_attempts", &self.delivery_max_attempts)
+            .field("delivery_max_age_secs", &self.delivery_max_age_secs)
             .finish()
     }
 }
 
 impl Config {
+    /// The session cookie's `Secure` flag: the setting, else whether the public URL is https.
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure.unwrap_or_else(|| self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")))
+    }
+
+    /// `scheme://host[:port]` of [`Self::public_url`], as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> Option<String> {
+        let url = self.public_url.as_deref()?.trim_end_matches('/');
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next()?;
+        Some(format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+    }
+
     /// Defaults for tests: a given database, port 0, fixed REST identity.
     pub fn for_tests(database_url: &str) -> Self {
         Config::parse_from(["server", "--addr", "127.0.0.1:0", "--database-url", database_url])

@@ -1,27 +1,34 @@
-//! The console's HTTP plumbing: sessions in the database, the sign-in guard for pages, and
-//! one-time sign-in links. The pages themselves and their server functions live in `app`.
+//! The console's HTTP plumbing: sessions in the database, the sign-in guard for pages, the
+//! status of server-function refusals, and one-time sign-in links. The pages themselves and
+//! their server functions live in `app`.
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::str::FromStr;
 use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 use tower_sessions_sqlx_store::{sqlx, PostgresStore, SqliteStore};
 
-/// Cookie rules for every backend: HttpOnly, SameSite=Lax, a week of inactivity ends it.
-fn layer<S: SessionStore + Clone>(store: S) -> SessionManagerLayer<S> {
+/// Expired sessions are deleted this often (the store's own task).
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Cookie rules for every backend: HttpOnly, SameSite=Lax, `Secure` as configured (on by
+/// default when the public URL is https), a week of inactivity ends it. Starts the store's
+/// pruning of expired sessions.
+fn layer<S: SessionStore + Clone + ExpiredDeletion>(store: S, secure: bool) -> SessionManagerLayer<S> {
+    tokio::spawn(store.clone().continuously_delete_expired(PRUNE_EVERY));
     SessionManagerLayer::new(store)
         .with_name("herald_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        // Herald serves plain HTTP on 127.0.0.1 by default; behind TLS, the proxy should set Secure.
-        .with_secure(false)
+        .with_secure(secure)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
 }
 
-pub async fn sqlite_sessions(url: &str) -> anyhow::Result<SessionManagerLayer<SqliteStore>> {
+pub async fn sqlite_sessions(url: &str, secure: bool) -> anyhow::Result<SessionManagerLayer<SqliteStore>> {
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
@@ -29,26 +36,27 @@ pub async fn sqlite_sessions(url: &str) -> anyhow::Result<SessionManagerLayer<Sq
     let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
     let store = SqliteStore::new(pool);
     store.migrate().await?;
-    Ok(layer(store))
+    Ok(layer(store, secure))
 }
 
-pub async fn postgres_sessions(url: &str) -> anyhow::Result<SessionManagerLayer<PostgresStore>> {
+pub async fn postgres_sessions(url: &str, secure: bool) -> anyhow::Result<SessionManagerLayer<PostgresStore>> {
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(url).await?;
     let store = PostgresStore::new(pool);
     store.migrate().await?;
-    Ok(layer(store))
-}
-
-/// Console pages that need a signed-in user. Server functions check for themselves
-/// (the sign-in function must be reachable signed out), so they are not listed.
-fn is_protected_page(path: &str) -> bool {
-    path == "/" || path == "/accounts" || path.starts_with("/accounts/") || path == "/settings"
+    Ok(layer(store, secure))
 }
 
 /// Sends signed-out visitors of console pages to the sign-in page, and `/` to the accounts.
+/// Which pages need a session is decided by `app::is_protected_page`, next to the routes.
+/// `/settings/` is `/settings`: a trailing slash is dropped first.
 pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !is_protected_page(path) {
+    if path.len() > 1 && path.ends_with('/') && app::is_protected_page(path) {
+        let trimmed = path.trim_end_matches('/');
+        let to = if trimmed.is_empty() { "/" } else { trimmed };
+        return Redirect::permanent(to).into_response();
+    }
+    if !app::is_protected_page(path) {
         return next.run(req).await;
     }
     let signed_in = app::session_user(&session).await.is_some();
@@ -57,6 +65,29 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
         (true, "/") => Redirect::to("/accounts").into_response(),
         (true, _) => next.run(req).await,
     }
+}
+
+/// Gives a server function's error response the status its [`app::error::ConsoleError`] calls
+/// for (Leptos answers every server-function error with 500): a wrong password is a 403, an
+/// invalid field a 422, so only real failures show up as 5xx.
+pub async fn server_fn_status(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let response = next.run(req).await;
+    if response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "server function error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::ConsoleError>(&bytes) {
+        if let Ok(status) = axum::http::StatusCode::from_u16(error.status_code()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// `GET /sign-in/{token}`: the one-time link printed on first start.

@@ -4,10 +4,16 @@
 //! * [`config`]: flags and environment variables.
 //! * [`startup`]: [`startup::Application`] opens the database, builds the router, serves.
 //! * `rest`: `/v4/{service}/{command}`, the Tencent wire contract (envelope, UserSig, codes).
-//! * `console`: sign-in guard, one-time sign-in links, sessions.
+//! * `console`: sign-in guard, one-time sign-in links, sessions, server-function statuses.
+//! * `layers`: RequestId and caught panics, request logs, cross-site refusal, security headers.
+//! * [`serve`]: the accept loop (TCP_NODELAY, header/idle timeouts, shutdown deadline).
+//! * [`state`]: [`state::AppState`], what handlers share.
 
 pub mod config;
 mod console;
+mod layers;
 mod rest;
+pub mod serve;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

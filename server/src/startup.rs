@@ -1,31 +1,28 @@
 //! Building and running the application: database, REST identity, router, listener.
 
 use crate::config::Config;
-use crate::{console, rest};
+use crate::serve::ConnectionLimits;
+use crate::state::AppState;
+use crate::{console, layers, rest};
 use anyhow::Context;
 use app::ConsoleState;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use messaging::webhooks::WebhookSettings;
+use messaging::webhooks::{DeliveryPolicy, WebhookSettings};
 use messaging::{AppLimits, Backend, Messaging};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// What every handler may need. Cloning is cheap: everything inside is shared.
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub messaging: Messaging,
-    pub rest: Arc<rest::RestIdentity>,
-    pub console: ConsoleState,
-}
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     messaging: Messaging,
+    limits: ConnectionLimits,
     /// `/sign-in/{token}` when this start minted a one-time link (no HERALD_ADMIN_PASSWORD).
     sign_in_path: Option<String>,
 }
@@ -46,7 +43,11 @@ impl Application {
             secret: config.webhook_secret.clone(),
             push_url: config.push_url.clone(),
         };
-        let messaging = messaging.with_webhooks(webhooks, identity.sdkappid);
+        let delivery = DeliveryPolicy { max_attempts: config.delivery_max_attempts, max_age_secs: config.delivery_max_age_secs };
+        let messaging = messaging
+            .with_webhooks(webhooks, identity.sdkappid)
+            .with_delivery_policy(delivery)
+            .with_rest_administrator(&config.admin_identifier);
         if !identity.from_environment {
             tracing::info!(sdkappid = identity.sdkappid, "REST identity stored in the database; the console's Settings page shows the secret key");
         }
@@ -62,7 +63,7 @@ impl Application {
         }
 
         let leptos_options = LeptosOptions::builder()
-            .output_name("herald")
+            .output_name(build_name(&config.site_root))
             .site_root(config.site_root.to_string_lossy().to_string())
             .site_pkg_dir("pkg")
             .site_addr(addr)
@@ -77,9 +78,15 @@ impl Application {
             messaging: messaging.clone(),
             rest: Arc::new(rest::RestIdentity::new(identity, config.admin_identifier.clone())),
             console: console_state,
+            public_origin: config.public_origin().map(Arc::from),
         };
         let router = router(state, &config).await?;
-        Ok(Self { listener, router, messaging, sign_in_path })
+        let limits = ConnectionLimits {
+            header_read: Duration::from_secs(config.header_timeout_secs.max(1)),
+            idle: Duration::from_secs(config.idle_timeout_secs.max(1)),
+            shutdown: Duration::from_secs(config.shutdown_timeout_secs),
+        };
+        Ok(Self { listener, router, messaging, limits, sign_in_path })
     }
 
     /// The one-time sign-in path printed on this start, if one was minted.
@@ -103,15 +110,43 @@ impl Application {
         let outbox = tokio::spawn(self.messaging.clone().deliver_webhooks());
         // So do push jobs a crash interrupted, from the batch the push hook had not taken.
         let pushes = tokio::spawn(self.messaging.clone().deliver_pushes());
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
         outbox.abort();
         pushes.abort();
         self.messaging.close().await;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The name of the built front end's files in `pkg/`: `herald-{hash}` as `scripts/build.sh`
+/// writes it to `pkg/build.txt` (a new build, a new name, so browsers may cache them forever),
+/// or `herald` for a build without it (cargo-leptos).
+fn build_name(site_root: &Path) -> String {
+    std::fs::read_to_string(site_root.join("pkg/build.txt"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or_else(|| "herald".to_owned())
+}
+
+/// `/pkg`: the built front end, precompressed (brotli, gzip) by the build. Files named with
+/// this build's hash never change, so they are cached for a year; anything else is revalidated.
+fn pkg_service(site_root: &Path, build: &str) -> Router<AppState> {
+    let files = tower_http::services::ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip();
+    let hashed = format!("/{build}.");
+    let immutable = build != "herald";
+    Router::new().nest_service("/pkg", files).layer(axum::middleware::map_response(
+        move |uri: axum::http::Uri, mut response: axum::response::Response| {
+            let cache = if immutable && uri.path().starts_with(&hashed) && response.status() == StatusCode::OK {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            };
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            async move { response }
+        },
+    ))
 }
 
 async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
@@ -122,29 +157,40 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(console_state.clone()),
+            move || {
+                provide_context(console_state.clone());
+                // A fresh nonce per page: the hydration script carries it, the CSP names it.
+                leptos::nonce::provide_nonce();
+            },
             move || app::shell(leptos_options.clone()),
         )
         .route("/sign-in/{token}", axum::routing::get(console::redeem_sign_in_link))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn(console::server_fn_status))
         .layer(axum::middleware::from_fn(console::require_sign_in));
 
     // Sessions live in the same database, in tower-sessions' own table.
+    let secure = config.cookie_secure();
     let pages = match state.messaging.backend() {
-        Backend::Sqlite => pages.layer(console::sqlite_sessions(&config.database_url).await?),
-        Backend::Postgres => pages.layer(console::postgres_sessions(&config.database_url).await?),
+        Backend::Sqlite => pages.layer(console::sqlite_sessions(&config.database_url, secure).await?),
+        Backend::Postgres => pages.layer(console::postgres_sessions(&config.database_url, secure).await?),
     };
+    let request_timeout = Duration::from_secs(config.request_timeout_secs.max(1));
+    let build = state.leptos_options.output_name.to_string();
     Ok(Router::new()
         .merge(rest::router())
         .merge(pages)
-        // Server functions answer a refused form (a 151-byte name) with status 500, as Leptos
-        // does for every server-function error; real failures are logged where they happen,
-        // so a 5xx here is a warning, not an error.
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http()
-                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
-        )
+        .merge(pkg_service(&config.site_root, &build))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::refuse_cross_site))
+        .layer(axum::middleware::from_fn(layers::console_headers))
+        // Pages and JSON are compressed on the fly; /pkg files arrive precompressed (and
+        // responses that already have a Content-Encoding are left alone).
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true).br(true))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(request_timeout))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(layers::trace_layer())
+        .layer(axum::middleware::from_fn(layers::request_id))
         .with_state(state))
 }
 

@@ -31,7 +31,7 @@ pub struct AccountForm {
 
 /// Creates or edits an account through `messaging`, which holds every rule; an owner who is
 /// not yet an imported user is imported (the dialog says so before Create).
-#[server(input = leptos::server_fn::codec::Json)]
+#[server(input = leptos::server_fn::codec::Json, endpoint = "save_account")]
 pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleError> {
     use messaging::{AccountProfile, NewAccount, OfficialAccountId, ProfileFields, ProfileUpdate, UnknownOwner, UserId};
     let (state, user) = crate::ssr::signed_in().await?;

@@ -4,11 +4,12 @@ use crate::error::ConsoleError;
 use leptos::prelude::*;
 
 /// Checks the password, starts a session and goes to the accounts page.
-#[server]
+#[server(endpoint = "sign_in")]
 pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleError> {
     let state = crate::ssr::state()?;
     let session = crate::ssr::session().await?;
-    let user = state.messaging.sign_in(username.trim(), &password).await?;
+    let client = crate::ssr::client_address().await;
+    let user = state.messaging.sign_in(username.trim(), &password, &client).await?;
     crate::ssr::start_session(&session, &user).await.map_err(|e| ConsoleError::Server(e.to_string()))?;
     leptos_axum::redirect("/accounts");
     Ok(())

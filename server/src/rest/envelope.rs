@@ -20,10 +20,25 @@ pub enum RestError {
     /// 60010: `identifier` is not an app administrator.
     NotAdmin,
     UserSig(UserSigError),
-    /// `official_account_msg_recall` names a missing account with its own code (10010).
-    RecallAccountMissing(String),
+    /// `send_official_account_msg` and `official_account_msg_recall` name a missing or destroyed
+    /// account with their own code (10010) …
+    MessageAccountMissing(String),
+    /// … and `send_official_account_msg` a malformed account ID (10015).
+    MessageAccountMalformed(messaging::InvalidField),
     /// A rule of the core; mapped in [`RestError::code`].
     Core(messaging::Error),
+}
+
+impl RestError {
+    /// The codes of the message commands (rest-api.md §1): 10010 for a missing or destroyed
+    /// account, and with `malformed_code` 10015 for a malformed ID.
+    pub fn for_message_command(e: messaging::Error, malformed_code: bool) -> Self {
+        match e {
+            messaging::Error::AccountNotFound(id) => RestError::MessageAccountMissing(id),
+            messaging::Error::MalformedAccountId(f) if malformed_code => RestError::MessageAccountMalformed(f),
+            e => RestError::Core(e),
+        }
+    }
 }
 
 impl From<messaging::Error> for RestError {
@@ -51,7 +66,7 @@ pub fn core_code(e: &messaging::Error) -> u32 {
         BroadcastTooLarge(_) => 80002,
         DirectMessageTooLarge(_) => 93000,
         SendTooFrequent(_) => 10023,
-        RateLimited(_) => 60007,
+        RateLimited(_) | Throttled(_) => 60007,
         RefusedByWebhook(_) => 20006,
         SendRefusedByWebhook => 10016,
         Storage(_) | Internal(_) => 10002,
@@ -73,7 +88,8 @@ impl RestError {
                 UserSigError::IdentifierMismatch => 70013,
                 UserSigError::AppIdMismatch => 70014,
             },
-            RestError::RecallAccountMissing(_) => 10010,
+            RestError::MessageAccountMissing(_) => 10010,
+            RestError::MessageAccountMalformed(_) => 10015,
             RestError::Core(e) => core_code(e),
         }
     }
@@ -87,7 +103,8 @@ impl RestError {
             RestError::UnknownCommand(s) => format!("unknown service or command: {s}"),
             RestError::NotAdmin => "identifier is not an app administrator".into(),
             RestError::UserSig(e) => e.to_string(),
-            RestError::RecallAccountMissing(id) => format!("official account {id} does not exist"),
+            RestError::MessageAccountMissing(id) => format!("official account {id} does not exist"),
+            RestError::MessageAccountMalformed(f) => f.to_string(),
             RestError::Core(e) if core_code(e) == 10002 => "internal error, retry later".into(),
             RestError::Core(e) => e.to_string(),
         }

@@ -5,7 +5,7 @@ use super::official_accounts::account_id;
 use super::Payload;
 use messaging::broadcasts::{NewBroadcast, Recall};
 use messaging::message::{check_controls, MsgBody, FORBID_AFTER_SEND, FORBID_BEFORE_SEND};
-use messaging::{Error, InvalidField, Messaging};
+use messaging::{InvalidField, Messaging, OfficialAccountId};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -21,8 +21,9 @@ pub struct SendOfficialAccountMsg {
     cloud_custom_data: String,
     #[serde(rename = "OfflinePushInfo")]
     offline_push_info: Option<Map<String, Value>>,
-    #[serde(rename = "OnlineOnlyFlag", default)]
-    online_only_flag: u8,
+    /// Any integer; greater than 0 means online only (Tencent: "greater than 0").
+    #[serde(rename = "OnlineOnlyFlag")]
+    online_only_flag: Option<serde_json::Number>,
     #[serde(rename = "SendMsgControl", default)]
     send_msg_control: Vec<String>,
     #[serde(rename = "ForbidCallbackControl", default)]
@@ -31,12 +32,14 @@ pub struct SendOfficialAccountMsg {
 
 /// [send_official_account_msg] Stores the broadcast once and answers its MsgKey.
 pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMsg) -> Payload {
-    let account = account_id("Official_Account", req.official_account.as_deref())?;
+    let account = match req.official_account.as_deref().unwrap_or_default() {
+        "" => return Err(InvalidField::new("Official_Account", "required").into()),
+        raw => OfficialAccountId::parse("Official_Account", raw).map_err(RestError::MessageAccountMalformed)?,
+    };
     let random = req.random.ok_or_else(|| InvalidField::new("Random", "required (a 32-bit unsigned integer)"))?;
     let body = MsgBody::parse("MsgBody", req.msg_body.unwrap_or(Value::Null))?;
-    if req.online_only_flag > 1 {
-        return Err(InvalidField::new("OnlineOnlyFlag", "must be 0 or 1").into());
-    }
+    // Any number: greater than 0 means online only, however large.
+    let online_only = req.online_only_flag.as_ref().and_then(serde_json::Number::as_f64).is_some_and(|f| f > 0.0);
     check_controls("ForbidCallbackControl", &req.forbid_callback_control, &[FORBID_BEFORE_SEND, FORBID_AFTER_SEND])?;
     check_controls("SendMsgControl", &req.send_msg_control, &["NoLastMsg"])?;
     let sent = m
@@ -46,12 +49,13 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
             body,
             cloud_custom_data: req.cloud_custom_data,
             offline_push_info: req.offline_push_info.map(Value::Object),
-            online_only: req.online_only_flag == 1,
+            online_only,
             no_last_msg: req.send_msg_control.iter().any(|c| c == "NoLastMsg"),
             forbid_before_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_BEFORE_SEND),
             forbid_after_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_AFTER_SEND),
         })
-        .await?;
+        .await
+        .map_err(|e| RestError::for_message_command(e, true))?;
     Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))
 }
 
@@ -122,11 +126,8 @@ pub struct MsgRecall {
 pub async fn official_account_msg_recall(m: &Messaging, req: MsgRecall) -> Payload {
     let account = account_id("Official_Account", req.official_account.as_deref())?;
     let keys: Vec<String> = req.keys.into_iter().map(|k| k.msg_key).collect();
-    let results = m.recall_broadcasts(&account, &keys, &req.reason).await.map_err(|e| match e {
-        // Tencent gives recall its own code for a missing account.
-        Error::AccountNotFound(id) => RestError::RecallAccountMissing(id),
-        e => e.into(),
-    })?;
+    // Tencent gives recall its own code for a missing account.
+    let results = m.recall_broadcasts(&account, &keys, &req.reason).await.map_err(|e| RestError::for_message_command(e, false))?;
     let list: Vec<Value> = keys
         .iter()
         .zip(results)

@@ -14,15 +14,15 @@ mod users;
 pub use auth::RestIdentity;
 use envelope::RestError;
 
-use crate::startup::AppState;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use crate::layers::RequestId;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
 use messaging::Messaging;
-use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
@@ -34,21 +34,37 @@ pub fn router() -> Router<AppState> {
 
 type Payload = Result<Map<String, Value>, RestError>;
 
+/// The largest request body read (Tencent's limit too); a larger one is refused with 60003.
+pub const BODY_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// The 10002 envelope for a call whose handler panicked (see `layers::request_id`).
+pub fn internal_error_answer(request_id: &str) -> Response {
+    envelope::answer(request_id, Err(RestError::Core(messaging::Error::Internal("the handler panicked".into()))))
+}
+
 async fn call(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     method: Method,
     Path((service, command)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let request_id = format!("{:016x}", rand::thread_rng().gen::<u64>());
     let result = async {
         if method != Method::POST {
             return Err(RestError::Query("only POST is allowed".into()));
         }
         auth::authenticate(&state.rest, query.as_deref(), unix_now())?;
         state.messaging.count_rest_call(&format!("{service}/{command}"))?;
+        let body = axum::body::to_bytes(body, BODY_MAX_BYTES).await.map_err(|e| {
+            let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                RestError::Body(format!("larger than {BODY_MAX_BYTES} bytes"))
+            } else {
+                RestError::Body(format!("could not be read ({e})"))
+            }
+        })?;
         let body = parse_body(&body)?;
         dispatch(&state.messaging, &state.rest.admin_identifier, &service, &command, body).await
     };

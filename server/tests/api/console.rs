@@ -52,7 +52,7 @@ async fn the_one_time_link_signs_in_once_with_an_httponly_lax_cookie() {
     assert_eq!(accounts.status(), 200, "the session opens the console");
     let html = accounts.text().await.unwrap();
     assert!(html.contains("Official accounts"), "server-rendered page");
-    assert!(html.contains("/pkg/herald.js"), "asks for the hydration bundle");
+    assert!(html.contains("/pkg/herald"), "asks for the hydration bundle");
 
     let again = client().get(format!("{base}{path}")).send().await.unwrap();
     assert_eq!(location(&again), "/login?link=invalid", "a link works once");

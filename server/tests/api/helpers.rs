@@ -13,7 +13,7 @@ pub const ADMIN: &str = "administrator";
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    _dir: Option<tempfile::TempDir>,
+    pub _dir: Option<tempfile::TempDir>,
 }
 
 pub fn now() -> i64 {

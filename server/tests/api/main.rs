@@ -6,6 +6,7 @@ mod helpers;
 mod broadcasts;
 mod crash;
 mod direct;
+mod hardening;
 mod official_accounts;
 mod push;
 mod receiver;

@@ -207,3 +207,100 @@ async fn c2c_before_send_may_refuse_with_20006() {
     assert_eq!(keys, [&r["MsgKey"], &last["MsgKey"]], "the forbidden after-callback was never queued");
     assert_eq!(hooks.calls("C2C.CallbackBeforeSendMsg").len(), 2, "the forbidden before-callback was not asked");
 }
+
+/// Signs in to the console of `app` as admin (password of `spawn_app`); the session cookie.
+async fn console_cookie(app: &TestApp) -> String {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/sign_in", app.base))
+        .header("origin", &app.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=admin&password=test-password")
+        .send()
+        .await
+        .unwrap();
+    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_event_rejected_too_often_goes_to_the_dead_letters_and_the_next_ones_arrive() {
+    let (hooks, url) = receiver().await;
+    let app = spawn_app_with(move |c| {
+        c.webhook_url = Some(url);
+        c.delivery_max_attempts = 2;
+    })
+    .await;
+    hooks.fail_next(2);
+    app.an_account("o", "@TOA#_first", "First").await;
+    app.an_account("o", "@TOA#_second", "Second").await;
+    let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 1, 20).await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].body["Official_Account"], "@TOA#_second", "the refused event no longer blocks the next");
+
+    // The Settings page lists it and retries it.
+    let cookie = console_cookie(&app).await;
+    let console = reqwest::Client::new();
+    let listed = console
+        .post(format!("{}/api/failed_deliveries", app.base))
+        .header("origin", &app.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("CallbackAfterCreateOfficialAccount") && listed.contains("\"attempts\":2"), "{listed}");
+    let retried = console
+        .post(format!("{}/api/retry_failed_deliveries", app.base))
+        .header("origin", &app.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 200);
+    let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 2, 20).await;
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[1].body["Official_Account"], "@TOA#_first", "retried from the dead letters");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_on_one_postgresql_deliver_each_webhook_once() {
+    let Ok(pg) = std::env::var("HERALD_TEST_PG_URL") else {
+        eprintln!("HERALD_TEST_PG_URL unset: skipped (scripts/test.sh sets it)");
+        return;
+    };
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&pg).await.expect("PostgreSQL at HERALD_TEST_PG_URL");
+    let name = format!("herald_api_nodes_{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    sqlx::query(&format!("create database {name}")).execute(&mut admin).await.unwrap();
+    let url = format!("{}/{name}", pg.rsplit_once('/').map(|(b, _)| b).unwrap_or(&pg));
+
+    let (hooks, hook_url) = receiver().await;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let mut config = server::config::Config::for_tests(&url);
+        config.sdkappid = Some(SDKAPPID);
+        config.secret_key = Some(KEY.into());
+        config.admin_password = Some("test-password".into());
+        config.webhook_url = Some(hook_url.clone());
+        let app = server::startup::Application::build(config).await.unwrap();
+        let base = format!("http://{}", app.addr());
+        tokio::spawn(app.run_until_stopped());
+        nodes.push(TestApp { base, client: reqwest::Client::new(), _dir: None });
+    }
+    for i in 0..20 {
+        let node = &nodes[i % 2];
+        node.an_account("o", &format!("@TOA#_n{i}"), "Node").await;
+    }
+    let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 20, 30).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // time for a second delivery, if any
+    let created = if created.len() == 20 { hooks.calls("OfficialAccount.CallbackAfterCreateOfficialAccount") } else { created };
+    let mut ids: Vec<String> = created.iter().map(|c| c.event_id.clone().unwrap()).collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((total, ids.len()), (20, 20), "each event once");
+    drop(admin);
+}

@@ -1,0 +1,259 @@
+//! Console users: who may sign in to the web console, with what password, in what role.
+//!
+//! Passwords are argon2 (PHC strings, salted). Hashing runs on the blocking pool so a sign-in
+//! never stalls the async workers, and at most one hash per core runs at a time
+//! ([`throttle`]). A wrong user name and a wrong password give the same error after the same
+//! work (an unknown user is checked against a stand-in hash), so neither the answer nor its
+//! time tells anyone which user names exist.
+//!
+//! One-time sign-in links: issuing one, or setting a password, revokes the user's older links.
+
+mod throttle;
+
+pub use throttle::{FREE_FAILURES, MAX_LOCK_SECS};
+pub(crate) use throttle::SignInThrottle;
+
+use crate::error::{Error, InvalidField, Result};
+use crate::store::now;
+use crate::Messaging;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::distributions::{Alphanumeric, DistString};
+use sha2::{Digest, Sha256};
+
+/// The platform owner's user name, created on first start.
+pub const PLATFORM_OWNER: &str = "admin";
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// A one-time sign-in link is good for a day.
+const SIGN_IN_TOKEN_TTL_SECS: i64 = 24 * 3600;
+
+/// A signed-in console user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConsoleUser {
+    pub username: String,
+    /// `platform_owner`, `account_owner`, `editor` or `viewer` (product.md §3).
+    pub role: String,
+}
+
+impl ConsoleUser {
+    pub fn is_platform_owner(&self) -> bool {
+        self.role == "platform_owner"
+    }
+}
+
+/// The one answer to every failed sign-in.
+fn refused() -> Error {
+    Error::Forbidden("wrong user name or password".into())
+}
+
+fn token_hash(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("hashing task: {e}")))?
+}
+
+async fn password_matches(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password, with the same parameters as real ones: an unknown user (or one
+/// without a password) is checked against it, so a sign-in costs the same either way.
+async fn stand_in_hash() -> String {
+    static STAND_IN: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    STAND_IN
+        .get_or_init(|| async {
+            let random = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+            hash_password(random).await.unwrap_or_default()
+        })
+        .await
+        .clone()
+}
+
+fn check_password_rule(password: &str) -> Result<(), InvalidField> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(InvalidField::new("password", format!("at least {PASSWORD_MIN_CHARS} characters")));
+    }
+    Ok(())
+}
+
+impl Messaging {
+    /// Makes sure the platform owner exists. `password` (HERALD_ADMIN_PASSWORD) becomes the
+    /// owner's password while the owner has none (the first start); after that the console owns
+    /// it and the environment is ignored (`server reset-password admin` is the way back in).
+    /// Without a password, while the owner has none, returns a fresh one-time sign-in token for
+    /// the start-up log (older links are revoked).
+    pub async fn ensure_platform_owner(&self, password: Option<&str>) -> Result<Option<String>> {
+        let existing: Option<(Option<String>,)> =
+            sqlx::query_as("select password_hash from console_user where username = $1")
+                .bind(PLATFORM_OWNER)
+                .fetch_optional(&self.pool)
+                .await?;
+        if existing.is_none() {
+            sqlx::query("insert into console_user (username, password_hash, role, created_at) values ($1, null, 'platform_owner', $2)")
+                .bind(PLATFORM_OWNER)
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+        }
+        let has_password = existing.and_then(|(h,)| h).is_some();
+        match (password, has_password) {
+            (Some(_), true) => {
+                tracing::info!("HERALD_ADMIN_PASSWORD is ignored: `admin` already has a password (see README to reset it)");
+                Ok(None)
+            }
+            (Some(pw), false) => {
+                self.set_console_password(PLATFORM_OWNER, pw).await?;
+                Ok(None)
+            }
+            (None, true) => Ok(None),
+            (None, false) => Ok(Some(self.issue_sign_in_token(PLATFORM_OWNER).await?)),
+        }
+    }
+
+    /// A new one-time sign-in link token for `username`, valid a day; older ones stop working.
+    pub async fn issue_sign_in_token(&self, username: &str) -> Result<String> {
+        let token = Alphanumeric.sample_string(&mut rand::thread_rng(), 40);
+        let mut tx = self.begin_write().await?;
+        sqlx::query("delete from sign_in_token where username = $1").bind(username).execute(&mut *tx).await?;
+        sqlx::query("insert into sign_in_token (token_hash, username, expires_at) values ($1, $2, $3)")
+            .bind(token_hash(&token))
+            .bind(username)
+            .bind(now() + SIGN_IN_TOKEN_TTL_SECS)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// For a user who lost their password: removes it, revokes their links and returns a new
+    /// one-time link token (the `server reset-password` command).
+    pub async fn reset_console_password(&self, username: &str) -> Result<String> {
+        let done = sqlx::query("update console_user set password_hash = null where username = $1")
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
+        }
+        self.issue_sign_in_token(username).await
+    }
+
+    /// Stores a new password and revokes the user's sign-in links, in one transaction.
+    async fn store_password(&self, username: &str, password: &str) -> Result<()> {
+        let hash = {
+            let _permit = self.sign_in_throttle.hashing_permit().await?;
+            hash_password(password.to_owned()).await?
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query("update console_user set password_hash = $2 where username = $1")
+            .bind(username)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from sign_in_token where username = $1").bind(username).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn console_user(&self, username: &str) -> Result<Option<ConsoleUser>> {
+        let row: Option<(String, String)> = sqlx::query_as("select username, role from console_user where username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(username, role)| ConsoleUser { username, role }))
+    }
+
+    /// Checks a user name and password for a sign-in from `client` (its address, for the
+    /// throttle and the log). Refusals: [`Error::Throttled`] while the name or address is
+    /// locked or every hashing permit is taken, else one [`Error::Forbidden`] for every mistake.
+    pub async fn sign_in(&self, username: &str, password: &str, client: &str) -> Result<ConsoleUser> {
+        self.sign_in_throttle.check(username, client, now())?;
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("select role, password_hash from console_user where username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (role, hash) = match row {
+            Some((role, Some(hash))) => (Some(role), hash),
+            _ => (None, stand_in_hash().await),
+        };
+        let matches = {
+            let _permit = self.sign_in_throttle.hashing_permit().await?;
+            password_matches(password.to_owned(), hash).await
+        };
+        match role {
+            Some(role) if matches => {
+                self.sign_in_throttle.succeeded(username, client);
+                Ok(ConsoleUser { username: username.to_owned(), role })
+            }
+            _ => {
+                let failures = self.sign_in_throttle.failed(username, client, now());
+                // Debug-formatted, so a user name cannot forge log lines; never the password.
+                tracing::warn!(username = ?username, client, failures, "failed sign-in");
+                Err(refused())
+            }
+        }
+    }
+
+    /// Redeems a one-time sign-in token: it works once, before it expires.
+    pub async fn redeem_sign_in_token(&self, token: &str) -> Result<ConsoleUser> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "update sign_in_token set used_at = $2 where token_hash = $1 and used_at is null and expires_at >= $2 returning username",
+        )
+        .bind(token_hash(token))
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((username,)) = row else {
+            return Err(Error::Forbidden("this sign-in link is unknown, used or expired".into()));
+        };
+        self.console_user(&username).await?.ok_or_else(refused)
+    }
+
+    /// Sets a console user's password (first start, or after a one-time link: no current one).
+    pub async fn set_console_password(&self, username: &str, password: &str) -> Result<()> {
+        check_password_rule(password)?;
+        self.store_password(username, password).await
+    }
+
+    /// Whether the user has a password (the Settings page then asks for it before a change).
+    pub async fn has_console_password(&self, username: &str) -> Result<bool> {
+        let row: Option<(Option<String>,)> = sqlx::query_as("select password_hash from console_user where username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(matches!(row, Some((Some(_),))))
+    }
+
+    /// Changes a password from the console: a user who has one must give it (`current`), so a
+    /// session left open cannot be turned into a stolen account. Checked like a sign-in.
+    pub async fn change_console_password(&self, username: &str, current: &str, new: &str, client: &str) -> Result<()> {
+        check_password_rule(new)?;
+        if self.has_console_password(username).await? {
+            match self.sign_in(username, current, client).await {
+                Ok(_) => {}
+                Err(Error::Forbidden(_)) => {
+                    return Err(InvalidField::new("current_password", "this is not your current password").into())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.store_password(username, new).await
+    }
+}
