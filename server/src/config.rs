@@ -161,6 +161,8 @@ impl Config {
 
     /// Defaults for tests: a given database, port 0, fixed REST identity.
     pub fn for_tests(database_url: &str) -> Self {
-        Config::parse_from(["server", "--addr", "127.0.0.1:0", "--database-url", database_url])
+        // Tests run in server/: the front end scripts/build.sh wrote is in the workspace's target/.
+        let site_root = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site");
+        Config::parse_from(["server", "--addr", "127.0.0.1:0", "--database-url", database_url, "--site-root", site_root])
     }
 }

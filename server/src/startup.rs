@@ -134,7 +134,7 @@ fn build_name(site_root: &Path) -> String {
 /// this build's hash never change, so they are cached for a year; anything else is revalidated.
 fn pkg_service(site_root: &Path, build: &str) -> Router<AppState> {
     let files = tower_http::services::ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip();
-    let hashed = format!("/{build}.");
+    let hashed = format!("/pkg/{build}.");
     let immutable = build != "herald";
     Router::new().nest_service("/pkg", files).layer(axum::middleware::map_response(
         move |uri: axum::http::Uri, mut response: axum::response::Response| {

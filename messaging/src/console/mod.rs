@@ -8,7 +8,10 @@
 //!
 //! One-time sign-in links: issuing one, or setting a password, revokes the user's older links.
 
+mod passwords;
 mod throttle;
+
+use passwords::{hash_password, password_matches};
 
 pub use throttle::{FREE_FAILURES, MAX_LOCK_SECS};
 pub(crate) use throttle::SignInThrottle;
@@ -16,8 +19,6 @@ pub(crate) use throttle::SignInThrottle;
 use crate::error::{Error, InvalidField, Result};
 use crate::store::now;
 use crate::Messaging;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
 
@@ -50,38 +51,12 @@ fn token_hash(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
-async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("argon2: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("hashing task: {e}")))?
-}
-
-async fn password_matches(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
 /// A hash of a random password, with the same parameters as real ones: an unknown user (or one
 /// without a password) is checked against it, so a sign-in costs the same either way.
-async fn stand_in_hash() -> String {
-    static STAND_IN: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+fn stand_in_hash() -> String {
+    static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     STAND_IN
-        .get_or_init(|| async {
-            let random = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
-            hash_password(random).await.unwrap_or_default()
-        })
-        .await
+        .get_or_init(|| hash_password(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32)).unwrap_or_default())
         .clone()
 }
 
@@ -156,10 +131,8 @@ impl Messaging {
 
     /// Stores a new password and revokes the user's sign-in links, in one transaction.
     async fn store_password(&self, username: &str, password: &str) -> Result<()> {
-        let hash = {
-            let _permit = self.sign_in_throttle.hashing_permit().await?;
-            hash_password(password.to_owned()).await?
-        };
+        let password = password.to_owned();
+        let hash = self.sign_in_throttle.hash(move || hash_password(&password)).await??;
         let mut tx = self.begin_write().await?;
         sqlx::query("update console_user set password_hash = $2 where username = $1")
             .bind(username)
@@ -190,13 +163,21 @@ impl Messaging {
                 .fetch_optional(&self.pool)
                 .await?;
         let (role, hash) = match row {
-            Some((role, Some(hash))) => (Some(role), hash),
-            _ => (None, stand_in_hash().await),
+            Some((role, Some(hash))) => (Some(role), Some(hash)),
+            _ => (None, None),
         };
-        let matches = {
-            let _permit = self.sign_in_throttle.hashing_permit().await?;
-            password_matches(password.to_owned(), hash).await
-        };
+        let password = password.to_owned();
+        let matches = self
+            .sign_in_throttle
+            .hash(move || match hash {
+                Some(hash) => password_matches(&password, &hash),
+                // The same work as a real check; never a match.
+                None => {
+                    let _ = password_matches(&password, &stand_in_hash());
+                    false
+                }
+            })
+            .await?;
         match role {
             Some(role) if matches => {
                 self.sign_in_throttle.succeeded(username, client);

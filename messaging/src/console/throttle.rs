@@ -1,7 +1,9 @@
 //! What keeps the unauthenticated sign-in from being a lever on the server:
 //!
-//! * **Hashing permits.** argon2 takes ~19 MiB and tens of milliseconds per check. At most one
-//!   check per core runs at a time; a sign-in that cannot get a permit within
+//! * **Hashing permits.** argon2 takes ~19 MiB and tens of milliseconds per check. Checks run on
+//!   one dedicated thread per core ([`HashingThreads`]), never on tokio's blocking pool: each
+//!   thread that ever hashed keeps a malloc arena holding its 19 MiB, so hundreds of pool
+//!   threads meant hundreds of MiB kept. A sign-in that cannot get a permit within
 //!   [`PERMIT_WAIT`] is answered "busy" without hashing, so memory stays flat whatever arrives.
 //! * **Failure throttle.** Failures are counted per user name and per client address. From the
 //!   [`FREE_FAILURES`]th on, each failure locks that key for 2, 4, 8 … seconds, at most
@@ -51,6 +53,58 @@ pub fn lock_secs(failures: u32) -> i64 {
     (1i64 << doublings).min(MAX_LOCK_SECS)
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads that run password hashing, one per core, for the process's life.
+pub(crate) struct HashingThreads {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl HashingThreads {
+    fn start(threads: usize) -> Self {
+        let (send, receive) = std::sync::mpsc::channel::<Job>();
+        let receive = std::sync::Arc::new(Mutex::new(receive));
+        for i in 0..threads {
+            let receive = receive.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hashing-{i}"))
+                .spawn(move || loop {
+                    let job = receive.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .expect("a hashing thread starts");
+        }
+        Self { jobs: Mutex::new(send) }
+    }
+
+    /// Runs `work` on a hashing thread. Call it holding a permit, so jobs never queue up here.
+    pub(crate) async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| Error::Internal("the password hashing threads stopped".into()))?;
+        result.await.map_err(|_| Error::Internal("a password hashing job failed".into()))
+    }
+}
+
+/// One set of hashing threads per process, however many `Messaging` handles are opened.
+fn hashing_threads() -> &'static HashingThreads {
+    static THREADS: std::sync::OnceLock<HashingThreads> = std::sync::OnceLock::new();
+    THREADS.get_or_init(|| HashingThreads::start(cores()))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
 pub(crate) struct SignInThrottle {
     hashing: Semaphore,
     failures: Mutex<HashMap<String, Failures>>,
@@ -58,8 +112,7 @@ pub(crate) struct SignInThrottle {
 
 impl Default for SignInThrottle {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self { hashing: Semaphore::new(cores), failures: Mutex::default() }
+        Self { hashing: Semaphore::new(cores()), failures: Mutex::default() }
     }
 }
 
@@ -98,12 +151,14 @@ impl SignInThrottle {
         }
     }
 
-    /// Waits up to [`PERMIT_WAIT`] for a hashing permit.
-    pub(crate) async fn hashing_permit(&self) -> Result<SemaphorePermit<'_>> {
-        match tokio::time::timeout(PERMIT_WAIT, self.hashing.acquire()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(Error::Throttled("the server is busy checking other sign-ins; try again in a moment".into())),
-        }
+    /// Runs `work` (a password hash or check) on a hashing thread once a permit is free;
+    /// [`Error::Throttled`] without running it when none frees up within [`PERMIT_WAIT`].
+    pub(crate) async fn hash<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _permit: SemaphorePermit<'_> = match tokio::time::timeout(PERMIT_WAIT, self.hashing.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(Error::Throttled("the server is busy checking other sign-ins; try again in a moment".into())),
+        };
+        hashing_threads().run(work).await
     }
 
     /// Counts a failure against the user name and the address; returns the user name's count.
