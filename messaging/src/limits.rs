@@ -18,9 +18,14 @@ pub struct AppLimits {
     pub rest_calls_per_second: u32,
 }
 
+impl AppLimits {
+    /// The defaults, in one place (the server's flags use them too).
+    pub const DEFAULT: Self = Self { broadcasts_per_second: 1, broadcasts_per_hour: 2, rest_calls_per_second: 200 };
+}
+
 impl Default for AppLimits {
     fn default() -> Self {
-        Self { broadcasts_per_second: 1, broadcasts_per_hour: 2, rest_calls_per_second: 200 }
+        Self::DEFAULT
     }
 }
 

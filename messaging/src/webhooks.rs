@@ -291,6 +291,13 @@ impl Messaging {
         Ok(taken.rows_affected() == 1)
     }
 
+    /// Lets go of this node's worker leases (on shutdown), so another node, or this one
+    /// restarted, takes over at once instead of after the lease runs out.
+    pub async fn release_leases(&self) -> Result<()> {
+        sqlx::query("delete from worker_lease where holder = $1").bind(&*self.node_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Delivers what is due; true when it got somewhere (there may be more).
     async fn deliver_due_webhooks(&self) -> Result<bool> {
         let head: Vec<(i64, String, String, i64, i64, String, i64)> = sqlx::query_as(

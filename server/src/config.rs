@@ -34,15 +34,15 @@ pub struct Config {
     pub admin_password: Option<String>,
 
     /// Broadcasts one official account may send per second.
-    #[arg(long, env = "HERALD_BROADCASTS_PER_SECOND", default_value_t = 1)]
+    #[arg(long, env = "HERALD_BROADCASTS_PER_SECOND", default_value_t = messaging::AppLimits::DEFAULT.broadcasts_per_second)]
     pub broadcasts_per_second: u32,
 
     /// Broadcasts one official account may send per hour.
-    #[arg(long, env = "HERALD_BROADCASTS_PER_HOUR", default_value_t = 2)]
+    #[arg(long, env = "HERALD_BROADCASTS_PER_HOUR", default_value_t = messaging::AppLimits::DEFAULT.broadcasts_per_hour)]
     pub broadcasts_per_hour: u32,
 
     /// REST calls per second to each command; more answer 60007.
-    #[arg(long, env = "HERALD_REST_CALLS_PER_SECOND", default_value_t = 200)]
+    #[arg(long, env = "HERALD_REST_CALLS_PER_SECOND", default_value_t = messaging::AppLimits::DEFAULT.rest_calls_per_second)]
     pub rest_calls_per_second: u32,
 
     /// The app's webhook URL (rest-api.md §8); unset: no callbacks.

@@ -113,6 +113,9 @@ impl Application {
         crate::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
         outbox.abort();
         pushes.abort();
+        if let Err(e) = self.messaging.release_leases().await {
+            tracing::warn!(error = %e, "could not release worker leases");
+        }
         self.messaging.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -229,7 +229,9 @@ async fn an_event_rejected_too_often_goes_to_the_dead_letters_and_the_next_ones_
         c.delivery_max_attempts = 2;
     })
     .await;
-    hooks.fail_next(2);
+    // Two "before create" calls (a failure there means allow) and two attempts at the first
+    // "after create" event; the second event waits behind the first until it is given up.
+    hooks.fail_next(4);
     app.an_account("o", "@TOA#_first", "First").await;
     app.an_account("o", "@TOA#_second", "Second").await;
     let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 1, 20).await;
