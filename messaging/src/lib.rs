@@ -97,6 +97,8 @@ pub struct Messaging {
     node_id: std::sync::Arc<str>,
     /// The REST administrator's identifier: never imported as an ordinary user.
     rest_administrator: Option<std::sync::Arc<str>>,
+    /// Set on shutdown: the delivery workers return (`stop_workers`).
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[cfg(feature = "backend")]
@@ -119,6 +121,7 @@ impl Messaging {
                 Alphanumeric.sample_string(&mut rand::thread_rng(), 16).into()
             },
             rest_administrator: None,
+            stopping: Default::default(),
         })
     }
 

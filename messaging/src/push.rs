@@ -98,7 +98,7 @@ impl Messaging {
         let Some(url) = self.webhooks.settings.push_url.clone() else {
             return;
         };
-        loop {
+        while !self.workers_stopping() {
             match self.push_next_batch(&url).await {
                 Ok(true) => continue,
                 Ok(false) => {}

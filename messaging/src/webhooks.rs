@@ -260,7 +260,7 @@ impl Messaging {
         if !self.webhooks.enabled() {
             return;
         }
-        loop {
+        while !self.workers_stopping() {
             match self.holds_lease("webhook_outbox").await {
                 Ok(true) => match self.deliver_due_webhooks().await {
                     Ok(true) => continue,
@@ -291,6 +291,17 @@ impl Messaging {
         Ok(taken.rows_affected() == 1)
     }
 
+    /// Asks the delivery workers to finish what they are sending and return (on shutdown).
+    pub fn stop_workers(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.webhooks.wake.notify_waiters();
+        self.webhooks.push_wake.notify_waiters();
+    }
+
+    pub(crate) fn workers_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Lets go of this node's worker leases (on shutdown), so another node, or this one
     /// restarted, takes over at once instead of after the lease runs out.
     pub async fn release_leases(&self) -> Result<()> {
@@ -307,7 +318,7 @@ impl Messaging {
         .await?;
         let mut progressed = false;
         for (event_id, command, body, attempts, next_attempt_at, client_ip, created_at) in head {
-            if next_attempt_at > now() || !self.holds_lease("webhook_outbox").await? {
+            if next_attempt_at > now() || self.workers_stopping() || !self.holds_lease("webhook_outbox").await? {
                 break;
             }
             if self.webhooks.post(&command, &body, AFTER_TIMEOUT, Some(event_id), &client_ip).await.is_some() {

@@ -111,8 +111,15 @@ impl Application {
         // So do push jobs a crash interrupted, from the batch the push hook had not taken.
         let pushes = tokio::spawn(self.messaging.clone().deliver_pushes());
         crate::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
-        outbox.abort();
-        pushes.abort();
+        // The workers finish the request they are making (at most a webhook timeout), then
+        // the leases are let go, so the next node to start delivers at once.
+        self.messaging.stop_workers();
+        for worker in [outbox, pushes] {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(6), worker).await.is_err() {
+                abort.abort();
+            }
+        }
         if let Err(e) = self.messaging.release_leases().await {
             tracing::warn!(error = %e, "could not release worker leases");
         }
