@@ -1,0 +1,34 @@
+import { test, expect } from "@playwright/test";
+import { signedIn } from "./console";
+import { SECRET_KEY } from "../playwright.config";
+
+test("the secret key is in no page until Show fetches it, under a CSP the console hydrates with", async ({ page }) => {
+  const violations: string[] = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  await signedIn(page);
+  const response = await page.goto("/settings");
+  const html = await response!.text();
+  expect(html).not.toContain(SECRET_KEY);
+  expect(response!.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
+
+  await expect(page.getByRole("heading", { name: "REST API identity" })).toBeVisible();
+  await expect(page.getByText(SECRET_KEY)).toHaveCount(0);
+  await page.getByRole("button", { name: "Show" }).click();
+  await expect(page.getByText(SECRET_KEY)).toBeVisible();
+  await page.getByRole("button", { name: "Hide" }).click();
+  await expect(page.getByText(SECRET_KEY)).toHaveCount(0);
+  await expect(page.getByRole("heading", { name: "Failed deliveries" })).toBeVisible();
+  await page.screenshot({ path: "test-results/settings.png", fullPage: true });
+  expect(violations).toEqual([]);
+});
+
+test("changing the password asks for the current one and says when it is wrong", async ({ page }) => {
+  await signedIn(page);
+  await page.goto("/settings");
+  await page.getByLabel("Current password").fill("not my password");
+  await page.getByLabel("New password").fill("another long password");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByRole("status")).toHaveText(/Current password: this is not your current password/i);
+});
