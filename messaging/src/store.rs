@@ -116,7 +116,9 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
 }
 
 
-/// Herald's tables and their columns, sorted, for comparing the two migration folders.
+/// Herald's tables with their columns (`name type`, `not null` where it applies) and indexes
+/// (`index name (columns)`), sorted, for comparing the two migration folders. Types are
+/// compared by what the column can hold: SQLite's `integer` is 64-bit, PostgreSQL's `bigint`.
 pub(crate) async fn schema(pool: &AnyPool, backend: Backend) -> Result<Vec<(String, Vec<String>)>> {
     let tables: Vec<(String,)> = match backend {
         Backend::Sqlite => sqlx::query_as(
@@ -130,28 +132,68 @@ pub(crate) async fn schema(pool: &AnyPool, backend: Backend) -> Result<Vec<(Stri
         .fetch_all(pool)
         .await?,
     };
+    let normal_type = |t: &str| match t.to_lowercase().as_str() {
+        "integer" | "bigint" | "int8" => "bigint".to_owned(),
+        "character varying" | "varchar" | "text" => "text".to_owned(),
+        other => other.to_owned(),
+    };
     let mut out = Vec::new();
     for (table,) in tables {
-        let mut columns: Vec<String> = match backend {
-            Backend::Sqlite => sqlx::query_as::<_, (String,)>("select name from pragma_table_info($1)")
+        let columns: Vec<(String, String, bool)> = match backend {
+            Backend::Sqlite => sqlx::query_as::<_, (String, String, i64, i64)>("select name, type, \"notnull\", pk from pragma_table_info($1)")
                 .bind(&table)
                 .fetch_all(pool)
                 .await?
                 .into_iter()
-                .map(|(c,)| c)
+                .map(|(name, ty, not_null, pk)| (name, ty, not_null == 1 || pk > 0))
                 .collect(),
-            Backend::Postgres => sqlx::query_as::<_, (String,)>(
-                "select column_name::text from information_schema.columns where table_schema = current_schema() and table_name = $1",
+            Backend::Postgres => sqlx::query_as::<_, (String, String, String)>(
+                "select column_name::text, data_type::text, is_nullable::text from information_schema.columns \
+                 where table_schema = current_schema() and table_name = $1",
             )
             .bind(&table)
             .fetch_all(pool)
             .await?
             .into_iter()
-            .map(|(c,)| c)
+            .map(|(name, ty, nullable)| (name, ty, nullable == "NO"))
             .collect(),
         };
-        columns.sort();
-        out.push((table, columns));
+        let mut described: Vec<String> = columns
+            .into_iter()
+            .map(|(name, ty, not_null)| format!("{name} {}{}", normal_type(&ty), if not_null { " not null" } else { "" }))
+            .collect();
+        let indexes: Vec<(String,)> = match backend {
+            Backend::Sqlite => sqlx::query_as(
+                "select name from sqlite_master where type = 'index' and tbl_name = $1 and name not like 'sqlite_autoindex%'",
+            )
+            .bind(&table)
+            .fetch_all(pool)
+            .await?,
+            Backend::Postgres => sqlx::query_as(
+                "select c.relname::text from pg_index i join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid \
+                 where t.relname = $1 and not i.indisprimary and not i.indisunique",
+            )
+            .bind(&table)
+            .fetch_all(pool)
+            .await?,
+        };
+        for (index,) in indexes {
+            let columns: Vec<(String,)> = match backend {
+                Backend::Sqlite => sqlx::query_as("select name from pragma_index_info($1) order by seqno").bind(&index).fetch_all(pool).await?,
+                Backend::Postgres => sqlx::query_as(
+                    "select a.attname::text from pg_index i join pg_class c on c.oid = i.indexrelid \
+                     join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) \
+                     where c.relname = $1 order by array_position(i.indkey::int2[], a.attnum)",
+                )
+                .bind(&index)
+                .fetch_all(pool)
+                .await?,
+            };
+            let columns: Vec<String> = columns.into_iter().map(|(c,)| c).collect();
+            described.push(format!("index {index} ({})", columns.join(", ")));
+        }
+        described.sort();
+        out.push((table, described));
     }
     Ok(out)
 }

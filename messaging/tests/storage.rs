@@ -246,6 +246,9 @@ async fn both_backends_have_the_same_schema() {
     let pg = Messaging::open(&url).await.unwrap();
     let (s, p) = (sqlite.schema().await.unwrap(), pg.schema().await.unwrap());
     assert!(s.iter().any(|(t, _)| t == "official_account"), "{s:?}");
+    let send = &s.iter().find(|(t, _)| t == "broadcast_send").expect("broadcast_send").1;
+    assert!(send.contains(&"sent_at bigint not null".to_owned()), "types and nullability are compared: {send:?}");
+    assert!(send.contains(&"index broadcast_send_by_account (account_id, sent_at)".to_owned()), "indexes too: {send:?}");
     assert_eq!(s, p, "messaging/migrations/sqlite and messaging/migrations/postgres drifted apart");
     pg.close().await;
     drop_postgres_database(&url).await;
