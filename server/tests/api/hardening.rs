@@ -447,3 +447,21 @@ async fn slow_connections_are_cut_and_sigterm_exits_within_the_deadline_with_the
     }
     println!("exited {:?} after SIGTERM with 100 slow connections open", stopping.elapsed());
 }
+
+#[tokio::test]
+async fn behind_an_https_proxy_the_public_url_decides_the_origin_and_the_cookie_is_secure() {
+    let app = spawn_app_with(|c| c.public_url = Some("https://herald.example.com/".into())).await;
+    let sign_in = |origin: &'static str| {
+        client()
+            .post(format!("{}/api/sign_in", app.base))
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username=admin&password={PASSWORD}"))
+            .send()
+    };
+    let local = sign_in("http://127.0.0.1").await.unwrap();
+    assert_eq!(local.status(), 403, "the public URL is the only origin");
+    let proxied = sign_in("https://herald.example.com").await.unwrap();
+    let cookie = proxied.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
