@@ -44,9 +44,8 @@ pub(crate) async fn record_broadcast(conn: &mut sqlx::AnyConnection, limits: &Ap
         .await?
         .rows_affected() as i64;
     let (this_hour,): (i64,) = sqlx::query_as(
-        "update official_account set sends_past_hour = max_of_zero where account_id = $1 returning sends_past_hour"
-            .replace("max_of_zero", "case when sends_past_hour > $2 then sends_past_hour - $2 else 0 end")
-            .as_str(),
+        "update official_account set sends_past_hour = case when sends_past_hour > $2 then sends_past_hour - $2 else 0 end \
+         where account_id = $1 returning sends_past_hour",
     )
     .bind(account)
     .bind(expired)

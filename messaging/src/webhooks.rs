@@ -119,11 +119,20 @@ pub(crate) struct Webhooks {
     pub(crate) wake: tokio::sync::Notify,
     /// Wakes the push worker when a push job is queued.
     pub(crate) push_wake: tokio::sync::Notify,
+    /// Until when (Unix seconds) this node holds the outbox lease, as last written.
+    lease_until: std::sync::atomic::AtomicI64,
 }
 
 impl Webhooks {
     pub(crate) fn new(settings: WebhookSettings, sdkappid: u64) -> Self {
-        Self { settings, sdkappid, client: reqwest::Client::new(), wake: tokio::sync::Notify::new(), push_wake: tokio::sync::Notify::new() }
+        Self {
+            settings,
+            sdkappid,
+            client: reqwest::Client::new(),
+            wake: tokio::sync::Notify::new(),
+            push_wake: tokio::sync::Notify::new(),
+            lease_until: Default::default(),
+        }
     }
 
     pub(crate) fn enabled(&self) -> bool {
@@ -261,7 +270,7 @@ impl Messaging {
             return;
         }
         while !self.workers_stopping() {
-            match self.holds_lease("webhook_outbox").await {
+            match self.holds_outbox_lease().await {
                 Ok(true) => match self.deliver_due_webhooks().await {
                     Ok(true) => continue,
                     Ok(false) => {}
@@ -274,21 +283,30 @@ impl Messaging {
         }
     }
 
-    /// Takes or renews the lease `name` for this node; false while another node holds it.
-    pub(crate) async fn holds_lease(&self, name: &str) -> Result<bool> {
+    /// Takes or renews this node's lease on delivering the outbox; false while another node holds it.
+    /// Asked before every delivery, it goes to the database only when the lease this node holds
+    /// has less than two thirds of its time left (about every 10 s while delivering).
+    pub(crate) async fn holds_outbox_lease(&self) -> Result<bool> {
+        const NAME: &str = "webhook_outbox";
+        use std::sync::atomic::Ordering;
         let at = now();
+        if at + WORKER_LEASE_SECS * 2 / 3 < self.webhooks.lease_until.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
         let taken = sqlx::query(
             "insert into worker_lease (name, holder, lease_until) values ($1, $2, $3) \
              on conflict (name) do update set holder = excluded.holder, lease_until = excluded.lease_until \
              where worker_lease.holder = excluded.holder or worker_lease.lease_until < $4",
         )
-        .bind(name)
+        .bind(NAME)
         .bind(&*self.node_id)
         .bind(at + WORKER_LEASE_SECS)
         .bind(at)
         .execute(&self.pool)
         .await?;
-        Ok(taken.rows_affected() == 1)
+        let held = taken.rows_affected() == 1;
+        self.webhooks.lease_until.store(if held { at + WORKER_LEASE_SECS } else { 0 }, Ordering::Relaxed);
+        Ok(held)
     }
 
     /// Asks the delivery workers to finish what they are sending and return (on shutdown).
@@ -305,6 +323,7 @@ impl Messaging {
     /// Lets go of this node's worker leases (on shutdown), so another node, or this one
     /// restarted, takes over at once instead of after the lease runs out.
     pub async fn release_leases(&self) -> Result<()> {
+        self.webhooks.lease_until.store(0, std::sync::atomic::Ordering::Relaxed);
         sqlx::query("delete from worker_lease where holder = $1").bind(&*self.node_id).execute(&self.pool).await?;
         Ok(())
     }
@@ -318,7 +337,7 @@ impl Messaging {
         .await?;
         let mut progressed = false;
         for (event_id, command, body, attempts, next_attempt_at, client_ip, created_at) in head {
-            if next_attempt_at > now() || self.workers_stopping() || !self.holds_lease("webhook_outbox").await? {
+            if next_attempt_at > now() || self.workers_stopping() || !self.holds_outbox_lease().await? {
                 break;
             }
             if self.webhooks.post(&command, &body, AFTER_TIMEOUT, Some(event_id), &client_ip).await.is_some() {

@@ -90,50 +90,24 @@ async fn a_cross_site_server_function_call_is_refused_and_a_same_site_one_works(
     let form = json!({ "form": { "editing": null, "custom_id": "@TOA#_csrf", "owner": "owner", "name": "Evil",
         "introduction": "", "organization": "", "face_url": "", "max_subscriber_num": "" } })
     .to_string();
-    let evil = client()
-        .post(format!("{}/api/save_account", app.base))
-        .header("cookie", &cookie)
-        .header("origin", "https://evil.example")
-        .header("content-type", "text/plain")
-        .body(form.clone())
-        .send()
-        .await
-        .unwrap();
+    let save = |headers: &'static [(&'static str, &'static str)], origin: &str| {
+        let mut req = client().post(format!("{}/api/save_account", app.base)).header("cookie", &cookie).header("origin", origin);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.body(form.clone()).send()
+    };
+    let evil = save(&[("content-type", "text/plain")], "https://evil.example").await.unwrap();
     assert_eq!(evil.status(), 403);
-    let evil_json = client()
-        .post(format!("{}/api/save_account", app.base))
-        .header("cookie", &cookie)
-        .header("sec-fetch-site", "cross-site")
-        .header("origin", "https://evil.example")
-        .header("content-type", "application/json")
-        .body(form.clone())
-        .send()
-        .await
-        .unwrap();
+    let evil_json =
+        save(&[("sec-fetch-site", "cross-site"), ("content-type", "application/json")], "https://evil.example").await.unwrap();
     assert_eq!(evil_json.status(), 403);
-    let plain_same_site = client()
-        .post(format!("{}/api/save_account", app.base))
-        .header("cookie", &cookie)
-        .header("origin", &app.base)
-        .header("content-type", "text/plain")
-        .body(form.clone())
-        .send()
-        .await
-        .unwrap();
+    let plain_same_site = save(&[("content-type", "text/plain")], &app.base).await.unwrap();
     assert_eq!(plain_same_site.status(), 403, "text/plain is not the codec's content type");
     let info = app.get_official_account_info(&["@TOA#_csrf"]).await;
     assert_eq!(info["OfficialAccountInfoList"][0]["ErrorCode"], 130004, "no account was created: {info}");
 
-    let own = client()
-        .post(format!("{}/api/save_account", app.base))
-        .header("cookie", &cookie)
-        .header("origin", &app.base)
-        .header("sec-fetch-site", "same-origin")
-        .header("content-type", "application/json")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let own = save(&[("sec-fetch-site", "same-origin"), ("content-type", "application/json")], &app.base).await.unwrap();
     assert_eq!(own.status(), 200, "{}", own.text().await.unwrap());
     assert_eq!(app.get_official_account_info(&["@TOA#_csrf"]).await["OfficialAccountInfoList"][0]["Name"], "Evil");
 }

@@ -240,27 +240,17 @@ async fn an_event_rejected_too_often_goes_to_the_dead_letters_and_the_next_ones_
 
     // The Settings page lists it and retries it.
     let cookie = console_cookie(&app).await;
-    let console = reqwest::Client::new();
-    let listed = console
-        .post(format!("{}/api/failed_deliveries", app.base))
-        .header("origin", &app.base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let console = |function: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/api/{function}", app.base))
+            .header("origin", &app.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &cookie)
+            .send()
+    };
+    let listed = console("failed_deliveries").await.unwrap().text().await.unwrap();
     assert!(listed.contains("CallbackAfterCreateOfficialAccount") && listed.contains("\"attempts\":2"), "{listed}");
-    let retried = console
-        .post(format!("{}/api/retry_failed_deliveries", app.base))
-        .header("origin", &app.base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let retried = console("retry_failed_deliveries").await.unwrap();
     assert_eq!(retried.status(), 200);
     let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 2, 20).await;
     assert_eq!(created.len(), 2);
