@@ -265,6 +265,21 @@ impl Messaging {
         Ok(HistoryPage { messages: rows, finished })
     }
 
+    /// One stored broadcast by its MsgKey (recalled ones too), if it exists.
+    pub async fn broadcast(&self, account: &OfficialAccountId, key: &str) -> Result<Option<StoredBroadcast>> {
+        let Some(seq) = key_seq(key) else { return Ok(None) };
+        let time: i64 = key.rsplit('_').next().and_then(|t| t.parse().ok()).unwrap_or(-1);
+        Ok(sqlx::query_as(
+            "select seq, msg_time, random, body, cloud_custom_data, recalled_at from broadcast \
+             where account_id = $1 and seq = $2 and msg_time = $3",
+        )
+        .bind(account.as_str())
+        .bind(seq)
+        .bind(time)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Recalls up to 10 broadcasts by MsgKey; each key gets its own outcome.
     pub async fn recall_broadcasts(&self, account: &OfficialAccountId, keys: &[String], reason: &str) -> Result<Vec<Recall>> {
         crate::batch::check_batch("MsgKeyList", keys.len(), RECALL_BATCH_MAX)?;

@@ -43,6 +43,11 @@ pub enum Error {
     AccountIdTaken(String),
     #[error("user {0} was never imported")]
     UserNotImported(String),
+    #[error("post {0} does not exist")]
+    PostNotFound(String),
+    /// The post was sent (or is being sent) and can no longer change.
+    #[error("post {0} has been published and can no longer change")]
+    PostAlreadySent(String),
     #[error("no permission: {0}")]
     Forbidden(String),
     #[error("{user} is not a subscriber of {account}")]

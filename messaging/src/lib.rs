@@ -13,6 +13,8 @@
 //!   * `settings`: the app's REST identity.
 //!   * [`subscribers`]: who follows an account (counter kept with the rows); concurrent adds
 //!     to one account share a transaction (`subscribe_group`).
+//!   * [`post`]: the composer's posts (pure types and renderer; drafts and scheduling with
+//!     `backend`); [`media`]: uploaded images, checked and re-encoded.
 //!   * [`broadcasts`]: send (stored once), history, recall; [`message`] checks bodies.
 //!   * [`direct`]: one-to-one messages between an account and a subscriber.
 //!   * `limits`: broadcast frequency (stored, so it holds across restarts and nodes) and REST
@@ -27,6 +29,7 @@
 pub mod batch;
 pub mod error;
 pub mod ids;
+pub mod post;
 pub mod profile;
 
 pub use error::{Error, InvalidField, Result};
@@ -41,6 +44,8 @@ pub mod broadcasts;
 pub mod direct;
 #[cfg(feature = "backend")]
 mod limits;
+#[cfg(feature = "backend")]
+pub mod media;
 #[cfg(feature = "backend")]
 pub mod message;
 #[cfg(feature = "backend")]
@@ -74,6 +79,10 @@ pub use settings::AppIdentity;
 pub use store::Backend;
 #[cfg(feature = "backend")]
 pub use users::{Deleted, NewUser};
+#[cfg(feature = "backend")]
+pub use media::MediaLimits;
+#[cfg(feature = "backend")]
+pub use post::store::{PostStatus, StoredPost};
 
 /// The handle the `server` and `app` crates hold. Cloning it is cheap: the pool is shared.
 #[cfg(feature = "backend")]
@@ -99,6 +108,12 @@ pub struct Messaging {
     rest_administrator: Option<std::sync::Arc<str>>,
     /// Set on shutdown: the delivery workers return (`stop_workers`).
     stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Upload sizes (app settings).
+    media_limits: media::MediaLimits,
+    /// Image decoding and encoding at once: one per core, so uploads cannot take all memory.
+    image_permits: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Woken when a post is scheduled, so the scheduled-post worker looks at once.
+    schedule_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 #[cfg(feature = "backend")]
@@ -122,6 +137,11 @@ impl Messaging {
             },
             rest_administrator: None,
             stopping: Default::default(),
+            media_limits: media::MediaLimits::DEFAULT,
+            image_permits: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            )),
+            schedule_wake: Default::default(),
         })
     }
 
@@ -141,6 +161,12 @@ impl Messaging {
     /// app that issues UserSigs by user ID would otherwise hand that user admin rights.
     pub fn with_rest_administrator(mut self, identifier: &str) -> Self {
         self.rest_administrator = Some(identifier.into());
+        self
+    }
+
+    /// The same handle with other upload limits (app settings).
+    pub fn with_media_limits(mut self, limits: media::MediaLimits) -> Self {
+        self.media_limits = limits;
         self
     }
 

@@ -111,7 +111,6 @@ impl MsgBody {
     }
 }
 
-/// The size Tencent limits: MsgBody as JSON plus CloudCustomData.
 /// Checks a list of controls (`SendMsgControl`, `ForbidCallbackControl`) against the ones the
 /// command knows; an unknown one is refused by name rather than silently ignored.
 pub fn check_controls(field: &str, given: &[String], known: &[&str]) -> Result<(), InvalidField> {
@@ -154,8 +153,10 @@ pub fn check_offline_push_info(info: &Value) -> Result<(), InvalidField> {
     Ok(())
 }
 
+/// The size Tencent limits (MsgBody as JSON plus CloudCustomData): the one function the
+/// composer's size meter also runs ([`crate::post::wire_size`]).
 pub fn message_size(body: &MsgBody, cloud_custom_data: &str) -> usize {
-    body.to_json_string().len() + cloud_custom_data.len()
+    crate::post::wire_size(body.as_json(), cloud_custom_data)
 }
 
 /// Identifies "the same content" for duplicate detection.

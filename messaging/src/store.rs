@@ -135,6 +135,7 @@ pub(crate) async fn schema(pool: &AnyPool, backend: Backend) -> Result<Vec<(Stri
     let normal_type = |t: &str| match t.to_lowercase().as_str() {
         "integer" | "bigint" | "int8" => "bigint".to_owned(),
         "character varying" | "varchar" | "text" => "text".to_owned(),
+        "blob" | "bytea" => "bytes".to_owned(),
         other => other.to_owned(),
     };
     let mut out = Vec::new();

@@ -172,6 +172,11 @@ impl Messaging {
 
     /// A page of an account's subscribers in user-ID order, after the cursor `next`.
     pub async fn subscribers_page(&self, account: &OfficialAccountId, limit: i64, next: &str) -> Result<SubscriberPage> {
+        self.subscribers_matching(account, "", limit, next).await
+    }
+
+    /// [`Self::subscribers_page`] of the subscribers whose user ID starts with `prefix`.
+    pub async fn subscribers_matching(&self, account: &OfficialAccountId, prefix: &str, limit: i64, next: &str) -> Result<SubscriberPage> {
         if !(1..=SUBSCRIBER_PAGE_MAX).contains(&limit) {
             return Err(InvalidField::new("Limit", format!("must be between 1 and {SUBSCRIBER_PAGE_MAX} (got {limit})")).into());
         }
@@ -179,6 +184,7 @@ impl Messaging {
         let info = self.account(account).await?;
         let sql = format!(
             "select {SUBSCRIBER_COLUMNS} from subscription where account_id = $1 and subscriber_account > $2 \
+               and ($4 = '' or substr(subscriber_account, 1, length($4)) = $4) \
              order by subscriber_account limit $3"
         );
         // One more than asked tells whether another page exists.
@@ -186,6 +192,7 @@ impl Messaging {
             .bind(account.as_str())
             .bind(&after)
             .bind(limit + 1)
+            .bind(prefix)
             .fetch_all(&self.pool)
             .await?;
         let more = rows.len() as i64 > limit;

@@ -63,6 +63,8 @@ pub fn core_code(e: &messaging::Error) -> u32 {
         UserNotImported(_) => 70107,
         Forbidden(_) => 10007,
         NotSubscribed { .. } => 10007,
+        // Posts are a console matter; REST never reaches these.
+        PostNotFound(_) | PostAlreadySent(_) => 10004,
         BroadcastTooLarge(_) => 80002,
         DirectMessageTooLarge(_) => 93000,
         SendTooFrequent(_) => 10023,

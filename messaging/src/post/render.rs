@@ -1,0 +1,109 @@
+//! The one renderer of posts: Markdown → HTML, run by the composer's preview in the browser and
+//! by the server for published posts. It is the only place post HTML is made, so it is the one
+//! place that keeps script out:
+//! * raw HTML in the Markdown is shown as text, never passed through;
+//! * links keep only `http`, `https` and `mailto` targets (anything else renders as its text) and
+//!   carry `rel="noopener noreferrer nofollow"`;
+//! * Markdown images are shown as their alt text: a post's pictures are its uploads, rendered
+//!   from [`PostImage`]s whose URLs are Herald's own media URLs.
+//!
+//! Text and attributes are escaped by pulldown-cmark's escaping functions.
+
+use super::{is_media_url, PostImage};
+use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark_escape::{escape_href, escape_html};
+
+/// Link targets a post may have.
+pub fn is_allowed_link(url: &str) -> bool {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    ["https://", "http://", "mailto:"].iter().any(|scheme| lower.starts_with(scheme) && url.len() > scheme.len())
+}
+
+fn options() -> Options {
+    // No tables: their alignment is an inline style, which the console's CSP refuses.
+    Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
+}
+
+/// The post body's HTML: safe to put into a page as it is.
+pub fn render_body(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len() * 3 / 2 + 16);
+    // Links whose target was refused: their end tag is dropped too.
+    let mut refused_links: Vec<bool> = Vec::new();
+    // Inside an image: its "alt" text events are shown as text, the image itself is not.
+    let mut image_depth = 0usize;
+    let events = Parser::new_ext(markdown, options()).map(|event| match event {
+        // Raw HTML, block or inline, becomes visible text.
+        Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+        Event::Start(Tag::Link { link_type, dest_url, title, .. }) => {
+            let href = if link_type == LinkType::Email { format!("mailto:{dest_url}") } else { dest_url.trim().to_string() };
+            let allowed = is_allowed_link(&href);
+            refused_links.push(!allowed);
+            if !allowed {
+                return Event::Text("".into());
+            }
+            let mut tag = String::from("<a href=\"");
+            let _ = escape_href(&mut tag, &href);
+            tag.push('"');
+            if !title.is_empty() {
+                tag.push_str(" title=\"");
+                let _ = escape_html(&mut tag, &title);
+                tag.push('"');
+            }
+            tag.push_str(" rel=\"noopener noreferrer nofollow\" target=\"_blank\">");
+            Event::InlineHtml(tag.into())
+        }
+        Event::End(TagEnd::Link) => {
+            if refused_links.pop().unwrap_or(true) {
+                Event::Text("".into())
+            } else {
+                Event::InlineHtml("</a>".into())
+            }
+        }
+        Event::Start(Tag::Image { .. }) => {
+            image_depth += 1;
+            Event::Text("".into())
+        }
+        Event::End(TagEnd::Image) => {
+            image_depth = image_depth.saturating_sub(1);
+            Event::Text("".into())
+        }
+        other => other,
+    });
+    pulldown_cmark::html::push_html(&mut out, events);
+    out
+}
+
+/// A whole post as a reader sees it: the body, then its images (large version, linked to the
+/// original). Images whose URL is not Herald's own media are left out.
+pub fn render_post(body: &str, images: &[PostImage]) -> String {
+    let mut out = render_body(body);
+    if images.iter().any(|i| is_media_url(&i.large.url)) {
+        out.push_str("<div class=\"post-images\">");
+        for image in images.iter().filter(|i| is_media_url(&i.large.url) && is_media_url(&i.original.url)) {
+            out.push_str("<a href=\"");
+            let _ = escape_href(&mut out, &image.original.url);
+            out.push_str("\" rel=\"noopener noreferrer nofollow\" target=\"_blank\"><img src=\"");
+            let _ = escape_href(&mut out, &image.large.url);
+            out.push_str(&format!("\" width=\"{}\" height=\"{}\" alt=\"\" loading=\"lazy\"></a>", image.large.width, image.large.height));
+        }
+        out.push_str("</div>");
+    }
+    out
+}
+
+/// The body's words without markup (for a notification's summary).
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::new();
+    for event in Parser::new_ext(markdown, options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) => out.push(' '),
+            _ => {}
+        }
+    }
+    out.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests;
