@@ -100,6 +100,8 @@ impl From<messaging::Error> for ConsoleError {
             },
             Error::AccountNotFound(id) => ConsoleError::Refused(format!("The account {id} no longer exists.")),
             Error::Forbidden(m) => ConsoleError::Forbidden(sentence(&m)),
+            Error::PostNotFound(_) => ConsoleError::Refused("This post does not exist (it may have been deleted).".into()),
+            Error::PostAlreadySent(_) => ConsoleError::Refused("This post has been published and can no longer change.".into()),
             e @ (Error::NotSubscribed { .. } | Error::BroadcastTooLarge(_) | Error::DirectMessageTooLarge(_)) => {
                 ConsoleError::Refused(sentence(&e.to_string()))
             }

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Herald's console: pages, dialogs and the server functions they call (next to them).
 //!
 //! With `ssr` the server functions run on the server and call `messaging`; with `hydrate` this
@@ -5,10 +6,14 @@
 //!
 //! * `pages::sign_in`: sign in / sign out.
 //! * `pages::accounts`: the accounts list and its create / edit / delete dialogs.
+//! * `pages::account`: one account's head and tabs; `pages::posts`, `pages::composer` and
+//!   `pages::subscribers` are its Posts, New post and Subscribers pages.
+//! * `pages::dialog`: the one modal dialog (a native `<dialog>`).
 //! * `pages::settings`: the REST identity and the owner's password.
 
 pub mod error;
 mod pages;
+mod paths;
 mod time_fmt;
 
 #[cfg(feature = "ssr")]
@@ -41,7 +46,7 @@ pub fn is_protected_page(path: &str) -> bool {
 pub fn content_security_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         img-src 'self' https: data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -84,6 +89,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/accounts"/> }/>
                 <Route path=path!("/login") view=pages::sign_in::SignInPage/>
                 <Route path=path!("/accounts") view=pages::accounts::AccountsPage/>
+                <Route path=path!("/accounts/:id") view=pages::account::AccountPage/>
+                <Route path=path!("/accounts/:id/posts") view=pages::posts::PostsPage/>
+                <Route path=path!("/accounts/:id/posts/:post") view=pages::composer::PostPage/>
+                <Route path=path!("/accounts/:id/subscribers") view=pages::subscribers::SubscribersPage/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage/>
             </Routes>
         </Router>

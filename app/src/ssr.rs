@@ -54,3 +54,8 @@ pub async fn signed_in() -> Result<(ConsoleState, ConsoleUser), ConsoleError> {
     let user = state.messaging.console_user(&username).await?.ok_or(ConsoleError::SignedOut)?;
     Ok((state, user))
 }
+
+/// An account ID from a page or a server-function argument.
+pub fn account_id(raw: &str) -> Result<messaging::OfficialAccountId, ConsoleError> {
+    messaging::OfficialAccountId::parse("Official_Account", raw).map_err(|e| messaging::Error::MalformedAccountId(e).into())
+}

@@ -98,6 +98,14 @@ pub struct Config {
     #[arg(long, env = "HERALD_DELIVERY_MAX_AGE_SECS", default_value_t = messaging::webhooks::DeliveryPolicy::DEFAULT.max_age_secs)]
     pub delivery_max_age_secs: i64,
 
+    /// Largest image upload, in bytes (post images and avatars).
+    #[arg(long, env = "HERALD_UPLOAD_MAX_BYTES", default_value_t = messaging::MediaLimits::DEFAULT.max_bytes)]
+    pub upload_max_bytes: usize,
+
+    /// Largest image upload, in pixels (width × height, read from the header before decoding).
+    #[arg(long, env = "HERALD_UPLOAD_MAX_PIXELS", default_value_t = messaging::MediaLimits::DEFAULT.max_pixels)]
+    pub upload_max_pixels: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -141,6 +149,8 @@ impl std::fmt::Debug for Config {
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
             .field("delivery_max_attempts", &self.delivery_max_attempts)
             .field("delivery_max_age_secs", &self.delivery_max_age_secs)
+            .field("upload_max_bytes", &self.upload_max_bytes)
+            .field("upload_max_pixels", &self.upload_max_pixels)
             .finish()
     }
 }

@@ -5,6 +5,7 @@
 //! * [`startup`]: [`startup::Application`] opens the database, builds the router, serves.
 //! * `rest`: `/v4/{service}/{command}`, the Tencent wire contract (envelope, UserSig, codes).
 //! * `console`: sign-in guard, one-time sign-in links, sessions, server-function statuses.
+//! * `media`: image uploads (`POST /media`) and serving them (`GET /media/{hash}.{ext}`).
 //! * `layers`: RequestId and caught panics, request logs, cross-site refusal, security headers.
 //! * [`serve`]: the accept loop (TCP_NODELAY, header/idle timeouts, shutdown deadline).
 //! * [`state`]: [`state::AppState`], what handlers share.
@@ -12,6 +13,7 @@
 pub mod config;
 mod console;
 mod layers;
+mod media;
 mod rest;
 pub mod serve;
 pub mod startup;

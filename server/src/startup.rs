@@ -11,7 +11,7 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use messaging::webhooks::{DeliveryPolicy, WebhookSettings};
-use messaging::{AppLimits, Backend, Messaging};
+use messaging::{AppLimits, Backend, MediaLimits, Messaging};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -47,7 +47,8 @@ impl Application {
         let messaging = messaging
             .with_webhooks(webhooks, identity.sdkappid)
             .with_delivery_policy(delivery)
-            .with_rest_administrator(&config.admin_identifier);
+            .with_rest_administrator(&config.admin_identifier)
+            .with_media_limits(MediaLimits { max_bytes: config.upload_max_bytes, max_pixels: config.upload_max_pixels });
         if !identity.from_environment {
             tracing::info!(sdkappid = identity.sdkappid, "REST identity stored in the database; the console's Settings page shows the secret key");
         }
@@ -110,11 +111,13 @@ impl Application {
         let outbox = tokio::spawn(self.messaging.clone().deliver_webhooks());
         // So do push jobs a crash interrupted, from the batch the push hook had not taken.
         let pushes = tokio::spawn(self.messaging.clone().deliver_pushes());
+        // Scheduled posts that came due while the server was down are published now.
+        let scheduled = tokio::spawn(self.messaging.clone().publish_scheduled_posts());
         crate::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
         // The workers finish the request they are making (at most a webhook timeout), then
         // the leases are let go, so the next node to start delivers at once.
         self.messaging.stop_workers();
-        for worker in [outbox, pushes] {
+        for worker in [outbox, pushes, scheduled] {
             let abort = worker.abort_handle();
             if tokio::time::timeout(Duration::from_secs(6), worker).await.is_err() {
                 abort.abort();
@@ -163,7 +166,9 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     let routes = generate_route_list(app::App);
     let console_state = state.console.clone();
     let leptos_options = state.leptos_options.clone();
+    let (upload, media) = crate::media::routes(config.upload_max_bytes);
     let pages = Router::<AppState>::new()
+        .merge(upload)
         .leptos_routes_with_context(
             &state,
             routes,
@@ -191,6 +196,7 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     Ok(Router::new()
         .merge(rest::router())
         .merge(pages)
+        .merge(media)
         .merge(pkg_service(&config.site_root, &build))
         .layer(axum::middleware::from_fn_with_state(state.clone(), layers::refuse_cross_site))
         .layer(axum::middleware::from_fn(layers::console_headers))

@@ -5,6 +5,7 @@
 //! broken rule appears next to the field it names.
 
 use super::accounts::{AccountForm, DeleteAccount, CheckOwner, SaveAccount};
+use super::dialog::ModalDialog;
 use crate::error::ConsoleError;
 use leptos::either::Either;
 use leptos::ev::SubmitEvent;
@@ -57,29 +58,6 @@ fn TextField(
     }
 }
 
-/// Dialogs work from the keyboard: focus starts in `first_field`, Escape closes (wherever focus is).
-fn keyboard_friendly(on_close: Callback<()>, first_field: &'static str) {
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        request_animation_frame(move || {
-            if let Some(el) = document().get_element_by_id(first_field) {
-                if let Ok(el) = el.dyn_into::<leptos::web_sys::HtmlElement>() {
-                    let _ = el.focus();
-                }
-            }
-        });
-        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-            if ev.key() == "Escape" {
-                on_close.run(());
-            }
-        });
-        on_cleanup(move || handle.remove());
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (on_close, first_field);
-}
-
 #[component]
 pub fn AccountDialog(
     editing: Option<OfficialAccount>,
@@ -96,7 +74,6 @@ pub fn AccountDialog(
     let face_url = RwSignal::new(a.face_url.clone());
     let max_subscribers = RwSignal::new(if is_edit { a.max_subscriber_num.to_string() } else { String::new() });
 
-    keyboard_friendly(on_close, "account-name");
     let save = ServerAction::<SaveAccount>::new();
     let owner_check = ServerAction::<CheckOwner>::new();
     Effect::new(move |_| {
@@ -142,8 +119,7 @@ pub fn AccountDialog(
     let title = if is_edit { "Edit official account" } else { "New official account" };
 
     view! {
-        <div class="backdrop">
-            <div role="dialog" aria-modal="true" aria-labelledby="dialog-title" class="dialog">
+        <ModalDialog labelled_by="dialog-title" on_close first_field="account-name">
                 <h2 id="dialog-title">{title}</h2>
                 <form on:submit=submit novalidate>
                     <TextField id="account-name" label="Name" value=name limit=NAME error=error_for("Name")/>
@@ -170,6 +146,7 @@ pub fn AccountDialog(
                         error=error_for("Organization")/>
                     <TextField id="account-face-url" label="Avatar URL" value=face_url limit=FACE_URL
                         error=error_for("FaceUrl") placeholder="https://…"/>
+                    <AvatarUpload face_url/>
                     <TextField id="account-custom-id" label=if is_edit { "ID" } else { "Custom ID (optional)" }
                         value=custom_id limit=CUSTOM_ID error=error_for("OfficialAccountUserID") readonly=is_edit
                         placeholder="@TOA#_… (leave empty to generate one)"/>
@@ -183,15 +160,13 @@ pub fn AccountDialog(
                         </button>
                     </div>
                 </form>
-            </div>
-        </div>
+        </ModalDialog>
     }
 }
 
 /// Asks for the account's name before destroying it.
 #[component]
 pub fn ConfirmDelete(account: OfficialAccount, on_close: Callback<()>, on_deleted: Callback<()>) -> impl IntoView {
-    keyboard_friendly(on_close, "confirm-name");
     let typed = RwSignal::new(String::new());
     let delete = ServerAction::<DeleteAccount>::new();
     Effect::new(move |_| {
@@ -208,8 +183,7 @@ pub fn ConfirmDelete(account: OfficialAccount, on_close: Callback<()>, on_delete
     };
     let error = move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string());
     view! {
-        <div class="backdrop">
-            <div role="dialog" aria-modal="true" aria-labelledby="delete-title" class="dialog">
+        <ModalDialog labelled_by="delete-title" on_close first_field="confirm-name">
                 <h2 id="delete-title">"Delete official account"</h2>
                 <p>
                     "This destroys " <strong>{account.name.clone()}</strong> " (" <code>{account.id.clone()}</code>
@@ -229,7 +203,45 @@ pub fn ConfirmDelete(account: OfficialAccount, on_close: Callback<()>, on_delete
                         </button>
                     </div>
                 </form>
-            </div>
+        </ModalDialog>
+    }
+}
+
+/// Upload avatar: the picked image is cropped to a centred square and resized to 512×512 by the
+/// server, stored like post images, and its URL becomes the Avatar URL.
+#[component]
+fn AvatarUpload(face_url: RwSignal<String>) -> impl IntoView {
+    let progress = RwSignal::new(None::<u32>);
+    let error = RwSignal::new(None::<String>);
+    let on_pick = move |_ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+            let Some(input) = _ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok()) else { return };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            input.set_value("");
+            error.set(None);
+            progress.set(Some(0));
+            crate::pages::composer::upload_file(file, "avatar", move |p| progress.set(Some(p)), move |result| {
+                progress.set(None);
+                match result {
+                    Ok(image) => face_url.set(image.original.url),
+                    Err(why) => error.set(Some(why)),
+                }
+            });
+        }
+    };
+    let own_image = move || face_url.with(|u| messaging::post::is_media_url(u)).then(|| face_url.get());
+    view! {
+        <div class="field avatar-upload">
+            <label for="account-avatar-file">"Upload avatar"</label>
+            <input id="account-avatar-file" type="file" accept="image/jpeg,image/png,image/gif,image/webp"
+                aria-describedby="account-avatar-error" on:change=on_pick/>
+            {move || progress.get().map(|p| view! {
+                <progress aria-label="Uploading avatar" max="100" value=p.to_string()>{format!("{p}%")}</progress>
+            })}
+            {move || own_image().map(|src| view! { <img class="avatar large" src=src alt="Avatar preview"/> })}
+            <p class="field-error" id="account-avatar-error" role="alert">{move || error.get()}</p>
         </div>
     }
 }

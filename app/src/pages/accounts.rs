@@ -192,7 +192,7 @@ fn AccountTable(accounts: Vec<OfficialAccount>, dialog: RwSignal<Option<Dialog>>
                         let for_delete = a.clone();
                         view! {
                             <tr>
-                                <td>{a.name.clone()}</td>
+                                <td><a href=crate::paths::account(&a.id)>{a.name.clone()}</a></td>
                                 <td><code>{a.id.clone()}</code></td>
                                 <td>{a.owner.clone()}</td>
                                 <td class="num">{a.subscriber_num}</td>

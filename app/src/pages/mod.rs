@@ -5,3 +5,8 @@ mod account_dialog;
 mod layout;
 pub mod settings;
 pub mod sign_in;
+pub mod account;
+pub mod composer;
+pub mod dialog;
+pub mod posts;
+pub mod subscribers;
