@@ -1,21 +1,9 @@
 // The REST API driven by a signer we did not write: npm tls-sig-api-v2.
-import { test, expect, APIRequestContext } from "@playwright/test";
+import { test, expect } from "@playwright/test";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const TLSSigAPIv2 = require("tls-sig-api-v2");
-import { SDKAPPID, SECRET_KEY } from "../playwright.config";
-import { dialog, signedIn, unique } from "./console";
-
-function adminSig(): string {
-  return new TLSSigAPIv2.Api(SDKAPPID, SECRET_KEY).genUserSig("administrator", 3600);
-}
-
-async function rest(request: APIRequestContext, path: string, body: object) {
-  const random = Math.floor(Math.random() * 2 ** 32);
-  const url = `/v4/${path}?sdkappid=${SDKAPPID}&identifier=administrator&usersig=${adminSig()}&random=${random}&contenttype=json`;
-  const res = await request.post(url, { data: body });
-  expect(res.status()).toBe(200);
-  return res.json();
-}
+import { SDKAPPID } from "../playwright.config";
+import { dialog, rest, signedIn, unique } from "./console";
 
 test("tls-sig-api-v2 reproduces the spec's test vector", () => {
   const realNow = Date.now;

@@ -35,10 +35,13 @@ pub fn ModalDialog(
         });
         on_cleanup(move || {
             if let Some(el) = opener.take() {
-                // The opener may have been re-rendered; focus it only if it is still in the page.
-                if el.is_connected() {
-                    let _ = el.focus();
-                }
+                // After the dialog has left the page (the page behind a modal is inert until
+                // then); the opener may have been re-rendered: focus it only if it is still there.
+                request_animation_frame(move || {
+                    if el.is_connected() {
+                        let _ = el.focus();
+                    }
+                });
             }
         });
     }

@@ -372,8 +372,10 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                     <meter id="post-size" min="0" max=BUDGET.to_string() high=(BUDGET * 9 / 10).to_string()
                         value=move || size.get().to_string()></meter>
                     <span class="size" class:warning=near_limit role="status">
-                        {move || format!("{} of {BUDGET} bytes", size.get())}
-                        {move || if size.get() > BUDGET { " — too large to publish" } else if near_limit() { " — close to the limit" } else { "" }}
+                        {move || {
+                            let note = if size.get() > BUDGET { " — too large to publish" } else if near_limit() { " — close to the limit" } else { "" };
+                            format!("{} of {BUDGET} bytes{note}", size.get())
+                        }}
                     </span>
                 </div>
                 <div class="publish">
