@@ -13,13 +13,28 @@ where
     F: Fn(Messaging) -> Fut,
     Fut: Future<Output = ()>,
 {
+    on_each_database(|url| {
+        let test = &test;
+        async move {
+            let m = Messaging::open(&url).await.unwrap();
+            test(m.clone()).await;
+            m.close().await;
+        }
+    })
+    .await;
+}
+
+/// Runs `test` with the URL of a fresh database on every backend (tests that open it twice,
+/// as two server nodes would).
+async fn on_each_database<F, Fut>(test: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Messaging::open(&format!("sqlite://{}/herald.db", dir.path().display())).await.unwrap();
-    test(sqlite).await;
+    test(format!("sqlite://{}/herald.db", dir.path().display())).await;
     if let Some(url) = fresh_postgres_database().await {
-        let pg = Messaging::open(&url).await.unwrap();
-        test(pg.clone()).await;
-        pg.close().await;
+        test(url.clone()).await;
         drop_postgres_database(&url).await;
     }
 }
@@ -252,4 +267,79 @@ async fn both_backends_have_the_same_schema() {
     assert_eq!(s, p, "messaging/migrations/sqlite and messaging/migrations/postgres drifted apart");
     pg.close().await;
     drop_postgres_database(&url).await;
+}
+
+#[tokio::test]
+async fn a_due_scheduled_post_is_published_exactly_once_by_two_nodes_racing() {
+    use messaging::post::{PostContent, PostKind};
+    use messaging::{AppLimits, PostStatus};
+    on_each_database(|url| async move {
+        let limits = AppLimits { broadcasts_per_second: 100, broadcasts_per_hour: 1000, ..AppLimits::default() };
+        let a = Messaging::open(&url).await.unwrap().with_limits(limits);
+        let b = Messaging::open(&url).await.unwrap().with_limits(limits);
+        let account = a.create_account(new_account("racer", None, "Race"), UnknownOwner::Import, "test").await.unwrap();
+        let id = OfficialAccountId::parse("Official_Account", &account.id).unwrap();
+        let mut posts = Vec::new();
+        for n in 0..5 {
+            let content = PostContent { kind: PostKind::Text, body: format!("post {n}"), images: vec![] };
+            let post = a.save_post(&id, None, &content, "editor").await.unwrap();
+            let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1;
+            a.schedule_post(&id, &post.id, Some(due)).await.unwrap();
+            posts.push(post.id);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        // Both nodes look for due posts at once, several times over.
+        let mut published = 0;
+        for _ in 0..3 {
+            let (x, y) = tokio::join!(a.publish_due_posts(), b.publish_due_posts());
+            published += x.unwrap() + y.unwrap();
+        }
+        assert_eq!(published, 5, "each due post is claimed by exactly one node");
+        let history = a.broadcast_history(&id, 100, None, true).await.unwrap();
+        assert_eq!(history.messages.len(), 5, "five posts, five broadcasts");
+        for post in &posts {
+            let stored = b.post(&id, post).await.unwrap();
+            assert_eq!(stored.status, PostStatus::Sent);
+            assert!(stored.msg_key.is_some());
+        }
+        a.close().await;
+        b.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_scheduled_post_records_the_sentence_and_is_not_retried() {
+    use messaging::post::{PostContent, PostKind};
+    use messaging::{AppLimits, PostStatus};
+    on_each_backend(|m| async move {
+        let m = m.with_limits(AppLimits { broadcasts_per_second: 100, broadcasts_per_hour: 1, ..AppLimits::default() });
+        let account = m.create_account(new_account("limited", None, "Limited"), UnknownOwner::Import, "test").await.unwrap();
+        let id = OfficialAccountId::parse("Official_Account", &account.id).unwrap();
+        let mut ids = Vec::new();
+        for n in 0..2 {
+            let content = PostContent { kind: PostKind::Text, body: format!("scheduled {n}"), images: vec![] };
+            let post = m.save_post(&id, None, &content, "editor").await.unwrap();
+            let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1;
+            m.schedule_post(&id, &post.id, Some(due)).await.unwrap();
+            ids.push(post.id);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(m.publish_due_posts().await.unwrap(), 2, "both are taken: one sent, one refused");
+        assert_eq!(m.publish_due_posts().await.unwrap(), 0, "a refusal is not retried");
+        let statuses: Vec<PostStatus> = statuses_of(&m, &id, &ids).await;
+        assert!(statuses.contains(&PostStatus::Sent) && statuses.contains(&PostStatus::Failed), "{statuses:?}");
+        let failed = m.unsent_posts(&id).await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].failure.as_deref().unwrap_or_default().contains("per hour"), "{:?}", failed[0].failure);
+    })
+    .await;
+}
+
+async fn statuses_of(m: &Messaging, id: &OfficialAccountId, posts: &[String]) -> Vec<messaging::PostStatus> {
+    let mut out = Vec::new();
+    for p in posts {
+        out.push(m.post(id, p).await.unwrap().status);
+    }
+    out
 }

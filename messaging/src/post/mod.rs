@@ -17,8 +17,8 @@ pub mod store;
 use crate::error::InvalidField;
 use serde::{Deserialize, Serialize};
 
-pub use render::{render_body, render_post};
-pub use wire::{wire_size, PostWire};
+pub use render::{render_body, render_elements, render_post};
+pub use wire::{wire_size, PlainElement, PostWire};
 
 /// The body's limit before the message budget: a draft may be saved while over 12 KB (the meter
 /// says so), but nothing larger than this is stored at all.

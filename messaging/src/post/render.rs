@@ -92,6 +92,29 @@ pub fn render_post(body: &str, images: &[PostImage]) -> String {
     out
 }
 
+/// A message that is not a post, as a plain client shows it: text as text (never Markdown,
+/// never HTML), Herald's own images, and other elements by their type.
+pub fn render_elements(elements: &[super::wire::PlainElement]) -> String {
+    use super::wire::PlainElement;
+    let mut out = String::new();
+    for element in elements {
+        match element {
+            PlainElement::Text(text) => {
+                out.push_str("<p class=\"plain-text\">");
+                let _ = escape_html(&mut out, text);
+                out.push_str("</p>");
+            }
+            PlainElement::Image(image) => out.push_str(&render_post("", std::slice::from_ref(image))),
+            PlainElement::Other(kind) => {
+                out.push_str("<p class=\"element\">[");
+                let _ = escape_html(&mut out, kind);
+                out.push_str("]</p>");
+            }
+        }
+    }
+    out
+}
+
 /// The body's words without markup (for a notification's summary).
 pub fn plain_text(markdown: &str) -> String {
     let mut out = String::new();

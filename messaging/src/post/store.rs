@@ -132,7 +132,7 @@ pub fn refusal_sentence(e: &Error) -> String {
         Error::BroadcastTooLarge(size) => {
             format!("The post is {size} bytes as a message; the limit is {} bytes.", crate::error::MESSAGE_MAX_BYTES)
         }
-        Error::SendTooFrequent(s) => s.clone(),
+        Error::SendTooFrequent(s) => format!("Not published: {s}. Try again later."),
         Error::SendRefusedByWebhook => "The app's webhook refused this post.".into(),
         Error::AccountNotFound(_) => "The official account no longer exists.".into(),
         Error::Storage(_) | Error::Internal(_) => "The server could not publish the post; try again.".into(),

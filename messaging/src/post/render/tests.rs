@@ -171,3 +171,10 @@ fn a_post_shows_only_its_own_uploaded_images() {
 fn plain_text_drops_markup() {
     assert_eq!(plain_text("# Title\n\n**a** [b](https://x.example)"), "Title a b");
 }
+
+#[test]
+fn a_plain_message_shows_its_text_as_text() {
+    use super::super::wire::PlainElement;
+    let html = render_elements(&[PlainElement::Text("<script>alert(1)</script> **not bold**".into()), PlainElement::Other("TIMFaceElem".into())]);
+    assert_eq!(html, "<p class=\"plain-text\">&lt;script&gt;alert(1)&lt;/script&gt; **not bold**</p><p class=\"element\">[TIMFaceElem]</p>");
+}
