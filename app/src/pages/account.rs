@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use messaging::OfficialAccount;
 
-#[server]
+#[server(endpoint = "account_overview")]
 pub async fn account_overview(id: String) -> Result<OfficialAccount, ConsoleError> {
     let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&id)?;

@@ -68,7 +68,7 @@ fn sent_row(b: &messaging::broadcasts::StoredBroadcast) -> SentRow {
     SentRow { msg_key: b.msg_key(), msg_time: b.msg_time, kind, summary, recalled: b.recalled_at.is_some() }
 }
 
-#[server]
+#[server(endpoint = "list_posts")]
 pub async fn list_posts(account: String, older_than: Option<String>) -> Result<PostsData, ConsoleError> {
     let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
@@ -102,7 +102,7 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
 }
 
 /// Recalls a sent post, through the same `messaging` call as REST recall.
-#[server]
+#[server(endpoint = "recall_post")]
 pub async fn recall_post(account: String, msg_key: String) -> Result<(), ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
@@ -114,7 +114,7 @@ pub async fn recall_post(account: String, msg_key: String) -> Result<(), Console
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "delete_post")]
 pub async fn delete_post(account: String, id: String) -> Result<(), ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     let account = crate::ssr::account_id(&account)?;
@@ -130,7 +130,7 @@ pub struct SentPostView {
     pub html: String,
 }
 
-#[server]
+#[server(endpoint = "sent_post")]
 pub async fn sent_post(account: String, msg_key: String) -> Result<SentPostView, ConsoleError> {
     use messaging::post::{render_elements, render_post, PostContent, PostWire};
     let (state, _user) = crate::ssr::signed_in().await?;

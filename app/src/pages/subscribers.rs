@@ -30,7 +30,7 @@ pub struct SubscribersData {
     pub total: i64,
 }
 
-#[server]
+#[server(endpoint = "list_subscribers")]
 pub async fn list_subscribers(account: String, prefix: String, cursor: String) -> Result<SubscribersData, ConsoleError> {
     let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
@@ -59,7 +59,7 @@ pub struct AddReport {
     pub invalid: Vec<String>,
 }
 
-#[server]
+#[server(endpoint = "add_subscribers")]
 pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddReport, ConsoleError> {
     use messaging::subscribers::{BatchResult, SUBSCRIBER_BATCH_MAX};
     let (state, user) = crate::ssr::signed_in().await?;
@@ -94,7 +94,7 @@ pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddRep
     Ok(report)
 }
 
-#[server]
+#[server(endpoint = "remove_subscriber")]
 pub async fn remove_subscriber(account: String, user_id: String) -> Result<(), ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;

@@ -6,41 +6,6 @@ use crate::helpers::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "test-password";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-/// Calls a console server function the way the console's own page does (same Origin).
-async fn server_fn(app: &TestApp, name: &str, form: &[(&str, &str)], cookie: Option<&str>) -> reqwest::Response {
-    let mut req = client()
-        .post(format!("{}/api/{name}", app.base))
-        .header("origin", &app.base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_urlencoded(form));
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    req.send().await.unwrap()
-}
-
-fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Signs in as `admin`; returns the session cookie.
-async fn signed_in(app: &TestApp) -> String {
-    let res = server_fn(app, "sign_in", &[("username", "admin"), ("password", PASSWORD)], None).await;
-    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-    let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn a_wrong_password_is_a_403_and_the_sixth_in_a_row_is_delayed_with_a_sentence() {
     let app = spawn_app().await;

@@ -37,7 +37,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_tests(&database_url(&dir).await);
     config.sdkappid = Some(SDKAPPID);
     config.secret_key = Some(KEY.into());
-    config.admin_password = Some("test-password".into());
+    config.admin_password = Some(PASSWORD.into());
     change(&mut config);
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.addr());
@@ -75,6 +75,7 @@ impl Restartable {
         let mut config = Config::for_tests(&self.url);
         config.sdkappid = Some(SDKAPPID);
         config.secret_key = Some(KEY.into());
+        config.admin_password = Some(PASSWORD.into());
         (self.change)(&mut config);
         let app = Application::build(config).await.expect("the server starts");
         let base = format!("http://{}", app.addr());
@@ -196,4 +197,42 @@ pub fn assert_ok(r: &Value) {
     assert_eq!(r["ErrorCode"], 0, "{r}");
     assert_eq!(r["ErrorInfo"], "", "{r}");
     assert!(r["RequestId"].is_string(), "{r}");
+}
+
+// The console's server functions over HTTP, as its pages call them.
+
+/// The platform owner's password in every test server.
+pub const PASSWORD: &str = "test-password";
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Calls a console server function the way the console's own page does (same Origin).
+pub async fn server_fn(app: &TestApp, name: &str, form: &[(&str, &str)], cookie: Option<&str>) -> reqwest::Response {
+    let mut req = client()
+        .post(format!("{}/api/{name}", app.base))
+        .header("origin", &app.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_urlencoded(form));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+pub fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Signs in as `admin`; returns the session cookie.
+pub async fn signed_in(app: &TestApp) -> String {
+    let res = server_fn(app, "sign_in", &[("username", "admin"), ("password", PASSWORD)], None).await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
 }

@@ -7,6 +7,8 @@ mod broadcasts;
 mod crash;
 mod direct;
 mod hardening;
+mod media;
+mod posts;
 mod official_accounts;
 mod push;
 mod receiver;

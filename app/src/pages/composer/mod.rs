@@ -64,7 +64,7 @@ impl From<messaging::StoredPost> for PostView {
 }
 
 /// The account, and the post when continuing one (`post` is a draft ID).
-#[server]
+#[server(endpoint = "composer_data")]
 pub async fn composer_data(account: String, post: Option<String>) -> Result<ComposerLoad, ConsoleError> {
     let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
@@ -96,7 +96,7 @@ fn publish_refusal(e: messaging::Error) -> ConsoleError {
 }
 
 /// Publishes a saved draft now, as one broadcast; answers its MsgKey.
-#[server]
+#[server(endpoint = "publish_post")]
 pub async fn publish_post(account: String, id: String) -> Result<String, ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     let account = crate::ssr::account_id(&account)?;
@@ -106,7 +106,7 @@ pub async fn publish_post(account: String, id: String) -> Result<String, Console
 }
 
 /// Schedules a saved draft for `at` (Unix seconds, UTC), or unschedules it (`None`).
-#[server]
+#[server(endpoint = "schedule_post")]
 pub async fn schedule_post(account: String, id: String, at: Option<i64>) -> Result<PostView, ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     let account = crate::ssr::account_id(&account)?;

@@ -1,0 +1,108 @@
+//! Image uploads over HTTP: checked by content, bounded, stored in the database and served
+//! immutable by content hash; only a signed-in, same-site console may upload.
+
+use crate::helpers::*;
+
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    bytes
+}
+
+/// `POST /media` as the console's page sends it (same origin, the session cookie).
+pub async fn upload(app: &TestApp, cookie: Option<&str>, bytes: Vec<u8>, query: &str) -> reqwest::Response {
+    let mut req = client().post(format!("{}/media{query}", app.base)).header("origin", &app.base).body(bytes);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_uploaded_png_is_stored_in_three_versions_and_served_immutable_by_hash() {
+    let app = spawn_app().await;
+    let cookie = signed_in(&app).await;
+    let res = upload(&app, Some(&cookie), png(1500, 500), "").await;
+    assert_eq!(res.status(), 200);
+    let image: serde_json::Value = res.json().await.unwrap();
+    let sides: Vec<(u64, u64)> = ["original", "large", "thumbnail"]
+        .iter()
+        .map(|v| (image[v]["width"].as_u64().unwrap(), image[v]["height"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sides, [(1500, 500), (1080, 360), (200, 67)]);
+    let url = image["large"]["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/media/", app.base)) && url.ends_with(".png"), "{url}");
+
+    let served = reqwest::get(url).await.unwrap();
+    assert_eq!(served.status(), 200);
+    let h = served.headers();
+    assert_eq!(h["content-type"], "image/png");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(h["cache-control"].to_str().unwrap().contains("immutable"));
+    assert_eq!(served.bytes().await.unwrap().len() as u64, image["large"]["size"].as_u64().unwrap());
+
+    // The same hash under another type, or an unknown hash, is not found.
+    let as_jpeg = url.replace(".png", ".jpg");
+    assert_eq!(reqwest::get(&as_jpeg).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(format!("{}/media/{}.png", app.base, "0".repeat(64))).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(format!("{}/media/..%2Fherald.db", app.base)).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn a_text_file_a_bomb_and_an_oversized_file_are_refused_with_sentences() {
+    let app = spawn_app_with(|c| c.upload_max_bytes = 200_000).await;
+    let cookie = signed_in(&app).await;
+    let text = upload(&app, Some(&cookie), b"hello, I am a text file named photo.png".to_vec(), "").await;
+    assert_eq!(text.status(), 422);
+    assert_eq!(text.json::<serde_json::Value>().await.unwrap()["error"], "This file is not a JPEG, PNG, GIF or WebP image.");
+
+    // A tiny PNG whose header claims 60000×60000 pixels.
+    let mut bomb = png(2, 2);
+    bomb[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    let refused = upload(&app, Some(&cookie), bomb, "").await;
+    assert_eq!(refused.status(), 422);
+    let said = refused.json::<serde_json::Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert_eq!(said, "The image is 60000×60000 pixels; the limit is 40 megapixels.");
+
+    let big = upload(&app, Some(&cookie), vec![0u8; 250_000], "").await;
+    assert_eq!(big.status(), 422);
+    assert!(big.text().await.unwrap().contains("the limit is"));
+    let huge = upload(&app, Some(&cookie), vec![0u8; 2_000_000], "").await;
+    assert_eq!(huge.status(), 413, "far over the limit the body is not even read");
+}
+
+/// PNG's CRC-32 (the same polynomial as zip's).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[tokio::test]
+async fn only_a_signed_in_same_site_console_may_upload() {
+    let app = spawn_app().await;
+    let signed_out = upload(&app, None, png(10, 10), "").await;
+    assert_eq!(signed_out.status(), 401);
+    let cookie = signed_in(&app).await;
+    let cross_site = client()
+        .post(format!("{}/media", app.base))
+        .header("origin", "https://evil.example")
+        .header("cookie", &cookie)
+        .body(png(10, 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let avatar = upload(&app, Some(&cookie), png(300, 120), "?for=avatar").await;
+    let image: serde_json::Value = avatar.json().await.unwrap();
+    assert_eq!((image["original"]["width"].as_u64(), image["original"]["height"].as_u64()), (Some(512), Some(512)));
+}
