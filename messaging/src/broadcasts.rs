@@ -6,12 +6,11 @@ use crate::ids::OfficialAccountId;
 use crate::limits::record_broadcast;
 use crate::profile::check_no_nul;
 use crate::push::{enqueue_push, wants_push};
-use crate::message::{check_offline_push_info, content_hash, message_size, MsgBody, MESSAGE_MAX_BYTES};
+use crate::message::{content_hash, message_size, MsgBody, Outgoing, MESSAGE_MAX_BYTES};
 use crate::store::now;
 use crate::webhooks::{enqueue, fields};
-use crate::Messaging;
+use crate::{Messaging, MsgKey};
 use serde_json::json;
-use rand::Rng;
 use serde_json::Value;
 
 /// A duplicate is the same Random and content within this window.
@@ -46,19 +45,6 @@ pub struct Sent {
     pub duplicate: bool,
 }
 
-/// `{seq}_1_{time}`.
-pub fn broadcast_key(seq: i64, time: i64) -> String {
-    format!("{seq}_1_{time}")
-}
-
-/// The sequence number in a MsgKey, if it has the form `{seq}_{n}_{time}`.
-pub fn key_seq(key: &str) -> Option<i64> {
-    let mut parts = key.split('_');
-    let seq = parts.next()?.parse().ok()?;
-    parts.next()?.parse::<u64>().ok()?;
-    parts.next()?.parse::<i64>().ok()?;
-    parts.next().is_none().then_some(seq)
-}
 
 /// One stored broadcast, as history shows it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -73,7 +59,7 @@ pub struct StoredBroadcast {
 
 impl StoredBroadcast {
     pub fn msg_key(&self) -> String {
-        broadcast_key(self.seq, self.msg_time)
+        MsgKey::broadcast(self.seq, self.msg_time).to_string()
     }
     pub fn body_json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Array(vec![]))
@@ -110,17 +96,15 @@ async fn lock_account(tx: &mut sqlx::AnyConnection, account: &OfficialAccountId)
 impl Messaging {
     #[tracing::instrument(name = "send broadcast", skip_all, fields(account = %b.account))]
     pub async fn send_broadcast(&self, mut b: NewBroadcast) -> Result<Sent> {
-        let size = message_size(&b.body, &b.cloud_custom_data);
-        if size > MESSAGE_MAX_BYTES {
-            return Err(Error::BroadcastTooLarge(size));
+        Outgoing {
+            body: &b.body,
+            cloud_custom_data: &b.cloud_custom_data,
+            offline_push_info: b.offline_push_info.as_ref(),
+            online_only: b.online_only,
+            no_last_msg: b.no_last_msg,
+            online_only_said_as: "OnlineOnlyFlag",
         }
-        check_no_nul("CloudCustomData", &b.cloud_custom_data)?;
-        if let Some(info) = &b.offline_push_info {
-            check_offline_push_info(info)?;
-        }
-        if b.online_only && b.no_last_msg {
-            return Err(InvalidField::new("SendMsgControl", "NoLastMsg cannot be used with OnlineOnlyFlag").into());
-        }
+        .check(Error::BroadcastTooLarge)?;
         self.account(&b.account).await?;
         // Duplicates are recognised by what the sender sent, even if the webhook rewrites it.
         let hash = content_hash(&b.body, &b.cloud_custom_data);
@@ -149,7 +133,7 @@ impl Messaging {
                 // Discard silently: the sender sees success, nobody receives it.
                 2 => {
                     let at = now();
-                    return Ok(Sent { msg_key: format!("0_{}_{at}", rand::thread_rng().gen::<u32>()), msg_time: at, duplicate: false });
+                    return Ok(Sent { msg_key: MsgKey::unstored(at).to_string(), msg_time: at, duplicate: false });
                 }
                 _ => return Err(Error::SendRefusedByWebhook),
             }
@@ -172,7 +156,7 @@ impl Messaging {
         if b.online_only {
             // Not stored: no sequence number is spent, so unread counts stay right.
             record_broadcast(&mut tx, &self.limits, b.account.as_str(), at).await?;
-            let key = format!("0_{}_{at}", rand::thread_rng().gen::<u32>());
+            let key = MsgKey::unstored(at).to_string();
             if !b.forbid_after_callback {
                 enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
             }
@@ -192,7 +176,7 @@ impl Messaging {
         .await?;
         if let Some((seq, time)) = first {
             tx.rollback().await?;
-            return Ok(Sent { msg_key: broadcast_key(seq, time), msg_time: time, duplicate: true });
+            return Ok(Sent { msg_key: MsgKey::broadcast(seq, time).to_string(), msg_time: time, duplicate: true });
         }
         record_broadcast(&mut tx, &self.limits, b.account.as_str(), at).await?;
         let (seq,): (i64,) = sqlx::query_as(
@@ -219,7 +203,7 @@ impl Messaging {
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
-        let key = broadcast_key(seq, at);
+        let key = MsgKey::broadcast(seq, at).to_string();
         if !b.forbid_after_callback {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
         }
@@ -246,7 +230,7 @@ impl Messaging {
         }
         let before_seq = match before {
             None | Some("") => i64::MAX,
-            Some(key) => key_seq(key).ok_or_else(|| InvalidField::new("LastMsgKey", "not a MsgKey of the form {seq}_1_{time}"))?,
+            Some(key) => MsgKey::parse(key).ok_or_else(|| InvalidField::new("LastMsgKey", "not a MsgKey of the form {seq}_1_{time}"))?.seq,
         };
         self.account(account).await?;
         let mut rows: Vec<StoredBroadcast> = sqlx::query_as(
@@ -267,8 +251,7 @@ impl Messaging {
 
     /// One stored broadcast by its MsgKey (recalled ones too), if it exists.
     pub async fn broadcast(&self, account: &OfficialAccountId, key: &str) -> Result<Option<StoredBroadcast>> {
-        let Some(seq) = key_seq(key) else { return Ok(None) };
-        let time: i64 = key.rsplit('_').next().and_then(|t| t.parse().ok()).unwrap_or(-1);
+        let Some(MsgKey { seq, time, .. }) = MsgKey::parse(key) else { return Ok(None) };
         Ok(sqlx::query_as(
             "select seq, msg_time, random, body, cloud_custom_data, recalled_at from broadcast \
              where account_id = $1 and seq = $2 and msg_time = $3",
@@ -292,11 +275,10 @@ impl Messaging {
         let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            let Some(seq) = key_seq(key) else {
+            let Some(MsgKey { seq, time, .. }) = MsgKey::parse(key) else {
                 out.push(Recall::NotFound);
                 continue;
             };
-            let time: i64 = key.rsplit('_').next().and_then(|t| t.parse().ok()).unwrap_or(-1);
             let done = sqlx::query(
                 "update broadcast set recalled_at = coalesce(recalled_at, $4), recall_reason = coalesce(recall_reason, $5) \
                  where account_id = $1 and seq = $2 and msg_time = $3",
@@ -319,19 +301,5 @@ impl Messaging {
         tx.commit().await?;
         self.webhook_queued();
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn msg_keys_round_trip_and_malformed_keys_have_no_seq() {
-        assert_eq!(broadcast_key(7, 1700000000), "7_1_1700000000");
-        assert_eq!(key_seq("7_1_1700000000"), Some(7));
-        for bad in ["", "7", "7_1", "a_1_2", "7_1_2_3", "7_x_2"] {
-            assert_eq!(key_seq(bad), None, "{bad}");
-        }
     }
 }

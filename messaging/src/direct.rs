@@ -3,7 +3,7 @@
 
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::{OfficialAccountId, UserId, ACCOUNT_ID_PREFIX};
-use crate::message::{message_size, MsgBody, MESSAGE_MAX_BYTES};
+use crate::message::MsgBody;
 use crate::push::{enqueue_direct_push, wants_push};
 use crate::store::now;
 use crate::webhooks::{enqueue, fields, refusal};
@@ -90,7 +90,7 @@ pub struct StoredDirectMessage {
 
 impl StoredDirectMessage {
     pub fn msg_key(&self) -> String {
-        format!("{}_{}_{}", self.seq, self.random, self.msg_time)
+        crate::MsgKey::direct(self.seq, self.random, self.msg_time).to_string()
     }
     pub fn body_json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Array(vec![]))
@@ -107,17 +107,15 @@ impl Messaging {
     /// Stores (unless online-only) a one-to-one message. The user must subscribe to the account.
     #[tracing::instrument(name = "send direct message", skip_all, fields(conversation = %m.conversation.id()))]
     pub async fn send_direct(&self, m: NewDirectMessage) -> Result<crate::broadcasts::Sent> {
-        let size = message_size(&m.body, &m.cloud_custom_data);
-        if size > MESSAGE_MAX_BYTES {
-            return Err(Error::DirectMessageTooLarge(size));
+        crate::message::Outgoing {
+            body: &m.body,
+            cloud_custom_data: &m.cloud_custom_data,
+            offline_push_info: m.offline_push_info.as_ref(),
+            online_only: m.online_only,
+            no_last_msg: m.no_last_msg,
+            online_only_said_as: "MsgLifeTime 0",
         }
-        crate::profile::check_no_nul("CloudCustomData", &m.cloud_custom_data)?;
-        if let Some(info) = &m.offline_push_info {
-            crate::message::check_offline_push_info(info)?;
-        }
-        if m.online_only && m.no_last_msg {
-            return Err(InvalidField::new("SendMsgControl", "NoLastMsg cannot be used with MsgLifeTime 0").into());
-        }
+        .check(Error::DirectMessageTooLarge)?;
         let c = &m.conversation;
         self.account(&c.account).await?;
         let (from, to) = match c.direction {
@@ -158,7 +156,7 @@ impl Messaging {
         let Some((seq,)) = seq else {
             return Err(Error::NotSubscribed { account: c.account.to_string(), user: c.subscriber.to_string() });
         };
-        let key = format!("{seq}_{}_{at}", m.random);
+        let key = crate::MsgKey::direct(seq, i64::from(m.random), at).to_string();
         if !m.online_only {
             sqlx::query(
                 "insert into c2c_message (account_id, subscriber_account, seq, from_account, to_account, msg_time, random, body, \
@@ -207,7 +205,7 @@ impl Messaging {
         }
         let before_seq = match before {
             None | Some("") => i64::MAX,
-            Some(k) => crate::broadcasts::key_seq(k).ok_or_else(|| InvalidField::new("LastMsgKey", "not a MsgKey"))?,
+            Some(k) => crate::MsgKey::parse(k).ok_or_else(|| InvalidField::new("LastMsgKey", "not a MsgKey"))?.seq,
         };
         let mut rows: Vec<StoredDirectMessage> = sqlx::query_as(
             "select seq, from_account, to_account, msg_time, random, body, cloud_custom_data from c2c_message \

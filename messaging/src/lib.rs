@@ -29,11 +29,13 @@
 pub mod batch;
 pub mod error;
 pub mod ids;
+pub mod msg_key;
 pub mod post;
 pub mod profile;
 
 pub use error::{Error, InvalidField, Result};
 pub use ids::{OfficialAccountId, UserId};
+pub use msg_key::MsgKey;
 pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, ProfileUpdate, TextLimit};
 
 #[cfg(feature = "backend")]

@@ -159,6 +159,37 @@ pub fn message_size(body: &MsgBody, cloud_custom_data: &str) -> usize {
     crate::post::wire_size(body.as_json(), cloud_custom_data)
 }
 
+/// What every outgoing message carries, broadcast or one-to-one, checked in one place
+/// ([`Outgoing::check`]) before anything else happens.
+pub(crate) struct Outgoing<'a> {
+    pub body: &'a MsgBody,
+    pub cloud_custom_data: &'a str,
+    pub offline_push_info: Option<&'a Value>,
+    pub online_only: bool,
+    pub no_last_msg: bool,
+    /// How the sender said "online only" (`OnlineOnlyFlag`, `MsgLifeTime 0`), for the sentence.
+    pub online_only_said_as: &'static str,
+}
+
+impl Outgoing<'_> {
+    /// The 12 KB budget (`too_large` names the front door's own error for it), no NUL in
+    /// CloudCustomData, a well-formed OfflinePushInfo, and NoLastMsg only on a stored message.
+    pub(crate) fn check(&self, too_large: fn(usize) -> crate::Error) -> Result<(), crate::Error> {
+        let size = message_size(self.body, self.cloud_custom_data);
+        if size > MESSAGE_MAX_BYTES {
+            return Err(too_large(size));
+        }
+        crate::profile::check_no_nul("CloudCustomData", self.cloud_custom_data)?;
+        if let Some(info) = self.offline_push_info {
+            check_offline_push_info(info)?;
+        }
+        if self.online_only && self.no_last_msg {
+            return Err(InvalidField::new("SendMsgControl", format!("NoLastMsg cannot be used with {}", self.online_only_said_as)).into());
+        }
+        Ok(())
+    }
+}
+
 /// Identifies "the same content" for duplicate detection.
 pub fn content_hash(body: &MsgBody, cloud_custom_data: &str) -> String {
     let mut h = Sha256::new();

@@ -171,9 +171,9 @@ impl Messaging {
         };
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
         let msg_key = if direct {
-            format!("{}_{}_{}", job.seq, pushed.random, pushed.msg_time)
+            crate::MsgKey::direct(job.seq, pushed.random, pushed.msg_time).to_string()
         } else {
-            crate::broadcasts::broadcast_key(job.seq, pushed.msg_time)
+            crate::MsgKey::broadcast(job.seq, pushed.msg_time).to_string()
         };
         let mut event = fields(vec![
             ("Official_Account", json!(job.account_id)),

@@ -9,7 +9,7 @@
 //! 5-minute duplicate window and gets the first send's MsgKey back instead of a second broadcast.
 
 use super::{PostContent, PostImage, PostKind};
-use crate::broadcasts::{key_seq, NewBroadcast, Sent};
+use crate::broadcasts::{NewBroadcast, Sent};
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
 use crate::message::MsgBody;
@@ -95,7 +95,7 @@ impl From<Row> for StoredPost {
         StoredPost {
             content: PostContent { kind: PostKind::parse(&r.kind).unwrap_or_default(), body: r.body, images },
             status: PostStatus::parse(&r.status),
-            msg_key: r.msg_seq.zip(r.msg_time).map(|(seq, time)| crate::broadcasts::broadcast_key(seq, time)),
+            msg_key: r.msg_seq.zip(r.msg_time).map(|(seq, time)| crate::MsgKey::broadcast(seq, time).to_string()),
             id: r.post_id,
             account: r.account_id,
             publish_at: r.publish_at,
@@ -310,7 +310,7 @@ impl Messaging {
         let at = now();
         match &sent {
             Ok(s) => {
-                let seq = key_seq(&s.msg_key).unwrap_or(0);
+                let seq = crate::MsgKey::parse(&s.msg_key).map_or(0, |k| k.seq);
                 sqlx::query(
                     "update post set status = 'sent', msg_seq = $2, msg_time = $3, failure = null, claim_until = null, updated_at = $4 \
                      where post_id = $1",
