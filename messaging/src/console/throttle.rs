@@ -168,8 +168,9 @@ impl SignInThrottle {
             failures.retain(|_, f| f.forgotten_at() > now);
         }
         if failures.len() >= MAX_TRACKED {
-            // Still full of live entries: forget the one whose last failure is oldest.
-            if let Some(oldest) = failures.iter().min_by_key(|(_, f)| f.last).map(|(k, _)| k.clone()) {
+            // Still full of live entries: forget the one whose last failure is oldest, and of
+            // those the one with the fewest failures (never a busy attacker's address first).
+            if let Some(oldest) = failures.iter().min_by_key(|(_, f)| (f.last, f.count)).map(|(k, _)| k.clone()) {
                 failures.remove(&oldest);
             }
         }
