@@ -185,6 +185,13 @@ impl Messaging {
 
     #[tracing::instrument(name = "modify official account", skip_all, fields(account = %id))]
     pub async fn modify_account(&self, id: &OfficialAccountId, update: &ProfileUpdate, operator: &str) -> Result<OfficialAccount> {
+        if update.is_empty() {
+            return Err(crate::InvalidField::new(
+                "Name",
+                "give at least one of Name, Introduction, FaceUrl, Organization, CustomString, MaxSubscriberNum",
+            )
+            .into());
+        }
         let f = update.fields();
         let mut tx = self.begin_write().await?;
         // coalesce: a missing field keeps its value.

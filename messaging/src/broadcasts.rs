@@ -19,6 +19,12 @@ pub const HISTORY_PAGE_MAX: i64 = 100;
 pub const RECALL_BATCH_MAX: usize = 10;
 pub const RECALL_REASON_MAX_BYTES: usize = 100;
 
+/// Whether a broadcast's `OnlineOnlyFlag` asks for online only: any number greater than 0,
+/// however large (Tencent documents "greater than 0", not a 0/1 switch).
+pub fn online_only_for_flag(flag: Option<f64>) -> bool {
+    flag.is_some_and(|f| f > 0.0)
+}
+
 /// A broadcast as asked for, already parsed.
 #[derive(Debug, Clone)]
 pub struct NewBroadcast {

@@ -15,6 +15,15 @@ pub const ROAM_PAGE_MAX: i64 = 100;
 /// `MsgLifeTime` ceiling: seven days.
 pub const MSG_LIFE_TIME_MAX: i64 = 604_800;
 
+/// Whether a message with this `MsgLifeTime` is online only (0); absent means the ceiling.
+pub fn online_only_for_life_time(life: Option<i64>) -> Result<bool, InvalidField> {
+    let life = life.unwrap_or(MSG_LIFE_TIME_MAX);
+    if !(0..=MSG_LIFE_TIME_MAX).contains(&life) {
+        return Err(InvalidField::new("MsgLifeTime", format!("must be between 0 and {MSG_LIFE_TIME_MAX} (got {life})")));
+    }
+    Ok(life == 0)
+}
+
 /// Which side of the conversation wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

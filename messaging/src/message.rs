@@ -113,7 +113,7 @@ impl MsgBody {
 
 /// Checks a list of controls (`SendMsgControl`, `ForbidCallbackControl`) against the ones the
 /// command knows; an unknown one is refused by name rather than silently ignored.
-pub fn check_controls(field: &str, given: &[String], known: &[&str]) -> Result<(), InvalidField> {
+fn check_controls(field: &str, given: &[String], known: &[&str]) -> Result<(), InvalidField> {
     match given.iter().find(|c| !known.contains(&c.as_str())) {
         Some(unknown) => Err(InvalidField::new(field, format!("unknown control {unknown:?} (known: {})", known.join(", ")))),
         None => Ok(()),
@@ -123,6 +123,40 @@ pub fn check_controls(field: &str, given: &[String], known: &[&str]) -> Result<(
 /// `ForbidCallbackControl` values.
 pub const FORBID_BEFORE_SEND: &str = "ForbidBeforeSendMsgCallback";
 pub const FORBID_AFTER_SEND: &str = "ForbidAfterSendMsgCallback";
+
+/// A send's `SendMsgControl` and `ForbidCallbackControl`, checked against what the command
+/// knows (an unknown control is refused by name, never ignored).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendControls {
+    pub no_unread: bool,
+    pub no_last_msg: bool,
+    pub forbid_before_callback: bool,
+    pub forbid_after_callback: bool,
+}
+
+impl SendControls {
+    /// Broadcasts know `NoLastMsg`.
+    pub fn for_broadcast(send_msg_control: &[String], forbid_callback_control: &[String]) -> Result<Self, InvalidField> {
+        Self::parse(send_msg_control, &["NoLastMsg"], forbid_callback_control)
+    }
+
+    /// One-to-one messages know `NoUnread` and `NoLastMsg`.
+    pub fn for_direct(send_msg_control: &[String], forbid_callback_control: &[String]) -> Result<Self, InvalidField> {
+        Self::parse(send_msg_control, &["NoUnread", "NoLastMsg"], forbid_callback_control)
+    }
+
+    fn parse(send: &[String], known: &[&str], forbid: &[String]) -> Result<Self, InvalidField> {
+        check_controls("SendMsgControl", send, known)?;
+        check_controls("ForbidCallbackControl", forbid, &[FORBID_BEFORE_SEND, FORBID_AFTER_SEND])?;
+        let has = |list: &[String], control: &str| list.iter().any(|c| c == control);
+        Ok(Self {
+            no_unread: has(send, "NoUnread"),
+            no_last_msg: has(send, "NoLastMsg"),
+            forbid_before_callback: has(forbid, FORBID_BEFORE_SEND),
+            forbid_after_callback: has(forbid, FORBID_AFTER_SEND),
+        })
+    }
+}
 
 /// Checks `OfflinePushInfo` (§6): an object whose known fields have their documented types;
 /// `PushFlag` is 0 (push) or 1 (no push). Unknown fields pass, as Tencent adds them over time.

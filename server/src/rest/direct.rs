@@ -1,8 +1,8 @@
 //! Service `openim`: one-to-one messages between an account and a subscriber (rest-api.md §7).
 
 use super::Payload;
-use messaging::direct::{Conversation, NewDirectMessage, MSG_LIFE_TIME_MAX};
-use messaging::message::{check_controls, MsgBody, FORBID_AFTER_SEND, FORBID_BEFORE_SEND};
+use messaging::direct::{online_only_for_life_time, Conversation, NewDirectMessage};
+use messaging::message::{MsgBody, SendControls};
 use messaging::{InvalidField, Messaging};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -35,13 +35,8 @@ pub async fn sendmsg(m: &Messaging, req: SendMsg) -> Payload {
     let conversation = Conversation::between("From_Account", &req.from_account, "To_Account", &req.to_account)?;
     let random = req.msg_random.ok_or_else(|| InvalidField::new("MsgRandom", "required (a 32-bit unsigned integer)"))?;
     let body = MsgBody::parse("MsgBody", req.msg_body.unwrap_or(Value::Null))?;
-    let life = req.msg_life_time.unwrap_or(MSG_LIFE_TIME_MAX);
-    if !(0..=MSG_LIFE_TIME_MAX).contains(&life) {
-        return Err(InvalidField::new("MsgLifeTime", format!("must be between 0 and {MSG_LIFE_TIME_MAX} (got {life})")).into());
-    }
-    check_controls("SendMsgControl", &req.send_msg_control, &["NoUnread", "NoLastMsg"])?;
-    check_controls("ForbidCallbackControl", &req.forbid_callback_control, &[FORBID_BEFORE_SEND, FORBID_AFTER_SEND])?;
-    let has = |list: &[String], control: &str| list.iter().any(|c| c == control);
+    let online_only = online_only_for_life_time(req.msg_life_time)?;
+    let controls = SendControls::for_direct(&req.send_msg_control, &req.forbid_callback_control)?;
     let sent = m
         .send_direct(NewDirectMessage {
             conversation,
@@ -49,11 +44,11 @@ pub async fn sendmsg(m: &Messaging, req: SendMsg) -> Payload {
             body,
             cloud_custom_data: req.cloud_custom_data,
             offline_push_info: req.offline_push_info.map(Value::Object),
-            online_only: life == 0,
-            no_unread: has(&req.send_msg_control, "NoUnread"),
-            no_last_msg: has(&req.send_msg_control, "NoLastMsg"),
-            forbid_before_callback: has(&req.forbid_callback_control, FORBID_BEFORE_SEND),
-            forbid_after_callback: has(&req.forbid_callback_control, FORBID_AFTER_SEND),
+            online_only,
+            no_unread: controls.no_unread,
+            no_last_msg: controls.no_last_msg,
+            forbid_before_callback: controls.forbid_before_callback,
+            forbid_after_callback: controls.forbid_after_callback,
         })
         .await?;
     Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))

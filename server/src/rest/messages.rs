@@ -3,8 +3,8 @@
 use super::envelope::RestError;
 use super::official_accounts::account_id;
 use super::Payload;
-use messaging::broadcasts::{NewBroadcast, Recall};
-use messaging::message::{check_controls, MsgBody, FORBID_AFTER_SEND, FORBID_BEFORE_SEND};
+use messaging::broadcasts::{online_only_for_flag, NewBroadcast, Recall};
+use messaging::message::{MsgBody, SendControls};
 use messaging::{InvalidField, Messaging, OfficialAccountId};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -38,10 +38,8 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
     };
     let random = req.random.ok_or_else(|| InvalidField::new("Random", "required (a 32-bit unsigned integer)"))?;
     let body = MsgBody::parse("MsgBody", req.msg_body.unwrap_or(Value::Null))?;
-    // Any number: greater than 0 means online only, however large.
-    let online_only = req.online_only_flag.as_ref().and_then(serde_json::Number::as_f64).is_some_and(|f| f > 0.0);
-    check_controls("ForbidCallbackControl", &req.forbid_callback_control, &[FORBID_BEFORE_SEND, FORBID_AFTER_SEND])?;
-    check_controls("SendMsgControl", &req.send_msg_control, &["NoLastMsg"])?;
+    let online_only = online_only_for_flag(req.online_only_flag.as_ref().and_then(serde_json::Number::as_f64));
+    let controls = SendControls::for_broadcast(&req.send_msg_control, &req.forbid_callback_control)?;
     let sent = m
         .send_broadcast(NewBroadcast {
             account,
@@ -50,9 +48,9 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
             cloud_custom_data: req.cloud_custom_data,
             offline_push_info: req.offline_push_info.map(Value::Object),
             online_only,
-            no_last_msg: req.send_msg_control.iter().any(|c| c == "NoLastMsg"),
-            forbid_before_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_BEFORE_SEND),
-            forbid_after_callback: req.forbid_callback_control.iter().any(|c| c == FORBID_AFTER_SEND),
+            no_last_msg: controls.no_last_msg,
+            forbid_before_callback: controls.forbid_before_callback,
+            forbid_after_callback: controls.forbid_after_callback,
         })
         .await
         .map_err(|e| RestError::for_message_command(e, true))?;

@@ -151,13 +151,6 @@ pub async fn modify_official_account_base_info(m: &Messaging, operator: &str, bo
     let profile: ProfileBody = parse(body)?;
     let id = account_id("Official_Account", req.official_account.as_deref())?;
     let update = ProfileUpdate::parse(profile.into())?;
-    if update.is_empty() {
-        return Err(messaging::InvalidField::new(
-            "Name",
-            "give at least one of Name, Introduction, FaceUrl, Organization, CustomString, MaxSubscriberNum",
-        )
-        .into());
-    }
     m.modify_account(&id, &update, operator).await?;
     Ok(Map::new())
 }
