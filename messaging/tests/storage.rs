@@ -271,7 +271,6 @@ async fn both_backends_have_the_same_schema() {
 
 #[tokio::test]
 async fn a_due_scheduled_post_is_published_exactly_once_by_two_nodes_racing() {
-    use messaging::post::{PostContent, PostKind};
     use messaging::{AppLimits, PostStatus};
     on_each_database(|url| async move {
         let limits = AppLimits { broadcasts_per_second: 100, broadcasts_per_hour: 1000, ..AppLimits::default() };
@@ -279,15 +278,7 @@ async fn a_due_scheduled_post_is_published_exactly_once_by_two_nodes_racing() {
         let b = Messaging::open(&url).await.unwrap().with_limits(limits);
         let account = a.create_account(new_account("racer", None, "Race"), UnknownOwner::Import, "test").await.unwrap();
         let id = OfficialAccountId::parse("Official_Account", &account.id).unwrap();
-        let mut posts = Vec::new();
-        for n in 0..5 {
-            let content = PostContent { kind: PostKind::Text, body: format!("post {n}"), images: vec![] };
-            let post = a.save_post(&id, None, &content, "editor").await.unwrap();
-            let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1;
-            a.schedule_post(&id, &post.id, Some(due)).await.unwrap();
-            posts.push(post.id);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let posts = posts_due_now(&a, &id, 5).await;
         // Both nodes look for due posts at once, several times over.
         let mut published = 0;
         for _ in 0..3 {
@@ -310,21 +301,12 @@ async fn a_due_scheduled_post_is_published_exactly_once_by_two_nodes_racing() {
 
 #[tokio::test]
 async fn a_refused_scheduled_post_records_the_sentence_and_is_not_retried() {
-    use messaging::post::{PostContent, PostKind};
     use messaging::{AppLimits, PostStatus};
     on_each_backend(|m| async move {
         let m = m.with_limits(AppLimits { broadcasts_per_second: 100, broadcasts_per_hour: 1, ..AppLimits::default() });
         let account = m.create_account(new_account("limited", None, "Limited"), UnknownOwner::Import, "test").await.unwrap();
         let id = OfficialAccountId::parse("Official_Account", &account.id).unwrap();
-        let mut ids = Vec::new();
-        for n in 0..2 {
-            let content = PostContent { kind: PostKind::Text, body: format!("scheduled {n}"), images: vec![] };
-            let post = m.save_post(&id, None, &content, "editor").await.unwrap();
-            let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1;
-            m.schedule_post(&id, &post.id, Some(due)).await.unwrap();
-            ids.push(post.id);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let ids = posts_due_now(&m, &id, 2).await;
         assert_eq!(m.publish_due_posts().await.unwrap(), 2, "both are taken: one sent, one refused");
         assert_eq!(m.publish_due_posts().await.unwrap(), 0, "a refusal is not retried");
         let statuses: Vec<PostStatus> = statuses_of(&m, &id, &ids).await;
@@ -342,4 +324,19 @@ async fn statuses_of(m: &Messaging, id: &OfficialAccountId, posts: &[String]) ->
         out.push(m.post(id, p).await.unwrap().status);
     }
     out
+}
+
+/// `n` text posts of `account` scheduled a second ahead; returns once they are due.
+async fn posts_due_now(m: &Messaging, account: &OfficialAccountId, n: usize) -> Vec<String> {
+    use messaging::post::{PostContent, PostKind};
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let content = PostContent { kind: PostKind::Text, body: format!("scheduled {i}"), images: vec![] };
+        let post = m.save_post(account, None, &content, "editor").await.unwrap();
+        let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1;
+        m.schedule_post(account, &post.id, Some(due)).await.unwrap();
+        ids.push(post.id);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    ids
 }
