@@ -59,3 +59,14 @@ pub async fn signed_in() -> Result<(ConsoleState, ConsoleUser), ConsoleError> {
 pub fn account_id(raw: &str) -> Result<messaging::OfficialAccountId, ConsoleError> {
     messaging::OfficialAccountId::parse("Official_Account", raw).map_err(|e| messaging::Error::MalformedAccountId(e).into())
 }
+
+/// The signed-in console user, when their role allows `action` (on `account`, if it concerns
+/// one); `messaging` decides, and a refusal is a 403 with its sentence.
+pub async fn allowed(
+    action: messaging::Action,
+    account: Option<&messaging::OfficialAccountId>,
+) -> Result<(ConsoleState, ConsoleUser), ConsoleError> {
+    let (state, user) = signed_in().await?;
+    state.messaging.authorize(&user, action, account).await?;
+    Ok((state, user))
+}

@@ -32,10 +32,12 @@ pub mod ids;
 pub mod msg_key;
 pub mod post;
 pub mod profile;
+pub mod roles;
 
 pub use error::{Error, InvalidField, Result};
 pub use ids::{OfficialAccountId, UserId};
 pub use msg_key::MsgKey;
+pub use roles::{Action, Role};
 pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, ProfileUpdate, TextLimit};
 
 #[cfg(feature = "backend")]

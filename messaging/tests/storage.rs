@@ -196,7 +196,7 @@ async fn the_environment_password_creates_the_owner_once_and_never_reverts_a_cha
     on_each_backend(|m| async move {
         assert_eq!(m.ensure_platform_owner(Some("s3cret-password")).await.unwrap(), None);
         let who = m.sign_in("admin", "s3cret-password", "10.0.0.1").await.unwrap();
-        assert!(who.is_platform_owner());
+        assert_eq!(who.role, messaging::Role::PlatformOwner);
         let wrong = m.sign_in("admin", "nope", "10.0.0.1").await.unwrap_err().to_string();
         let nobody = m.sign_in("nobody", "s3cret-password", "10.0.0.1").await.unwrap_err().to_string();
         assert_eq!(wrong, nobody, "the same answer whatever was wrong");
@@ -339,4 +339,22 @@ async fn posts_due_now(m: &Messaging, account: &OfficialAccountId, n: usize) -> 
     }
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     ids
+}
+
+#[tokio::test]
+async fn only_the_platform_owner_may_act_until_accounts_are_assigned() {
+    use messaging::{Action, ConsoleUser, Role};
+    on_each_backend(|m| async move {
+        let account = m.create_account(new_account("guarded", None, "Guarded"), UnknownOwner::Import, "test").await.unwrap();
+        let id = OfficialAccountId::parse("Official_Account", &account.id).unwrap();
+        let owner = ConsoleUser { username: "admin".into(), role: Role::PlatformOwner };
+        let editor = ConsoleUser { username: "ed".into(), role: Role::Editor };
+        for action in [Action::ManageApp, Action::ManageAccount, Action::Publish, Action::View] {
+            assert!(m.authorize(&owner, action, Some(&id)).await.is_ok(), "{action:?}");
+        }
+        let refused = m.authorize(&editor, Action::Publish, Some(&id)).await.unwrap_err();
+        assert!(matches!(refused, Error::Forbidden(ref s) if s == "Your role cannot publish for this official account."), "{refused}");
+        assert!(m.authorize(&editor, Action::ManageApp, None).await.is_err());
+    })
+    .await;
 }

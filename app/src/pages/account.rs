@@ -10,8 +10,8 @@ use messaging::OfficialAccount;
 
 #[server(endpoint = "account_overview")]
 pub async fn account_overview(id: String) -> Result<OfficialAccount, ConsoleError> {
-    let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&id)?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
     Ok(state.messaging.account(&id).await?)
 }
 

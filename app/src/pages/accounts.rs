@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub async fn list_accounts(search: String) -> Result<Vec<OfficialAccount>, ConsoleError> {
     /// The page shows at most this many accounts; search narrows it down.
     const LIST_LIMIT: i64 = 200;
-    let (state, _user) = crate::ssr::signed_in().await?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::View, None).await?;
     Ok(state.messaging.search_accounts(&search, LIST_LIMIT).await?)
 }
 
@@ -34,10 +34,11 @@ pub struct AccountForm {
 #[server(input = leptos::server_fn::codec::Json, endpoint = "save_account")]
 pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleError> {
     use messaging::{AccountProfile, NewAccount, OfficialAccountId, ProfileFields, ProfileUpdate, UnknownOwner, UserId};
-    let (state, user) = crate::ssr::signed_in().await?;
-    if !user.is_platform_owner() {
-        return Err(ConsoleError::Forbidden("Only the platform owner can manage accounts.".into()));
-    }
+    let editing = form.editing.as_deref().map(crate::ssr::account_id).transpose()?;
+    let (state, user) = match &editing {
+        Some(id) => crate::ssr::allowed(messaging::Action::ManageAccount, Some(id)).await?,
+        None => crate::ssr::allowed(messaging::Action::CreateAccount, None).await?,
+    };
     let max_subscriber_num = match form.max_subscriber_num.trim() {
         "" => None,
         n => Some(n.parse::<i64>().map_err(|_| ConsoleError::Invalid {
@@ -54,9 +55,8 @@ pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleE
         max_subscriber_num,
     };
     let m = &state.messaging;
-    let account = match form.editing {
+    let account = match editing {
         Some(id) => {
-            let id = OfficialAccountId::parse("Official_Account", &id).map_err(messaging::Error::MalformedAccountId)?;
             m.modify_account(&id, &ProfileUpdate::parse(fields)?, &user.username).await?
         }
         None => {
@@ -84,7 +84,7 @@ pub struct OwnerCheck {
 
 #[server]
 pub async fn check_owner(owner: String) -> Result<OwnerCheck, ConsoleError> {
-    let (state, _user) = crate::ssr::signed_in().await?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::CreateAccount, None).await?;
     match messaging::UserId::parse("Owner_Account", owner.trim()) {
         Err(e) => Ok(OwnerCheck { owner, imported: false, problem: Some(crate::error::sentence(&e.rule)) }),
         Ok(id) => Ok(OwnerCheck { imported: state.messaging.user_exists(&id).await?, owner, problem: None }),
@@ -94,11 +94,8 @@ pub async fn check_owner(owner: String) -> Result<OwnerCheck, ConsoleError> {
 /// Destroys an account after the user typed its name.
 #[server]
 pub async fn delete_account(id: String, confirm_name: String) -> Result<(), ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
-    if !user.is_platform_owner() {
-        return Err(ConsoleError::Forbidden("Only the platform owner can manage accounts.".into()));
-    }
-    let id = messaging::OfficialAccountId::parse("Official_Account", &id).map_err(messaging::Error::MalformedAccountId)?;
+    let id = crate::ssr::account_id(&id)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;
     let account = state.messaging.account(&id).await?;
     if account.name != confirm_name {
         return Err(ConsoleError::Invalid {

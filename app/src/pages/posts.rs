@@ -70,8 +70,8 @@ fn sent_row(b: &messaging::broadcasts::StoredBroadcast) -> SentRow {
 
 #[server(endpoint = "list_posts")]
 pub async fn list_posts(account: String, older_than: Option<String>) -> Result<PostsData, ConsoleError> {
-    let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
     let m = &state.messaging;
     let unsent = if older_than.is_none() {
         m.unsent_posts(&id)
@@ -104,8 +104,8 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
 /// Recalls a sent post, through the same `messaging` call as REST recall.
 #[server(endpoint = "recall_post")]
 pub async fn recall_post(account: String, msg_key: String) -> Result<(), ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&id)).await?;
     let outcome = state.messaging.recall_broadcasts(&id, std::slice::from_ref(&msg_key), "").await?;
     if outcome.first() != Some(&messaging::broadcasts::Recall::Done) {
         return Err(ConsoleError::Refused("This post does not exist any more.".into()));
@@ -116,8 +116,8 @@ pub async fn recall_post(account: String, msg_key: String) -> Result<(), Console
 
 #[server(endpoint = "delete_post")]
 pub async fn delete_post(account: String, id: String) -> Result<(), ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
     let account = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
     state.messaging.delete_post(&account, &id).await?;
     tracing::info!(account = %account, post = %id, by = %user.username, "draft deleted in the console");
     Ok(())
@@ -133,8 +133,8 @@ pub struct SentPostView {
 #[server(endpoint = "sent_post")]
 pub async fn sent_post(account: String, msg_key: String) -> Result<SentPostView, ConsoleError> {
     use messaging::post::{render_elements, render_post, PostContent, PostWire};
-    let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
     let Some(b) = state.messaging.broadcast(&id, &msg_key).await? else {
         return Err(ConsoleError::Refused("This post does not exist.".into()));
     };

@@ -18,11 +18,7 @@ pub struct RestSettings {
 
 #[cfg(feature = "ssr")]
 async fn platform_owner() -> Result<(crate::ssr::ConsoleState, messaging::ConsoleUser), ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
-    if !user.is_platform_owner() {
-        return Err(ConsoleError::Forbidden("Only the platform owner can see the REST settings.".into()));
-    }
-    Ok((state, user))
+    crate::ssr::allowed(messaging::Action::ManageApp, None).await
 }
 
 /// The REST identity without its secret, for the platform owner only.

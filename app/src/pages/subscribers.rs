@@ -32,8 +32,8 @@ pub struct SubscribersData {
 
 #[server(endpoint = "list_subscribers")]
 pub async fn list_subscribers(account: String, prefix: String, cursor: String) -> Result<SubscribersData, ConsoleError> {
-    let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
     let page = state.messaging.subscribers_matching(&id, prefix.trim(), PAGE, &cursor).await?;
     Ok(SubscribersData {
         rows: page
@@ -62,8 +62,8 @@ pub struct AddReport {
 #[server(endpoint = "add_subscribers")]
 pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddReport, ConsoleError> {
     use messaging::subscribers::{BatchResult, SUBSCRIBER_BATCH_MAX};
-    let (state, user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::ManageSubscribers, Some(&id)).await?;
     let m = &state.messaging;
     let mut report = AddReport::default();
     let mut users = Vec::new();
@@ -96,8 +96,8 @@ pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddRep
 
 #[server(endpoint = "remove_subscriber")]
 pub async fn remove_subscriber(account: String, user_id: String) -> Result<(), ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::ManageSubscribers, Some(&id)).await?;
     let subscriber = messaging::UserId::parse("UserID", &user_id)?;
     state.messaging.delete_subscribers(&id, &[subscriber], &user.username).await?;
     tracing::info!(account = %id, subscriber = %user_id, by = %user.username, "subscriber removed in the console");

@@ -18,6 +18,7 @@ pub(crate) use throttle::SignInThrottle;
 
 use crate::error::{Error, InvalidField, Result};
 use crate::store::now;
+use crate::roles::{Access, Action, Role};
 use crate::Messaging;
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
@@ -32,14 +33,31 @@ const SIGN_IN_TOKEN_TTL_SECS: i64 = 24 * 3600;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConsoleUser {
     pub username: String,
-    /// `platform_owner`, `account_owner`, `editor` or `viewer` (product.md §3).
-    pub role: String,
+    pub role: Role,
 }
 
-impl ConsoleUser {
-    pub fn is_platform_owner(&self) -> bool {
-        self.role == "platform_owner"
+impl Messaging {
+    /// Whether `user` may take `action` (on `account`, when it concerns one); the refusal is a
+    /// sentence ([`Error::Forbidden`]). Every console server function asks this first.
+    pub async fn authorize(&self, user: &ConsoleUser, action: Action, account: Option<&crate::OfficialAccountId>) -> Result<()> {
+        // Ownership and assignments of accounts to console users arrive with issue 10; until
+        // then only the platform owner has access to any account.
+        let access = match (user.role, account) {
+            (Role::PlatformOwner, _) => Access::Owner,
+            _ => Access::None,
+        };
+        if user.role.may(action, access) {
+            Ok(())
+        } else {
+            tracing::warn!(user = %user.username, role = user.role.as_str(), ?action, account = ?account.map(|a| a.as_str()), "console action refused");
+            Err(Error::Forbidden(action.refusal().into()))
+        }
     }
+}
+
+/// A stored role; an unknown one (a newer version's) gets the least access.
+fn stored_role(stored: &str) -> Role {
+    Role::parse(stored).unwrap_or(Role::Viewer)
 }
 
 /// The one answer to every failed sign-in.
@@ -80,9 +98,10 @@ impl Messaging {
                 .fetch_optional(&self.pool)
                 .await?;
         if existing.is_none() {
-            sqlx::query("insert into console_user (username, password_hash, role, created_at) values ($1, null, 'platform_owner', $2)")
+            sqlx::query("insert into console_user (username, password_hash, role, created_at) values ($1, null, $3, $2)")
                 .bind(PLATFORM_OWNER)
                 .bind(now())
+                .bind(Role::PlatformOwner.as_str())
                 .execute(&self.pool)
                 .await?;
         }
@@ -149,7 +168,7 @@ impl Messaging {
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|(username, role)| ConsoleUser { username, role }))
+        Ok(row.map(|(username, stored)| ConsoleUser { username, role: stored_role(&stored) }))
     }
 
     /// Checks a user name and password for a sign-in from `client` (its address, for the
@@ -179,9 +198,9 @@ impl Messaging {
             })
             .await?;
         match role {
-            Some(role) if matches => {
+            Some(role_name) if matches => {
                 self.sign_in_throttle.succeeded(username, client);
-                Ok(ConsoleUser { username: username.to_owned(), role })
+                Ok(ConsoleUser { username: username.to_owned(), role: stored_role(&role_name) })
             }
             _ => {
                 let failures = self.sign_in_throttle.failed(username, client, now());

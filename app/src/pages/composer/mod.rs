@@ -66,8 +66,8 @@ impl From<messaging::StoredPost> for PostView {
 /// The account, and the post when continuing one (`post` is a draft ID).
 #[server(endpoint = "composer_data")]
 pub async fn composer_data(account: String, post: Option<String>) -> Result<ComposerLoad, ConsoleError> {
-    let (state, _user) = crate::ssr::signed_in().await?;
     let id = crate::ssr::account_id(&account)?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
     let account = state.messaging.account(&id).await?;
     let post = match post {
         Some(p) => Some(state.messaging.post(&id, &p).await?.into()),
@@ -79,8 +79,8 @@ pub async fn composer_data(account: String, post: Option<String>) -> Result<Comp
 /// Creates (`id` None) or updates a draft; the composer calls it as the editor types.
 #[server(input = leptos::server_fn::codec::Json, endpoint = "save_post")]
 pub async fn save_post(account: String, id: Option<String>, content: PostContent) -> Result<SavedPost, ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
     let account = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
     let post = state.messaging.save_post(&account, id.as_deref(), &content, &user.username).await?;
     Ok(SavedPost { id: post.id, updated_at: post.updated_at })
 }
@@ -98,8 +98,8 @@ fn publish_refusal(e: messaging::Error) -> ConsoleError {
 /// Publishes a saved draft now, as one broadcast; answers its MsgKey.
 #[server(endpoint = "publish_post")]
 pub async fn publish_post(account: String, id: String) -> Result<String, ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
     let account = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
     let sent = state.messaging.publish_post(&account, &id).await.map_err(publish_refusal)?;
     tracing::info!(account = %account, post = %id, by = %user.username, msg_key = %sent.msg_key, "post published from the console");
     Ok(sent.msg_key)
@@ -108,8 +108,8 @@ pub async fn publish_post(account: String, id: String) -> Result<String, Console
 /// Schedules a saved draft for `at` (Unix seconds, UTC), or unschedules it (`None`).
 #[server(endpoint = "schedule_post")]
 pub async fn schedule_post(account: String, id: String, at: Option<i64>) -> Result<PostView, ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
     let account = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
     let post = state.messaging.schedule_post(&account, &id, at).await.map_err(publish_refusal)?;
     tracing::info!(account = %account, post = %id, by = %user.username, at = ?at, "post scheduled from the console");
     Ok(post.into())
