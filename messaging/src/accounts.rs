@@ -1,5 +1,6 @@
 //! Official accounts: create, read, search, modify, destroy.
 
+use crate::delivery::Change;
 use crate::error::{Error, Result};
 use crate::ids::{OfficialAccountId, UserId};
 use crate::profile::{NewAccount, OfficialAccount, ProfileUpdate};
@@ -231,7 +232,7 @@ impl Messaging {
             }
         }
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", event).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, vec![Change::ProfileChanged { account: id.to_string() }]).await?;
         self.account_cache.forget(id.as_str());
         self.webhook_queued();
         self.account(id).await
@@ -256,7 +257,7 @@ impl Messaging {
             ("Name", json!(account.name)),
         ]);
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountDestroyed", event).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, vec![Change::AccountDeleted { account: id.to_string() }]).await?;
         self.account_cache.forget(id.as_str());
         self.webhook_queued();
         Ok(account)

@@ -9,6 +9,7 @@ use crate::push::{enqueue_push, wants_push};
 use crate::message::{content_hash, message_size, MsgBody, Outgoing, MESSAGE_MAX_BYTES};
 use crate::store::now;
 use crate::webhooks::{enqueue, fields};
+use crate::delivery::Change;
 use crate::{Messaging, MsgKey};
 use serde_json::json;
 use serde_json::Value;
@@ -166,7 +167,19 @@ impl Messaging {
             if !b.forbid_after_callback {
                 enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
             }
-            tx.commit().await?;
+            let message = crate::delivery::objects::Message {
+                key: MsgKey::parse(&key).expect("formatted above"),
+                account: b.account.to_string(),
+                conversation_user: None,
+                sender: b.account.to_string(),
+                time: at,
+                body: b.body.as_json().clone(),
+                cloud_custom_data: b.cloud_custom_data.clone(),
+                revoked: false,
+                reactions: vec![],
+            };
+            let live = Change::Live { account: b.account.to_string(), user: None, message: message.to_json() };
+            self.commit_announcing(tx, vec![live]).await?;
             self.webhook_queued();
             return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });
         }
@@ -216,7 +229,7 @@ impl Messaging {
         if wants_push(b.offline_push_info.as_ref()) {
             enqueue_push(&mut tx, &self.webhooks, b.account.as_str(), seq).await?;
         }
-        tx.commit().await?;
+        self.commit_announcing(tx, vec![Change::Message { account: b.account.to_string(), user: None, seq, origin: None }]).await?;
         self.account_cache.forget(b.account.as_str()); // LastMsgTime changed
         self.webhook_queued();
         self.push_queued();
@@ -304,7 +317,13 @@ impl Messaging {
             let event = fields(vec![("Official_Account", json!(account.as_str())), ("WithdrawMsgList", json!(recalled))]);
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterMsgWithDraw", event).await?;
         }
-        tx.commit().await?;
+        let changes = keys
+            .iter()
+            .zip(&out)
+            .filter(|(_, r)| **r == Recall::Done)
+            .map(|(k, _)| Change::Recalled { account: account.to_string(), user: None, key: k.clone() })
+            .collect();
+        self.commit_announcing(tx, changes).await?;
         self.webhook_queued();
         Ok(out)
     }

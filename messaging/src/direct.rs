@@ -84,6 +84,9 @@ pub struct NewDirectMessage {
     /// `ForbidCallbackControl`: skip the C2C "before send" / "after send" webhooks.
     pub forbid_before_callback: bool,
     pub forbid_after_callback: bool,
+    /// The client connection that sent it (`Hub` connection origin), if any: it is not sent
+    /// the message again as an event.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -194,7 +197,23 @@ impl Messaging {
             let event = message_fields(vec![("MsgTime", json!(at)), ("MsgKey", json!(key))]);
             enqueue(&mut tx, &self.webhooks, "C2C.CallbackAfterSendMsg", event).await?;
         }
-        tx.commit().await?;
+        let change = if m.online_only {
+            let message = crate::delivery::objects::Message {
+                key: crate::MsgKey::parse(&key).expect("formatted above"),
+                account: c.account.to_string(),
+                conversation_user: Some(c.subscriber.to_string()),
+                sender: from.to_owned(),
+                time: at,
+                body: m.body.as_json().clone(),
+                cloud_custom_data: m.cloud_custom_data.clone(),
+                revoked: false,
+                reactions: vec![],
+            };
+            crate::delivery::Change::Live { account: c.account.to_string(), user: Some(c.subscriber.to_string()), message: message.to_json() }
+        } else {
+            crate::delivery::Change::Message { account: c.account.to_string(), user: Some(c.subscriber.to_string()), seq, origin: m.origin.clone() }
+        };
+        self.commit_announcing(tx, vec![change]).await?;
         self.webhook_queued();
         self.push_queued();
         Ok(crate::broadcasts::Sent { msg_key: key, msg_time: at, duplicate: false })

@@ -21,6 +21,8 @@
 //!     call rate ([`AppLimits`]).
 //!   * [`webhooks`]: "before" callbacks (2 s timeout) and the durable "after" outbox.
 //!   * [`push`]: offline push jobs for `AcceptAndNotify` subscribers, walked by keyset.
+//!   * [`delivery`]: the client protocol's side: changes announced to every node's hub,
+//!     conversations, unread counts, reactions, presence.
 //!   * [`usersig`]: TLSSigAPIv2 verification.
 //!
 //! Without `backend` only the pure types remain, and they compile to WebAssembly so the
@@ -44,6 +46,8 @@ pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, Pr
 mod accounts;
 #[cfg(feature = "backend")]
 pub mod broadcasts;
+#[cfg(feature = "backend")]
+pub mod delivery;
 #[cfg(feature = "backend")]
 pub mod direct;
 #[cfg(feature = "backend")]
@@ -118,6 +122,10 @@ pub struct Messaging {
     image_permits: std::sync::Arc<tokio::sync::Semaphore>,
     /// Woken when a post is scheduled, so the scheduled-post worker looks at once.
     schedule_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// This process's changes for its hub (`delivery`).
+    bus: delivery::Bus,
+    /// Where the database is: PostgreSQL's LISTEN needs a connection of its own.
+    database_url: std::sync::Arc<str>,
 }
 
 #[cfg(feature = "backend")]
@@ -146,6 +154,8 @@ impl Messaging {
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
             schedule_wake: Default::default(),
+            bus: Default::default(),
+            database_url: url.into(),
         })
     }
 

@@ -13,8 +13,8 @@
 //! way, to that subscriber alone, if they are `AcceptAndNotify`; the request then also carries
 //! `From_Account` and `ConversationID` (`c2c_{account}`).
 //!
-//! Every subscriber counts as offline for now: the live hub of the client protocol (product.md §4)
-//! does not exist yet. When it does, connected subscribers leave each batch here.
+//! Subscribers with an open client connection on any live server node (`delivery::presence`)
+//! received the message live and leave each batch: only those with no connection are pushed.
 
 use crate::error::Result;
 use crate::store::now;
@@ -169,6 +169,22 @@ impl Messaging {
         let Some((last,)) = to.last().cloned() else {
             return self.finish_push_job(job.job_id).await;
         };
+        // Subscribers with an open client connection (on any live node) got it live.
+        let batch: Vec<String> = to.iter().map(|(s,)| s.clone()).collect();
+        let online = self.connections_of(&batch).await?;
+        let offline: Vec<&String> = batch.iter().filter(|u| !online.contains_key(*u)).collect();
+        let full_batch = to.len() as i64 >= PUSH_BATCH_MAX;
+        if offline.is_empty() {
+            if !full_batch {
+                return self.finish_push_job(job.job_id).await;
+            }
+            sqlx::query("update push_job set after_subscriber = $2, lease_until = 0 where job_id = $1")
+                .bind(job.job_id)
+                .bind(&last)
+                .execute(&self.pool)
+                .await?;
+            return Ok(true);
+        }
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
         let msg_key = if direct {
             crate::MsgKey::direct(job.seq, pushed.random, pushed.msg_time).to_string()
@@ -186,7 +202,7 @@ impl Messaging {
                 "OfflinePushInfo",
                 pushed.offline_push_info.as_deref().map(parse).unwrap_or(Value::Null),
             ),
-            ("To_Account", json!(to.iter().map(|(s,)| s).collect::<Vec<_>>())),
+            ("To_Account", json!(offline)),
         ]);
         if direct {
             event.insert("ConversationID".into(), json!(format!("c2c_{}", job.account_id)));
@@ -216,7 +232,7 @@ impl Messaging {
                 .await?;
             return Ok(true);
         }
-        if (to.len() as i64) < PUSH_BATCH_MAX {
+        if !full_batch {
             return self.finish_push_job(job.job_id).await;
         }
         sqlx::query(

@@ -7,6 +7,7 @@
 //! gets exactly the results it would have had alone. The leader is a spawned task, so a caller
 //! that goes away (a closed connection) never strands the others.
 
+use crate::delivery::Change;
 use crate::error::{Error, Result};
 use crate::store::now;
 use crate::subscribers::{AddOutcome, BatchResult};
@@ -173,14 +174,14 @@ impl Messaging {
         let mut tx = self.begin_write().await?;
         // Writing the row first takes the account's lock (PostgreSQL row lock, SQLite write lock),
         // so concurrent groups (other server nodes) cannot both squeeze past MaxSubscriberNum.
-        let counts: Option<(i64, i64)> = sqlx::query_as(
+        let counts: Option<(i64, i64, i64)> = sqlx::query_as(
             "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null \
-             returning subscriber_num, max_subscriber_num",
+             returning subscriber_num, max_subscriber_num, last_seq",
         )
         .bind(account)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((mut count, max)) = counts else {
+        let Some((mut count, max, last_seq)) = counts else {
             return Err(Error::AccountNotFound(account.to_owned()));
         };
         // Two statements for the whole group: who is imported and who already subscribes, then
@@ -240,12 +241,13 @@ impl Messaging {
             outcomes.push(AddOutcome { results, became_full });
         }
         if !added_in_order.is_empty() {
-            let rows: Vec<String> = (0..added_in_order.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
+            // Unread counting starts now: the read position is the account's last broadcast.
+            let rows: Vec<String> = (0..added_in_order.len()).map(|i| format!("($1, ${}, $2, $3)", i + 4)).collect();
             let sql = format!(
-                "insert into subscription (account_id, subscriber_account, subscribed_at) values {}",
+                "insert into subscription (account_id, subscriber_account, subscribed_at, read_seq) values {}",
                 rows.join(", ")
             );
-            let mut insert = sqlx::query(&sql).persistent(false).bind(account).bind(now());
+            let mut insert = sqlx::query(&sql).persistent(false).bind(account).bind(now()).bind(last_seq);
             for user in &added_in_order {
                 insert = insert.bind(*user);
             }
@@ -259,7 +261,9 @@ impl Messaging {
         for (command, event, client_ip) in events {
             enqueue_from(&mut tx, &self.webhooks, command, event, client_ip).await?;
         }
-        tx.commit().await?;
+        let subscribed = Change::Subscribed { account: account.to_owned(), users: added_in_order.iter().map(|u| u.to_string()).collect() };
+        let changes = if added_in_order.is_empty() { vec![] } else { vec![subscribed] };
+        self.commit_announcing(tx, changes).await?;
         self.account_cache.forget(account); // subscriber_num changed
         self.webhook_queued();
         Ok(outcomes)

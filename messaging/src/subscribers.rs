@@ -1,6 +1,7 @@
 //! Subscribers of official accounts. `official_account.subscriber_num` is a counter kept in the
 //! same transaction as the rows, so reading it never counts rows.
 
+use crate::delivery::Change;
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::{OfficialAccountId, UserId};
 use crate::message::MsgFlag;
@@ -164,7 +165,9 @@ impl Messaging {
             let event = fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", json!(gone))]);
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterDeleteSubscriber", event).await?;
         }
-        tx.commit().await?;
+        let users: Vec<String> = results.iter().filter(|(_, r)| *r == BatchResult::Done).map(|(u, _)| u.clone()).collect();
+        let changes = if users.is_empty() { vec![] } else { vec![Change::Unsubscribed { account: account.to_string(), users }] };
+        self.commit_announcing(tx, changes).await?;
         self.account_cache.forget(account.as_str()); // subscriber_num changed
         self.webhook_queued();
         Ok(results)
@@ -211,6 +214,7 @@ impl Messaging {
 
     pub async fn modify_subscriber(&self, account: &OfficialAccountId, user: &UserId, change: &SubscriberChange) -> Result<()> {
         self.account(account).await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "update subscription set custom_string = coalesce($3, custom_string), msg_flag = coalesce($4, msg_flag) \
              where account_id = $1 and subscriber_account = $2",
@@ -219,12 +223,16 @@ impl Messaging {
         .bind(user.as_str())
         .bind(change.custom_string.as_deref())
         .bind(change.msg_flag.map(MsgFlag::as_str))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
         }
-        Ok(())
+        let changes = match change.msg_flag {
+            Some(_) => vec![Change::ReceiveOption { account: account.to_string(), user: user.to_string() }],
+            None => vec![],
+        };
+        self.commit_announcing(tx, changes).await
     }
 
     /// The live accounts `user` follows, oldest subscription first, from `offset`.

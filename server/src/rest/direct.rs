@@ -49,6 +49,7 @@ pub async fn sendmsg(m: &Messaging, req: SendMsg) -> Payload {
             no_last_msg: controls.no_last_msg,
             forbid_before_callback: controls.forbid_before_callback,
             forbid_after_callback: controls.forbid_after_callback,
+            origin: None,
         })
         .await?;
     Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))

@@ -1,0 +1,531 @@
+//! This node's hub: the open client connections, indexed by user and by official account, and
+//! the one task that turns [`Change`]s into event frames.
+//!
+//! * A broadcast to an account touches only the account's *connected* subscribers (the
+//!   `by_account` index), never its subscriber list; its frame is serialized once and shared.
+//! * Each connection has a bounded queue. A connection whose queue is full (a client that does
+//!   not read) is dropped on the spot; nobody else waits for it, and neither does the publisher,
+//!   which answered before the hub saw the change.
+//! * Per-user state (subscriptions, read positions, unread counts) is loaded when the user's
+//!   first connection opens and kept up to date from the changes, so a broadcast costs one
+//!   database read per node, not one per recipient.
+//! * Reaction changes are gathered and sent at most once per message per second.
+
+use super::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount, SubscriptionState};
+use super::Change;
+use crate::message::MsgFlag;
+use crate::{Messaging, OfficialAccountId};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+
+/// A serialized frame, shared by every connection it goes to.
+pub type Frame = Arc<str>;
+
+/// Frames a connection may have waiting; past this the client is too slow and is dropped.
+pub const QUEUE_MAX: usize = 1024;
+/// Reaction events are gathered this long per message.
+const REACTION_COALESCE: Duration = Duration::from_secs(1);
+/// Presence counts are written at most this often.
+const PRESENCE_FLUSH: Duration = Duration::from_millis(250);
+
+/// What the socket code holds for one open connection.
+pub struct Connection {
+    pub id: u64,
+    /// `"{node}:{id}"`: names this connection in changes (`sendMessage`'s own message).
+    pub origin: String,
+    pub frames: mpsc::Receiver<Frame>,
+    /// Notified when the hub drops the connection (queue full, shutdown).
+    pub dropped: Arc<Notify>,
+}
+
+struct Handle {
+    id: u64,
+    frames: mpsc::Sender<Frame>,
+    dropped: Arc<Notify>,
+}
+
+#[derive(Debug, Clone)]
+struct Sub {
+    flag: MsgFlag,
+    subscribed_at: i64,
+    read_seq: i64,
+    unread: i64,
+}
+
+impl Sub {
+    fn state(&self) -> SubscriptionState {
+        SubscriptionState { subscribed_at: self.subscribed_at, msg_flag: self.flag, unread: self.unread }
+    }
+}
+
+#[derive(Default)]
+struct User {
+    conns: Vec<Handle>,
+    subs: HashMap<String, Sub>,
+}
+
+impl User {
+    fn total_unread(&self) -> i64 {
+        self.subs.values().map(|s| s.unread).sum()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<String, User>,
+    /// account → its connected subscribers (any msgFlag).
+    by_account: HashMap<String, HashSet<String>>,
+    stopped: bool,
+}
+
+impl State {
+    /// Queues `frame` on every connection of `user` but `except`; drops those that are full.
+    fn send(&mut self, user: &str, frame: &Frame, except: Option<u64>, dropped: &mut Vec<(String, u64)>) {
+        let Some(u) = self.users.get(user) else { return };
+        for c in &u.conns {
+            if Some(c.id) == except {
+                continue;
+            }
+            if c.frames.try_send(frame.clone()).is_err() {
+                dropped.push((user.to_owned(), c.id));
+            }
+        }
+    }
+
+    fn index(&mut self, user: &str, account: &str) {
+        self.by_account.entry(account.to_owned()).or_default().insert(user.to_owned());
+    }
+
+    fn unindex(&mut self, user: &str, account: &str) {
+        if let Some(set) = self.by_account.get_mut(account) {
+            set.remove(user);
+            if set.is_empty() {
+                self.by_account.remove(account);
+            }
+        }
+    }
+}
+
+fn total_frame(total: i64) -> Frame {
+    event_frame("onTotalUnreadMessageCountChanged", json!({ "totalUnreadCount": total })).into()
+}
+
+/// This node's connections. Create one with [`Hub::start`]; it runs until [`Hub::stop`].
+pub struct Hub {
+    m: Messaging,
+    state: Mutex<State>,
+    next_id: AtomicU64,
+    /// user → connections on this node, waiting to be written to `presence`.
+    presence: Mutex<HashMap<String, i64>>,
+    /// (account, conversation user, key) → users whose reaction changed, waiting for the next flush.
+    reactions: Mutex<HashMap<(String, Option<String>, String), HashSet<String>>>,
+}
+
+impl Hub {
+    /// Starts the hub's tasks: changes → frames, reaction flushes, presence and heartbeats.
+    pub fn start(m: Messaging) -> Arc<Self> {
+        let hub = Arc::new(Self {
+            m,
+            state: Mutex::new(State::default()),
+            next_id: AtomicU64::new(1),
+            presence: Mutex::new(HashMap::new()),
+            reactions: Mutex::new(HashMap::new()),
+        });
+        let mut changes = hub.m.changes();
+        let h = hub.clone();
+        tokio::spawn(async move {
+            loop {
+                match changes.recv().await {
+                    Ok(change) => {
+                        if let Err(e) = h.apply(&change).await {
+                            tracing::warn!(error = %e, ?change, "a change could not be delivered live (clients catch up on reconnect)");
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(skipped = n, "the hub fell behind; connected clients catch up with getMessageList")
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+                if h.lock().stopped {
+                    return;
+                }
+            }
+        });
+        let h = hub.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REACTION_COALESCE);
+            loop {
+                tick.tick().await;
+                if h.lock().stopped {
+                    return;
+                }
+                if let Err(e) = h.flush_reactions().await {
+                    tracing::warn!(error = %e, "reaction events could not be sent");
+                }
+            }
+        });
+        let h = hub.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PRESENCE_FLUSH);
+            let mut beats = 0u64;
+            loop {
+                tick.tick().await;
+                if beats % (super::presence::HEARTBEAT_SECS * 4) == 0 {
+                    if let Err(e) = h.m.heartbeat_node().await {
+                        tracing::warn!(error = %e, "node heartbeat failed");
+                    }
+                }
+                beats += 1;
+                let counts = std::mem::take(&mut *h.presence.lock().unwrap_or_else(|p| p.into_inner()));
+                if let Err(e) = h.m.write_presence(&counts).await {
+                    tracing::warn!(error = %e, "presence could not be written; retrying");
+                    let mut p = h.presence.lock().unwrap_or_else(|p| p.into_inner());
+                    for (u, n) in counts {
+                        p.entry(u).or_insert(n);
+                    }
+                }
+                if h.lock().stopped {
+                    return;
+                }
+            }
+        });
+        hub
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn note_presence(&self, user: &str, n: usize) {
+        self.presence.lock().unwrap_or_else(|p| p.into_inner()).insert(user.to_owned(), n as i64);
+    }
+
+    /// Opens a connection for `user` (loading their subscriptions if it is their first here).
+    pub async fn connect(&self, user: &str) -> crate::Result<Connection> {
+        let known = self.lock().users.contains_key(user);
+        let subs = if known { None } else { Some(self.load_subs(user).await?) };
+        let (tx, rx) = mpsc::channel(QUEUE_MAX);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let dropped = Arc::new(Notify::new());
+        let mut state = self.lock();
+        if state.stopped {
+            dropped.notify_one();
+        }
+        if !state.users.contains_key(user) {
+            let subs = subs.unwrap_or_default();
+            for account in subs.keys() {
+                state.index(user, account);
+            }
+            state.users.insert(user.to_owned(), User { conns: vec![], subs });
+        }
+        let u = state.users.get_mut(user).expect("inserted above");
+        u.conns.push(Handle { id, frames: tx, dropped: dropped.clone() });
+        let n = u.conns.len();
+        drop(state);
+        self.note_presence(user, n);
+        Ok(Connection { id, origin: format!("{}:{id}", self.m.node_id()), frames: rx, dropped })
+    }
+
+    /// Closes connection `id` of `user` (the socket ended).
+    pub fn disconnect(&self, user: &str, id: u64) {
+        let mut state = self.lock();
+        let Some(u) = state.users.get_mut(user) else { return };
+        u.conns.retain(|c| c.id != id);
+        let n = u.conns.len();
+        if n == 0 {
+            let accounts: Vec<String> = u.subs.keys().cloned().collect();
+            state.users.remove(user);
+            for a in accounts {
+                state.unindex(user, &a);
+            }
+        }
+        drop(state);
+        self.note_presence(user, n);
+    }
+
+    /// Connections open on this node for each of `users`.
+    pub fn connection_counts(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.users.len(), state.users.values().map(|u| u.conns.len()).sum())
+    }
+
+    /// Drops every connection (shutdown) and forgets this node's presence.
+    pub async fn stop(&self) {
+        {
+            let mut state = self.lock();
+            state.stopped = true;
+            for u in state.users.values() {
+                for c in &u.conns {
+                    c.dropped.notify_one();
+                }
+            }
+        }
+        if let Err(e) = self.m.clear_presence().await {
+            tracing::warn!(error = %e, "presence could not be cleared");
+        }
+    }
+
+    async fn load_subs(&self, user: &str) -> crate::Result<HashMap<String, Sub>> {
+        Ok(self
+            .m
+            .subscriptions_of(user)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let state = s.state();
+                (s.account_id, Sub { flag: state.msg_flag, subscribed_at: s.subscribed_at, read_seq: s.read_seq, unread: s.unread })
+            })
+            .collect())
+    }
+
+    /// Reloads one subscription of a connected user from the database (None: not subscribed).
+    async fn reload_sub(&self, user: &str, account: &str) -> crate::Result<Option<Sub>> {
+        let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(None) };
+        match self.m.subscription_of(user, &id).await {
+            Ok(s) => {
+                let st = s.state();
+                Ok(Some(Sub { flag: st.msg_flag, subscribed_at: s.subscribed_at, read_seq: s.read_seq, unread: s.unread }))
+            }
+            Err(crate::Error::NotSubscribed { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn is_connected(&self, user: &str) -> bool {
+        self.lock().users.contains_key(user)
+    }
+
+    /// Drops the connections that could not take a frame.
+    fn drop_slow(&self, dropped: Vec<(String, u64)>) {
+        for (user, id) in dropped {
+            let handle = {
+                let state = self.lock();
+                state.users.get(&user).and_then(|u| u.conns.iter().find(|c| c.id == id)).map(|c| c.dropped.clone())
+            };
+            if let Some(d) = handle {
+                tracing::info!(%user, id, "dropping a client connection that does not read (its queue is full)");
+                d.notify_one();
+            }
+            self.disconnect(&user, id);
+        }
+    }
+
+    /// Sets (or removes) a connected user's subscription and sends the unread total if it moved.
+    fn put_sub(&self, user: &str, account: &str, sub: Option<Sub>, dropped: &mut Vec<(String, u64)>) {
+        let mut state = self.lock();
+        let Some(u) = state.users.get_mut(user) else { return };
+        let before = u.total_unread();
+        match sub {
+            Some(s) => {
+                u.subs.insert(account.to_owned(), s);
+            }
+            None => {
+                u.subs.remove(account);
+            }
+        }
+        let after = u.total_unread();
+        let present = u.subs.contains_key(account);
+        if present {
+            state.index(user, account);
+        } else {
+            state.unindex(user, account);
+        }
+        if after != before {
+            state.send(user, &total_frame(after), None, dropped);
+        }
+    }
+
+    async fn apply(&self, change: &Change) -> crate::Result<()> {
+        let mut dropped = Vec::new();
+        match change {
+            Change::Message { account, user: None, seq, .. } => {
+                if !self.lock().by_account.contains_key(account) {
+                    return Ok(());
+                }
+                let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
+                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
+                let mut state = self.lock();
+                let users: Vec<String> = state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                for user in users {
+                    let total = {
+                        let Some(u) = state.users.get_mut(&user) else { continue };
+                        let Some(sub) = u.subs.get_mut(account) else { continue };
+                        if sub.flag == MsgFlag::Discard {
+                            continue;
+                        }
+                        sub.unread += 1;
+                        u.total_unread()
+                    };
+                    state.send(&user, &frame, None, &mut dropped);
+                    state.send(&user, &total_frame(total), None, &mut dropped);
+                }
+            }
+            Change::Message { account, user: Some(user), seq, origin } => {
+                if !self.is_connected(user) {
+                    return Ok(());
+                }
+                let Some(message) = self.m.direct_message(account, user, *seq).await? else { return Ok(()) };
+                let except = origin.as_deref().and_then(|o| o.strip_prefix(&format!("{}:", self.m.node_id()))).and_then(|id| id.parse().ok());
+                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
+                self.lock().send(user, &frame, except, &mut dropped);
+                let sub = self.reload_sub(user, account).await?;
+                self.put_sub(user, account, sub, &mut dropped);
+            }
+            Change::Live { account, user, message } => {
+                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message })).into();
+                let mut state = self.lock();
+                let users: Vec<String> = match user {
+                    Some(u) => vec![u.clone()],
+                    None => state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                };
+                for u in users {
+                    let wants = state.users.get(&u).and_then(|x| x.subs.get(account)).is_some_and(|s| user.is_some() || s.flag != MsgFlag::Discard);
+                    if wants {
+                        state.send(&u, &frame, None, &mut dropped);
+                    }
+                }
+            }
+            Change::Recalled { account, user, key } => {
+                let frame: Frame = event_frame("onRecvMessageRevoked", json!({ "conversationID": conversation_id(account), "msgKey": key })).into();
+                match user {
+                    Some(u) => {
+                        self.lock().send(u, &frame, None, &mut dropped);
+                        if self.is_connected(u) {
+                            let sub = self.reload_sub(u, account).await?;
+                            self.put_sub(u, account, sub, &mut dropped);
+                        }
+                    }
+                    None => {
+                        let seq = crate::MsgKey::parse(key).map_or(0, |k| k.seq);
+                        let mut state = self.lock();
+                        let users: Vec<String> = state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                        for u in users {
+                            let total = state.users.get_mut(&u).and_then(|x| {
+                                let sub = x.subs.get_mut(account)?;
+                                (sub.flag != MsgFlag::Discard && seq > sub.read_seq && sub.unread > 0).then(|| sub.unread -= 1)?;
+                                Some(x.total_unread())
+                            });
+                            state.send(&u, &frame, None, &mut dropped);
+                            if let Some(t) = total {
+                                state.send(&u, &total_frame(t), None, &mut dropped);
+                            }
+                        }
+                    }
+                }
+            }
+            Change::Subscribed { account, users } => {
+                let connected: Vec<&String> = users.iter().filter(|u| self.is_connected(u)).collect();
+                if connected.is_empty() {
+                    return Ok(());
+                }
+                let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
+                let info = self.m.account(&id).await?;
+                for user in connected {
+                    let Some(sub) = self.reload_sub(user, account).await? else { continue };
+                    let frame: Frame = event_frame("onOfficialAccountSubscribed", json!({ "officialAccountInfo": account_info(&info, Some(&sub.state())) })).into();
+                    self.lock().send(user, &frame, None, &mut dropped);
+                    self.put_sub(user, account, Some(sub), &mut dropped);
+                }
+            }
+            Change::Unsubscribed { account, users } => {
+                let frame: Frame = event_frame("onOfficialAccountUnsubscribed", json!({ "officialAccountID": account })).into();
+                for user in users {
+                    if self.is_connected(user) {
+                        self.lock().send(user, &frame, None, &mut dropped);
+                        self.put_sub(user, account, None, &mut dropped);
+                    }
+                }
+            }
+            Change::ReceiveOption { account, user } | Change::Read { account, user } => {
+                if self.is_connected(user) {
+                    let sub = self.reload_sub(user, account).await?;
+                    self.put_sub(user, account, sub, &mut dropped);
+                }
+            }
+            Change::ProfileChanged { account } => {
+                if !self.lock().by_account.contains_key(account) {
+                    return Ok(());
+                }
+                let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
+                let info = self.m.account(&id).await?;
+                let mut state = self.lock();
+                let users: Vec<String> = state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                for u in users {
+                    let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account)).map(Sub::state) else { continue };
+                    let frame: Frame = event_frame("onOfficialAccountInfoChanged", json!({ "officialAccountInfo": account_info(&info, Some(&sub)) })).into();
+                    state.send(&u, &frame, None, &mut dropped);
+                }
+            }
+            Change::AccountDeleted { account } => {
+                let frame: Frame = event_frame("onOfficialAccountDeleted", json!({ "officialAccountID": account })).into();
+                let users: Vec<String> = self.lock().by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                for u in users {
+                    self.lock().send(&u, &frame, None, &mut dropped);
+                    self.put_sub(&u, account, None, &mut dropped);
+                }
+            }
+            Change::Reactions { account, user, key, by } => {
+                self.reactions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry((account.clone(), user.clone(), key.clone()))
+                    .or_default()
+                    .insert(by.clone());
+            }
+            Change::Relayed { .. } => {}
+        }
+        self.drop_slow(dropped);
+        Ok(())
+    }
+
+    /// Sends one `onMessageReactionsChanged` per message whose reactions changed since the last
+    /// flush: the counts are read once; `reactedByMe` is looked up for the recipients.
+    async fn flush_reactions(&self) -> crate::Result<()> {
+        let pending = std::mem::take(&mut *self.reactions.lock().unwrap_or_else(|p| p.into_inner()));
+        for ((account, thread, key), _by) in pending {
+            let recipients: Vec<String> = {
+                let state = self.lock();
+                match &thread {
+                    Some(u) => state.users.contains_key(u).then(|| vec![u.clone()]).unwrap_or_default(),
+                    None => state.by_account.get(&account).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                }
+            };
+            if recipients.is_empty() {
+                continue;
+            }
+            let thread_key = thread.as_deref().unwrap_or("");
+            let totals = self.m.reaction_totals(&account, thread_key, &key).await?;
+            let mine = self.m.reactions_by(&account, thread_key, &key, &recipients).await?;
+            let frame_for = |me: Option<&str>| -> Frame {
+                let reactions: Vec<ReactionCount> = totals
+                    .iter()
+                    .map(|(r, total)| ReactionCount {
+                        reaction_id: r.clone(),
+                        total: *total,
+                        reacted_by_me: me.is_some_and(|me| mine.iter().any(|(u, mr)| u == me && mr == r)),
+                    })
+                    .collect();
+                let data: Value = json!({ "conversationID": conversation_id(&account), "msgKey": key, "reactions": reactions_json(&reactions) });
+                event_frame("onMessageReactionsChanged", data).into()
+            };
+            let shared = frame_for(None);
+            let reacted: HashSet<&str> = mine.iter().map(|(u, _)| u.as_str()).collect();
+            let mut dropped = Vec::new();
+            let mut state = self.lock();
+            for u in &recipients {
+                if reacted.contains(u.as_str()) {
+                    state.send(u, &frame_for(Some(u)), None, &mut dropped);
+                } else {
+                    state.send(u, &shared, None, &mut dropped);
+                }
+            }
+            drop(state);
+            self.drop_slow(dropped);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+//! Live delivery (product.md §4): what end users' apps receive while connected.
+//!
+//! Every write that a connected client should learn of (a broadcast, a recall, a subscription,
+//! a profile change, a reaction…) announces a [`Change`] in the same transaction. A `Change`
+//! names keys, never bodies: each node's [`hub::Hub`] reads what it needs once and sends one
+//! serialized frame to every connection concerned.
+//!
+//! * SQLite (one node): the change goes on the in-process bus after the commit.
+//! * PostgreSQL (any number of nodes): `pg_notify` inside the transaction, so the change is
+//!   announced exactly when it commits; every node, this one included, hears it through
+//!   `LISTEN` ([`Messaging::listen_for_changes`]) and puts it on its own bus.
+//!
+//! Nothing here is needed for correctness of storage: a client that missed changes (it was
+//! offline, or a node's LISTEN connection dropped) catches up with `getMessageList`.
+//!
+//! * [`conversation`]: the subscriber's side of the protocol's operations (history merged from
+//!   broadcasts and one-to-one messages, unread counts from read positions, mark read, send).
+//! * [`reactions`]: per-user reactions and their counts.
+//! * [`objects`]: `officialAccountInfo` and `message` as the protocol spells them.
+//! * [`hub`]: this node's connections, indexed by user and by account.
+//! * [`presence`]: who is connected on which node (offline push, `query_online_status`).
+
+pub mod conversation;
+pub mod hub;
+pub mod objects;
+pub mod presence;
+pub mod reactions;
+
+use crate::error::Result;
+use crate::store::now;
+use crate::{Backend, Messaging};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The PostgreSQL channel every node listens on.
+const CHANNEL: &str = "herald_change";
+/// NOTIFY payloads must stay under 8000 bytes; a larger change travels through `relay`.
+const NOTIFY_PAYLOAD_MAX: usize = 7000;
+/// Changes a slow hub may fall behind by before it skips some (clients then catch up).
+const BUS_CAPACITY: usize = 16_384;
+
+/// Something connected clients may need to hear about. Keys, not bodies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Change {
+    /// A stored message: broadcast `seq` of `account` (`user` None), or one-to-one message
+    /// `seq` of the conversation between `account` and `user`. `origin` is the connection that
+    /// sent it (it has the message in its response already).
+    Message { account: String, user: Option<String>, seq: i64, origin: Option<String> },
+    /// An online-only message, carried whole because it is never stored.
+    Live { account: String, user: Option<String>, message: Value },
+    Recalled { account: String, user: Option<String>, key: String },
+    Subscribed { account: String, users: Vec<String> },
+    Unsubscribed { account: String, users: Vec<String> },
+    /// A subscription's `msgFlag` changed.
+    ReceiveOption { account: String, user: String },
+    ProfileChanged { account: String },
+    AccountDeleted { account: String },
+    /// `by` added or removed a reaction to a message of `account` (`user`: as for `Message`).
+    Reactions { account: String, user: Option<String>, key: String, by: String },
+    /// `user` read the conversation with `account` (their unread total changed).
+    Read { account: String, user: String },
+    /// A change too large for a NOTIFY payload, waiting in `relay`.
+    Relayed { id: i64 },
+}
+
+/// The in-process side: every hub of this process subscribes here.
+#[derive(Clone)]
+pub(crate) struct Bus(tokio::sync::broadcast::Sender<Arc<Change>>);
+
+impl Default for Bus {
+    fn default() -> Self {
+        Self(tokio::sync::broadcast::channel(BUS_CAPACITY).0)
+    }
+}
+
+impl Messaging {
+    /// Commits `tx` and announces `changes` to every node's hub (see the module comment).
+    pub(crate) async fn commit_announcing(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, changes: Vec<Change>) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            for change in &changes {
+                notify(&mut tx, change).await?;
+            }
+        }
+        tx.commit().await?;
+        if self.backend == Backend::Sqlite {
+            for change in changes {
+                self.announce_here(change);
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `change` on this process's bus (no hub listening is fine).
+    pub(crate) fn announce_here(&self, change: Change) {
+        let _ = self.bus.0.send(Arc::new(change));
+    }
+
+    /// The changes this node hears, for its hub.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Change>> {
+        self.bus.0.subscribe()
+    }
+
+    /// PostgreSQL: listens for every node's changes until shutdown and puts them on this
+    /// node's bus. Returns at once on SQLite (changes are put on the bus directly).
+    pub async fn listen_for_changes(self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let url = self.database_url.to_string();
+        loop {
+            if self.workers_stopping() {
+                return;
+            }
+            match self.listen_once(&url).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for changes failed; retrying in 1 s (clients catch up on reconnect)");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn listen_once(&self, url: &str) -> Result<()> {
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(CHANNEL).await?;
+        tracing::info!("listening for changes of every node");
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                n = listener.recv() => {
+                    let n = n?;
+                    match serde_json::from_str::<Change>(n.payload()) {
+                        Ok(Change::Relayed { id }) => {
+                            let row: Option<(String,)> = sqlx::query_as("select payload from relay where relay_id = $1")
+                                .bind(id)
+                                .fetch_optional(&self.pool)
+                                .await?;
+                            match row.map(|(p,)| serde_json::from_str::<Change>(&p)) {
+                                Some(Ok(change)) => self.announce_here(change),
+                                _ => tracing::warn!(id, "a relayed change is gone or unreadable"),
+                            }
+                        }
+                        Ok(change) => self.announce_here(change),
+                        Err(e) => tracing::warn!(error = %e, "an unreadable change notification"),
+                    }
+                }
+                _ = tick.tick() => if self.workers_stopping() { return Ok(()) },
+            }
+        }
+    }
+}
+
+/// `pg_notify` inside the caller's transaction (delivered when it commits).
+async fn notify(conn: &mut sqlx::AnyConnection, change: &Change) -> Result<()> {
+    let mut payload = serde_json::to_string(change).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    if payload.len() > NOTIFY_PAYLOAD_MAX {
+        let at = now();
+        sqlx::query("delete from relay where created_at < $1").bind(at - 60).execute(&mut *conn).await?;
+        let (id,): (i64,) = sqlx::query_as("insert into relay (payload, created_at) values ($1, $2) returning relay_id")
+            .bind(&payload)
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?;
+        payload = serde_json::to_string(&Change::Relayed { id }).expect("serializable");
+    }
+    sqlx::query("select pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(conn).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_travel_as_small_json_with_keys_only() {
+        let c = Change::Message { account: "@TOA#_a".into(), user: None, seq: 7, origin: None };
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text, r#"{"k":"message","account":"@TOA#_a","user":null,"seq":7,"origin":null}"#);
+        assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), c);
+    }
+}
