@@ -4,12 +4,14 @@
 //! * [`config`]: flags and environment variables.
 //! * [`startup`]: [`startup::Application`] opens the database, builds the router, serves.
 //! * `rest`: `/v4/{service}/{command}`, the Tencent wire contract (envelope, UserSig, codes).
+//! * `client`: `/v1/client`, the WebSocket end users' apps speak (product.md §4).
 //! * `console`: sign-in guard, one-time sign-in links, sessions, server-function statuses.
 //! * `media`: image uploads (`POST /media`) and serving them (`GET /media/{hash}.{ext}`).
 //! * `layers`: RequestId and caught panics, request logs, cross-site refusal, security headers.
 //! * [`serve`]: the accept loop (TCP_NODELAY, header/idle timeouts, shutdown deadline).
 //! * [`state`]: [`state::AppState`], what handlers share.
 
+mod client;
 pub mod config;
 mod console;
 mod layers;

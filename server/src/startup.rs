@@ -11,6 +11,7 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use messaging::webhooks::{DeliveryPolicy, WebhookSettings};
+use messaging::delivery::hub::Hub;
 use messaging::{AppLimits, Backend, MediaLimits, Messaging};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 
 pub struct Application {
     listener: TcpListener,
+    hub: Arc<Hub>,
     router: Router,
     messaging: Messaging,
     limits: ConnectionLimits,
@@ -74,7 +76,9 @@ impl Application {
             identity: identity.clone(),
             admin_identifier: config.admin_identifier.clone(),
         };
+        let hub = Hub::start(messaging.clone());
         let state = AppState {
+            hub: hub.clone(),
             leptos_options,
             messaging: messaging.clone(),
             rest: Arc::new(rest::RestIdentity::new(identity, config.admin_identifier.clone())),
@@ -87,7 +91,7 @@ impl Application {
             idle: Duration::from_secs(config.idle_timeout_secs.max(1)),
             shutdown: Duration::from_secs(config.shutdown_timeout_secs),
         };
-        Ok(Self { listener, router, messaging, limits, sign_in_path })
+        Ok(Self { listener, hub, router, messaging, limits, sign_in_path })
     }
 
     /// The one-time sign-in path printed on this start, if one was minted.
@@ -113,11 +117,20 @@ impl Application {
         let pushes = tokio::spawn(self.messaging.clone().deliver_pushes());
         // Scheduled posts that came due while the server was down are published now.
         let scheduled = tokio::spawn(self.messaging.clone().publish_scheduled_posts());
+        // PostgreSQL: every node's changes reach this node's hub.
+        let listening = tokio::spawn(self.messaging.clone().listen_for_changes());
+        // Client connections are upgraded sockets the accept loop no longer tracks: the hub
+        // closes them when the stop signal comes.
+        let hub = self.hub.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.stop().await;
+        };
         crate::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
         // The workers finish the request they are making (at most a webhook timeout), then
         // the leases are let go, so the next node to start delivers at once.
         self.messaging.stop_workers();
-        for worker in [outbox, pushes, scheduled] {
+        for worker in [outbox, pushes, scheduled, listening] {
             let abort = worker.abort_handle();
             if tokio::time::timeout(Duration::from_secs(6), worker).await.is_err() {
                 abort.abort();
@@ -195,6 +208,7 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     let build = state.leptos_options.output_name.to_string();
     Ok(Router::new()
         .merge(rest::router())
+        .merge(crate::client::router())
         .merge(pages)
         .merge(media)
         .merge(pkg_service(&config.site_root, &build))

@@ -14,6 +14,8 @@ pub struct AppState {
     pub messaging: Messaging,
     pub rest: Arc<crate::rest::RestIdentity>,
     pub console: ConsoleState,
+    /// This node's client connections (`/v1/client`).
+    pub hub: Arc<messaging::delivery::hub::Hub>,
     /// `scheme://host[:port]` browsers must send as `Origin` (HERALD_PUBLIC_URL); `None`: the
     /// request's own `Host`.
     pub public_origin: Option<Arc<str>>,

@@ -65,6 +65,42 @@ pub enum Change {
     Relayed { id: i64 },
 }
 
+/// Requests one client connection may make per second, on average …
+pub const CLIENT_OPS_PER_SECOND: u32 = 50;
+/// … and at once after a quiet spell.
+pub const CLIENT_OPS_BURST: u32 = 100;
+/// The server pings a connection this often …
+pub const PING_EVERY_SECS: u64 = 30;
+/// … and drops one it has heard nothing from for this long.
+pub const SILENCE_MAX_SECS: u64 = 90;
+
+/// One connection's request budget (a token bucket): past it, requests get 60007.
+pub struct OpBudget {
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl Default for OpBudget {
+    fn default() -> Self {
+        Self { tokens: f64::from(CLIENT_OPS_BURST), last: std::time::Instant::now() }
+    }
+}
+
+impl OpBudget {
+    /// Takes one request from the budget, or refuses it.
+    pub fn take(&mut self) -> Result<()> {
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * f64::from(CLIENT_OPS_PER_SECOND);
+        self.tokens = (self.tokens + refill).min(f64::from(CLIENT_OPS_BURST));
+        self.last = now;
+        if self.tokens < 1.0 {
+            return Err(crate::Error::RateLimited(CLIENT_OPS_PER_SECOND));
+        }
+        self.tokens -= 1.0;
+        Ok(())
+    }
+}
+
 /// The in-process side: every hub of this process subscribes here.
 #[derive(Clone)]
 pub(crate) struct Bus(tokio::sync::broadcast::Sender<Arc<Change>>);
@@ -173,6 +209,15 @@ async fn notify(conn: &mut sqlx::AnyConnection, change: &Change) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_gets_its_burst_then_is_refused() {
+        let mut budget = OpBudget::default();
+        for _ in 0..CLIENT_OPS_BURST {
+            budget.take().unwrap();
+        }
+        assert!(matches!(budget.take(), Err(crate::Error::RateLimited(_))));
+    }
 
     #[test]
     fn changes_travel_as_small_json_with_keys_only() {

@@ -12,6 +12,7 @@ mod subscribers;
 mod users;
 
 pub use auth::RestIdentity;
+pub use envelope::core_code;
 use envelope::RestError;
 
 use crate::layers::RequestId;

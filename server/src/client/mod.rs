@@ -1,0 +1,152 @@
+//! The client protocol's front door (product.md §4): `GET /v1/client` upgraded to a WebSocket,
+//! for end users' apps. The UserSig is checked before the upgrade (a refusal is HTTP 401 with
+//! the REST code); then each request frame becomes one `messaging` call ([`ops`]) and each
+//! change the node's hub hears becomes an event frame.
+//!
+//! The socket task owns the connection: it answers requests in order, forwards the hub's frames,
+//! pings every 30 s and closes a connection silent for 90 s. When the hub drops the connection
+//! (its queue filled up: the client does not read) or the server stops, it closes the socket.
+
+mod ops;
+
+use crate::state::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::{SinkExt, StreamExt};
+use messaging::delivery::hub::Hub;
+use messaging::delivery::{OpBudget, PING_EVERY_SECS, SILENCE_MAX_SECS};
+use messaging::usersig::UserSigError;
+use messaging::{Messaging, UserId};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/client", get(upgrade))
+}
+
+/// Largest request frame read; anything larger closes the connection (1009).
+const FRAME_MAX_BYTES: usize = 64 * 1024;
+
+fn refusal(code: u32, desc: impl Into<String>) -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({ "code": code, "desc": desc.into() }))).into_response()
+}
+
+async fn upgrade(State(state): State<AppState>, RawQuery(query): RawQuery, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+    let params: HashMap<String, String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let param = |name: &str| params.get(name).filter(|v| !v.is_empty()).cloned();
+    let (Some(sdkappid), Some(identifier), Some(usersig)) = (param("sdkappid"), param("identifier"), param("usersig")) else {
+        return refusal(60002, "sdkappid, identifier and usersig are required in the query");
+    };
+    let identity = &state.rest.identity;
+    let Ok(sdkappid) = sdkappid.parse::<u64>() else { return refusal(60002, "sdkappid must be a number") };
+    if sdkappid != identity.sdkappid {
+        return refusal(70014, "sdkappid is not this server's app");
+    }
+    if let Err(e) = messaging::usersig::verify(&usersig, sdkappid, &identifier, &identity.secret_key, unix_now()) {
+        let code = match e {
+            UserSigError::Expired => 70001,
+            UserSigError::Malformed => 70003,
+            UserSigError::BadSignature => 70009,
+            UserSigError::IdentifierMismatch => 70013,
+            UserSigError::AppIdMismatch => 70014,
+        };
+        return refusal(code, e.to_string());
+    }
+    let user = match UserId::parse("identifier", &identifier) {
+        Ok(u) => u,
+        Err(e) => return refusal(70107, e.to_string()),
+    };
+    match state.messaging.user_exists(&user).await {
+        Ok(true) => {}
+        Ok(false) => return refusal(70107, format!("user {user} was never imported")),
+        Err(e) => {
+            tracing::error!(error = %e, "checking a client's user failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" }))).into_response();
+        }
+    }
+    let Ok(ws) = ws else {
+        return (StatusCode::UPGRADE_REQUIRED, Json(json!({ "code": 60002, "desc": "this address takes a WebSocket upgrade" }))).into_response();
+    };
+    let (m, hub) = (state.messaging.clone(), state.hub.clone());
+    ws.max_message_size(FRAME_MAX_BYTES).on_upgrade(move |socket| session(socket, m, hub, user))
+}
+
+async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
+    let mut conn = match hub.connect(user.as_str()).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, %user, "a client connection could not be registered");
+            let mut socket = socket;
+            let _ = socket.send(close(1011, "internal error, retry later")).await;
+            return;
+        }
+    };
+    tracing::debug!(%user, id = conn.id, "client connected");
+    let (mut sink, mut stream) = socket.split();
+    let mut budget = OpBudget::default();
+    let mut ping = tokio::time::interval(Duration::from_secs(PING_EVERY_SECS));
+    ping.tick().await;
+    let mut heard = Instant::now();
+    let ctx = ops::Context { m: &m, user: &user, origin: &conn.origin };
+    loop {
+        tokio::select! {
+            incoming = stream.next() => {
+                let Some(Ok(incoming)) = incoming else { break };
+                heard = Instant::now();
+                match incoming {
+                    Message::Text(text) => {
+                        let answer = ops::answer(&ctx, &mut budget, text.as_str()).await;
+                        if sink.send(Message::Text(answer.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Message::Binary(_) => {
+                        let answer = ops::not_a_request("frames are JSON text, not binary");
+                        if sink.send(Message::Text(answer.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            frame = conn.frames.recv() => {
+                let Some(frame) = frame else { break };
+                if sink.send(Message::Text(Utf8Bytes::from(&*frame))).await.is_err() {
+                    break;
+                }
+            }
+            _ = conn.dropped.notified() => {
+                let _ = sink.send(close(1008, "the connection was dropped: it did not read its events, or the server is stopping")).await;
+                break;
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > Duration::from_secs(SILENCE_MAX_SECS) {
+                    let _ = sink.send(close(1001, "silent for too long")).await;
+                    break;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    hub.disconnect(user.as_str(), conn.id);
+    tracing::debug!(%user, id = conn.id, "client disconnected");
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
