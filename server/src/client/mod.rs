@@ -104,13 +104,13 @@ async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
                 match incoming {
                     Message::Text(text) => {
                         let answer = ops::answer(&ctx, &mut budget, text.as_str()).await;
-                        if sink.send(Message::Text(answer.into())).await.is_err() {
+                        if !send(&mut sink, &conn.dropped, Message::Text(answer.into())).await {
                             break;
                         }
                     }
                     Message::Binary(_) => {
                         let answer = ops::not_a_request("frames are JSON text, not binary");
-                        if sink.send(Message::Text(answer.into())).await.is_err() {
+                        if !send(&mut sink, &conn.dropped, Message::Text(answer.into())).await {
                             break;
                         }
                     }
@@ -120,7 +120,7 @@ async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
             }
             frame = conn.frames.recv() => {
                 let Some(frame) = frame else { break };
-                if sink.send(Message::Text(Utf8Bytes::from(&*frame))).await.is_err() {
+                if !send(&mut sink, &conn.dropped, Message::Text(Utf8Bytes::from(&*frame))).await {
                     break;
                 }
             }
@@ -141,6 +141,15 @@ async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
     }
     hub.disconnect(user.as_str(), conn.id);
     tracing::debug!(%user, id = conn.id, "client disconnected");
+}
+
+/// Sends one frame unless the hub drops the connection meanwhile (a client that does not read
+/// leaves the send waiting on a full socket: the drop must not wait behind it). False: stop.
+async fn send(sink: &mut futures::stream::SplitSink<WebSocket, Message>, dropped: &tokio::sync::Notify, message: Message) -> bool {
+    tokio::select! {
+        sent = sink.send(message) => sent.is_ok(),
+        _ = dropped.notified() => false,
+    }
 }
 
 fn close(code: u16, reason: &str) -> Message {

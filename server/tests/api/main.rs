@@ -16,3 +16,5 @@ mod subscribers;
 mod usersig;
 mod webhooks;
 mod users;
+mod client;
+mod ws;
