@@ -118,7 +118,11 @@ impl Application {
         // Scheduled posts that came due while the server was down are published now.
         let scheduled = tokio::spawn(self.messaging.clone().publish_scheduled_posts());
         // PostgreSQL: every node's changes reach this node's hub.
-        let listening = tokio::spawn(self.messaging.clone().listen_for_changes());
+        let (ready, listening_ready) = tokio::sync::oneshot::channel();
+        let listening = tokio::spawn(self.messaging.clone().listen_for_changes(ready));
+        if tokio::time::timeout(Duration::from_secs(10), listening_ready).await.is_err() {
+            tracing::warn!("LISTEN is not in place after 10 s; serving anyway (live events may be late until it is)");
+        }
         // Client connections are upgraded sockets the accept loop no longer tracks: the hub
         // closes them when the stop signal comes.
         let hub = self.hub.clone();

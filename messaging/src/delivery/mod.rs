@@ -139,17 +139,21 @@ impl Messaging {
     }
 
     /// PostgreSQL: listens for every node's changes until shutdown and puts them on this
-    /// node's bus. Returns at once on SQLite (changes are put on the bus directly).
-    pub async fn listen_for_changes(self) {
+    /// node's bus; `ready` is told once LISTEN is in place (serve only then, or the first
+    /// clients' changes could go unheard). Returns at once on SQLite (changes are put on the
+    /// bus directly).
+    pub async fn listen_for_changes(self, ready: tokio::sync::oneshot::Sender<()>) {
         if self.backend != Backend::Postgres {
+            let _ = ready.send(());
             return;
         }
         let url = self.database_url.to_string();
+        let mut ready = Some(ready);
         loop {
             if self.workers_stopping() {
                 return;
             }
-            match self.listen_once(&url).await {
+            match self.listen_once(&url, &mut ready).await {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "listening for changes failed; retrying in 1 s (clients catch up on reconnect)");
@@ -159,9 +163,12 @@ impl Messaging {
         }
     }
 
-    async fn listen_once(&self, url: &str) -> Result<()> {
+    async fn listen_once(&self, url: &str, ready: &mut Option<tokio::sync::oneshot::Sender<()>>) -> Result<()> {
         let mut listener = sqlx::postgres::PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
         tracing::info!("listening for changes of every node");
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
         loop {

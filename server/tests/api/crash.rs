@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Starts target/…/server on `db` and waits until it answers.
-async fn start_server(db: &str, port: u16) -> Child {
+pub async fn start_server(db: &str, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_server"))
         .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", db)
@@ -36,7 +36,7 @@ async fn start_server(db: &str, port: u16) -> Child {
     child
 }
 
-async fn call(client: &reqwest::Client, port: u16, path: &str, body: Value) -> Result<Value, reqwest::Error> {
+pub async fn call(client: &reqwest::Client, port: u16, path: &str, body: Value) -> Result<Value, reqwest::Error> {
     let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={}&random=1", sig_for(ADMIN));
     client.post(format!("http://127.0.0.1:{port}/v4/{path}?{q}")).body(body.to_string()).send().await?.json().await
 }

@@ -18,3 +18,4 @@ mod webhooks;
 mod users;
 mod client;
 mod ws;
+mod nodes;

@@ -1,0 +1,140 @@
+//! Live delivery across server processes: two nodes on one PostgreSQL (a client on node B hears
+//! what node A's REST did), and a server killed with SIGKILL under connected clients (they
+//! reconnect to the restarted server and catch up with nothing lost or repeated).
+
+use crate::crash::{call, free_port, start_server};
+use crate::helpers::*;
+use crate::ws::*;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_on_node_b_hears_a_post_a_recall_and_a_subscription_made_through_node_a() {
+    if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
+        eprintln!("two nodes need PostgreSQL: this test runs in the PostgreSQL pass of scripts/test.sh");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(&dir).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut node_a = start_server(&db, port_a).await;
+    let mut node_b = start_server(&db, port_b).await;
+    let client = reqwest::Client::new();
+    let rest = |path: &'static str, body: Value| {
+        let client = client.clone();
+        async move {
+            let r = call(&client, port_a, path, body).await.unwrap();
+            assert_ok(&r);
+            r
+        }
+    };
+    rest("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "alice"] })).await;
+    rest("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_nodes", "Name": "Nodes" })).await;
+
+    let mut alice = Ws::connect(&format!("http://127.0.0.1:{port_b}"), "alice").await;
+    rest("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": "@TOA#_nodes", "SubscriberList": [{ "Subscriber_Account": "alice" }] })).await;
+    let info = alice.event("onOfficialAccountSubscribed").await;
+    assert_eq!(info["officialAccountInfo"]["officialAccountID"], "@TOA#_nodes");
+
+    let sent = rest("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": "@TOA#_nodes", "Random": 1, "MsgBody": text("from node A") })).await;
+    let key = sent["MsgKey"].as_str().unwrap();
+    let m = alice.event("onRecvNewMessage").await["message"].clone();
+    assert_eq!(m["msgKey"], key);
+    assert_eq!(m["msgBody"][0]["MsgContent"]["Text"], "from node A");
+
+    rest("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": "@TOA#_nodes", "MsgKeyList": [{ "MsgKey": key }] })).await;
+    assert_eq!(alice.event("onRecvMessageRevoked").await["msgKey"], key);
+
+    // And the other way round: alice's message through node B reaches REST on node A.
+    alice.ok("sendMessage", json!({ "conversationID": "c2c_@TOA#_nodes", "msgBody": text("hello from B") })).await;
+    let roam = rest("openim/admin_getroammsg", json!({ "Operator_Account": "@TOA#_nodes", "Peer_Account": "alice", "MaxCnt": 5, "MinTime": 0, "MaxTime": now() + 10 })).await;
+    assert_eq!(roam["MsgList"][0]["MsgBody"][0]["MsgContent"]["Text"], "hello from B");
+    node_a.kill().unwrap();
+    node_b.kill().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_sigkill_clients_reconnect_and_catch_up_with_nothing_lost_or_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(&dir).await;
+    let port = free_port();
+    let mut server = start_server(&db, port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    call(&client, port, "im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "alice"] })).await.unwrap();
+    let r = call(&client, port, "official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_kill", "Name": "Kill" })).await.unwrap();
+    assert_ok(&r);
+    let r = call(&client, port, "official_account_open_http_svc/add_subscriber", json!({ "Official_Account": "@TOA#_kill", "SubscriberList": [{ "Subscriber_Account": "alice" }] })).await.unwrap();
+    assert_ok(&r);
+    let mut alice = Ws::connect(&base, "alice").await;
+
+    // Senders fire until the server dies under them; the acknowledged keys are what must survive.
+    let mut senders = Vec::new();
+    for w in 0..4u32 {
+        let client = client.clone();
+        senders.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0..10_000u32 {
+                let body = json!({ "Official_Account": "@TOA#_kill", "Random": w * 100_000 + i, "MsgBody": text(&format!("{w}-{i}")) });
+                match call(&client, port, "official_account_open_http_svc/send_official_account_msg", body).await {
+                    Ok(r) if r["ErrorCode"] == 0 => acknowledged.push(r["MsgKey"].as_str().unwrap().to_owned()),
+                    Ok(r) => panic!("refused: {r}"),
+                    Err(_) => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    // Let some arrive live, then kill.
+    let mut live = Vec::new();
+    while live.len() < 20 {
+        let e = alice.event("onRecvNewMessage").await;
+        live.push(e["message"]["msgKey"].as_str().unwrap().to_owned());
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut acknowledged = HashSet::new();
+    for s in senders {
+        acknowledged.extend(s.await.unwrap());
+    }
+    // Whatever else was already queued to alice arrives or is cut; keep what did arrive.
+    while let Some(e) = alice.try_event("onRecvNewMessage", Duration::from_millis(200)).await {
+        live.push(e["message"]["msgKey"].as_str().unwrap().to_owned());
+    }
+    assert!(alice.closed_within(Duration::from_secs(5)).await, "the connection ended with the server");
+
+    let mut server = start_server(&db, port).await;
+    let mut alice = Ws::connect(&base, "alice").await;
+    // The client library's catch-up: page back until the newest key it already has.
+    let newest_seen = live.last().cloned().unwrap();
+    let mut fetched = Vec::new();
+    let mut last: Option<String> = None;
+    'paging: loop {
+        let mut data = json!({ "conversationID": "c2c_@TOA#_kill", "count": 100 });
+        if let Some(k) = &last {
+            data["lastMsgKey"] = json!(k);
+        }
+        let page = alice.ok("getMessageList", data).await;
+        for m in page["messages"].as_array().unwrap() {
+            let k = m["msgKey"].as_str().unwrap().to_owned();
+            if k == newest_seen {
+                break 'paging;
+            }
+            last = Some(k.clone());
+            fetched.push(k);
+        }
+        if page["isFinished"] == true {
+            break;
+        }
+    }
+    let mut all: Vec<String> = live.clone();
+    all.extend(fetched.iter().cloned());
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "no message reaches the client twice");
+    for key in &acknowledged {
+        assert!(unique.contains(key), "acknowledged {key} reached the client live or on catch-up");
+    }
+    eprintln!("{} acknowledged before SIGKILL: {} live, {} caught up after the restart", acknowledged.len(), live.len(), fetched.len());
+    server.kill().unwrap();
+}
