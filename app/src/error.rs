@@ -102,7 +102,11 @@ impl From<messaging::Error> for ConsoleError {
             Error::Forbidden(m) => ConsoleError::Forbidden(sentence(&m)),
             Error::PostNotFound(_) => ConsoleError::Refused("This post does not exist (it may have been deleted).".into()),
             Error::PostAlreadySent(_) => ConsoleError::Refused("This post has been published and can no longer change.".into()),
-            e @ (Error::NotSubscribed { .. } | Error::BroadcastTooLarge(_) | Error::DirectMessageTooLarge(_)) => {
+            e @ (Error::NotSubscribed { .. }
+            | Error::BroadcastTooLarge(_)
+            | Error::DirectMessageTooLarge(_)
+            | Error::MessageNotFound(_)
+            | Error::MessageAlreadyRecalled(_)) => {
                 ConsoleError::Refused(sentence(&e.to_string()))
             }
             e @ (Error::SendTooFrequent(_) | Error::RateLimited(_)) => ConsoleError::Throttled(sentence(&e.to_string())),

@@ -219,6 +219,37 @@ impl Messaging {
         Ok(crate::broadcasts::Sent { msg_key: key, msg_time: at, duplicate: false })
     }
 
+    /// `openim/admin_msgwithdraw`: recalls one stored message of the conversation; both sides'
+    /// clients hear `onRecvMessageRevoked`.
+    pub async fn recall_direct(&self, c: &Conversation, key: &str) -> Result<()> {
+        let k = crate::MsgKey::parse(key).ok_or_else(|| InvalidField::new("MsgKey", format!("not a MsgKey of the form {{seq}}_{{random}}_{{time}} (got {key:?})")))?;
+        let mut tx = self.begin_write().await?;
+        let found: Option<(Option<i64>,)> = sqlx::query_as(
+            "select recalled_at from c2c_message where account_id = $1 and subscriber_account = $2 and seq = $3 and random = $4 and msg_time = $5",
+        )
+        .bind(c.account.as_str())
+        .bind(c.subscriber.as_str())
+        .bind(k.seq)
+        .bind(k.random as i64)
+        .bind(k.time)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match found {
+            None => return Err(Error::MessageNotFound(key.to_owned())),
+            Some((Some(_),)) => return Err(Error::MessageAlreadyRecalled(key.to_owned())),
+            Some((None,)) => {}
+        }
+        sqlx::query("update c2c_message set recalled_at = $4 where account_id = $1 and subscriber_account = $2 and seq = $3")
+            .bind(c.account.as_str())
+            .bind(c.subscriber.as_str())
+            .bind(k.seq)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        let change = crate::delivery::Change::Recalled { account: c.account.to_string(), user: Some(c.subscriber.to_string()), key: key.to_owned() };
+        self.commit_announcing(tx, vec![change]).await
+    }
+
     /// A page of one conversation, newest first, within [min_time, max_time] and older than `before`.
     pub async fn direct_history(
         &self,
@@ -237,7 +268,7 @@ impl Messaging {
         };
         let mut rows: Vec<StoredDirectMessage> = sqlx::query_as(
             "select seq, from_account, to_account, msg_time, random, body, cloud_custom_data from c2c_message \
-             where account_id = $1 and subscriber_account = $2 and seq < $3 and msg_time >= $4 and msg_time <= $5 \
+             where account_id = $1 and subscriber_account = $2 and seq < $3 and msg_time >= $4 and msg_time <= $5 and recalled_at is null \
              order by seq desc limit $6",
         )
         .bind(c.account.as_str())

@@ -48,6 +48,11 @@ pub enum Error {
     /// The post was sent (or is being sent) and can no longer change.
     #[error("post {0} has been published and can no longer change")]
     PostAlreadySent(String),
+    /// A message to recall does not exist (in that conversation).
+    #[error("message {0} does not exist")]
+    MessageNotFound(String),
+    #[error("message {0} was already recalled")]
+    MessageAlreadyRecalled(String),
     #[error("no permission: {0}")]
     Forbidden(String),
     #[error("{user} is not a subscriber of {account}")]

@@ -22,6 +22,9 @@ pub const MESSAGE_PAGE_MAX: i64 = 100;
 /// `getOfficialAccountsInfo`'s longest list.
 pub const ACCOUNTS_INFO_MAX: usize = 100;
 
+/// `openim/get_c2c_unread_msg_num` asks about this many peers at most.
+pub const UNREAD_PEERS_MAX: usize = 10;
+
 /// `c2c_{officialAccountID}` → the account; `field` names the parameter in refusals.
 pub fn parse_conversation_id(field: &str, id: &str) -> Result<OfficialAccountId> {
     let account = id
@@ -145,6 +148,26 @@ impl Messaging {
     /// The sum of `user`'s unread counts over their accounts.
     pub async fn total_unread(&self, user: &str) -> Result<i64> {
         Ok(self.subscriptions_of(user).await?.iter().map(|s| s.unread).sum())
+    }
+
+    /// `openim/get_c2c_unread_msg_num`: `user`'s unread total, and per peer account the
+    /// unread count of its conversation (0 when the user does not subscribe).
+    pub async fn unread_counts(&self, user: &UserId, peers: &[String]) -> Result<(i64, Vec<(String, Result<i64>)>)> {
+        if peers.len() > UNREAD_PEERS_MAX {
+            return Err(InvalidField::new("Peer_Account", format!("at most {UNREAD_PEERS_MAX} items (got {})", peers.len())).into());
+        }
+        let subscriptions = self.subscriptions_of(user.as_str()).await?;
+        let total = subscriptions.iter().map(|s| s.unread).sum();
+        let per_peer = peers
+            .iter()
+            .map(|p| {
+                let r = OfficialAccountId::parse("Peer_Account", p)
+                    .map_err(Error::Invalid)
+                    .map(|id| subscriptions.iter().find(|s| s.account_id == id.as_str()).map_or(0, |s| s.unread));
+                (p.clone(), r)
+            })
+            .collect();
+        Ok((total, per_peer))
     }
 
     /// `subscribeOfficialAccount`: subscribes `user` (already subscribed is success). The app's
@@ -322,6 +345,18 @@ impl Messaging {
             None | Some("") => NEWEST,
             Some(k) => self.position_of(account, "msgKey", k).await?,
         };
+        self.mark_read_upto(user, account, upto).await
+    }
+
+    /// `openim/admin_set_msg_read`: everything of the conversation sent up to `time` (Unix
+    /// seconds; now without one) is read. Answers the conversation's unread count.
+    pub async fn mark_read_until(&self, user: &UserId, account: &OfficialAccountId, time: Option<i64>) -> Result<i64> {
+        self.account(account).await?;
+        let upto = time.map_or(NEWEST, |t| Position { time: t, source: 1, seq: i64::MAX });
+        self.mark_read_upto(user, account, upto).await
+    }
+
+    async fn mark_read_upto(&self, user: &UserId, account: &OfficialAccountId, upto: Position) -> Result<i64> {
         let mut tx = self.begin_write().await?;
         let last_broadcast: Option<(i64,)> = sqlx::query_as(
             "select seq from broadcast where account_id = $1 and (msg_time < $2 or (msg_time = $2 and ($3 = 1 or seq <= $4))) \

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 /// A node's presence rows count until this long after its last heartbeat.
 pub const NODE_TTL_SECS: i64 = 90;
+/// `query_online_status` asks about this many users at most.
+pub const ONLINE_STATUS_BATCH_MAX: usize = 500;
 /// How often a node renews its row.
 pub const HEARTBEAT_SECS: u64 = 30;
 
@@ -79,6 +81,23 @@ impl Messaging {
         sqlx::query("delete from presence where node_id = $1").bind(self.node_id.as_ref()).execute(&self.pool).await?;
         sqlx::query("delete from server_node where node_id = $1").bind(self.node_id.as_ref()).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// `openim/query_online_status`: per user, their open client connections on live nodes,
+    /// or [`crate::Error::UserNotImported`].
+    pub async fn online_status(&self, users: &[crate::UserId]) -> Result<Vec<(String, Result<i64>)>> {
+        crate::batch::check_batch("To_Account", users.len(), ONLINE_STATUS_BATCH_MAX)?;
+        let imported = self.check_users(users).await?;
+        let ids: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+        let connections = self.connections_of(&ids).await?;
+        Ok(ids
+            .into_iter()
+            .zip(imported)
+            .map(|(id, known)| {
+                let r = if known { Ok(connections.get(&id).copied().unwrap_or(0)) } else { Err(crate::Error::UserNotImported(id.clone())) };
+                (id, r)
+            })
+            .collect())
     }
 
     /// Of `users`, how many connections each has on live nodes (absent: none).

@@ -65,6 +65,8 @@ pub fn core_code(e: &messaging::Error) -> u32 {
         NotSubscribed { .. } => 10007,
         // Posts are a console matter; REST never reaches these.
         PostNotFound(_) | PostAlreadySent(_) => 10004,
+        MessageNotFound(_) => 20022,
+        MessageAlreadyRecalled(_) => 20023,
         BroadcastTooLarge(_) => 80002,
         DirectMessageTooLarge(_) => 93000,
         SendTooFrequent(_) => 10023,

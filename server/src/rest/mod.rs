@@ -113,6 +113,10 @@ async fn dispatch(m: &Messaging, op: &str, service: &str, command: &str, body: V
         }
         ("openim", "sendmsg") => direct::sendmsg(m, parse(body)?).await,
         ("openim", "admin_getroammsg") => direct::admin_getroammsg(m, parse(body)?).await,
+        ("openim", "query_online_status") => direct::query_online_status(m, parse(body)?).await,
+        ("openim", "admin_set_msg_read") => direct::admin_set_msg_read(m, parse(body)?).await,
+        ("openim", "get_c2c_unread_msg_num") => direct::get_c2c_unread_msg_num(m, parse(body)?).await,
+        ("openim", "admin_msgwithdraw") => direct::admin_msgwithdraw(m, parse(body)?).await,
         _ => Err(RestError::UnknownCommand(format!("{service}/{command}"))),
     }
 }

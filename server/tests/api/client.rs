@@ -345,3 +345,65 @@ async fn a_client_that_never_reads_is_dropped_and_does_not_slow_the_others() {
     assert_eq!(received, total);
     assert!(slow.closed_within(WAIT * 3).await, "the slow client was dropped");
 }
+
+#[tokio::test]
+async fn rest_sees_who_is_online_and_the_same_unread_counts_and_read_positions_as_clients() {
+    let app = unlimited().await;
+    let account = app.an_account_with_subscribers("@TOA#_rest", &["alice", "bob"]).await;
+    let mut alice = Ws::connect(&app.base, "alice").await;
+    // Presence is written in batches (a quarter of a second).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let r = app.call("openim/query_online_status", json!({ "To_Account": ["alice", "bob", "ghost"], "IsNeedDetail": 1 })).await;
+    assert_ok(&r);
+    assert_eq!(r["QueryResult"][0]["To_Account"], "alice");
+    assert_eq!(r["QueryResult"][0]["Status"], "Online");
+    assert_eq!(r["QueryResult"][0]["Detail"].as_array().unwrap().len(), 1);
+    assert_eq!(r["QueryResult"][1]["Status"], "Offline");
+    assert_eq!(r["ErrorList"][0], json!({ "To_Account": "ghost", "ErrorCode": 70107 }));
+
+    broadcast(&app, &account, "one").await;
+    broadcast(&app, &account, "two").await;
+    let r = app.call("openim/get_c2c_unread_msg_num", json!({ "To_Account": "alice", "Peer_Account": [account] })).await;
+    assert_ok(&r);
+    assert_eq!(r["AllC2CUnreadMsgNum"], 2);
+    assert_eq!(r["C2CUnreadMsgNumList"][0], json!({ "Peer_Account": account, "C2CUnreadMsgNum": 2 }));
+    let r = app.call("openim/admin_set_msg_read", json!({ "Report_Account": "alice", "Peer_Account": account })).await;
+    assert_ok(&r);
+    let mut total = Value::Null;
+    for e in alice.events_within("onTotalUnreadMessageCountChanged", QUIET).await {
+        total = e["totalUnreadCount"].clone();
+    }
+    assert_eq!(total, 0, "the client hears the read position REST moved");
+    let r = app.call("openim/get_c2c_unread_msg_num", json!({ "To_Account": "alice" })).await;
+    assert_eq!(r["AllC2CUnreadMsgNum"], 0, "{r}");
+
+    drop(alice);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let r = app.call("openim/query_online_status", json!({ "To_Account": ["alice"] })).await;
+    assert_eq!(r["QueryResult"][0]["Status"], "Offline", "{r}");
+}
+
+#[tokio::test]
+async fn admin_msgwithdraw_recalls_a_one_to_one_message_and_roaming_accepts_the_older_field_names() {
+    let app = unlimited().await;
+    let account = app.an_account_with_subscribers("@TOA#_withdraw", &["alice"]).await;
+    let mut alice = Ws::connect(&app.base, "alice").await;
+    let r = app.call("openim/sendmsg", json!({ "From_Account": account, "To_Account": "alice", "MsgRandom": 5, "MsgBody": text("take me back") })).await;
+    assert_ok(&r);
+    let key = r["MsgKey"].as_str().unwrap().to_owned();
+    // The older spelling From_Account / To_Account works as Operator_Account / Peer_Account.
+    let roam = app.call("openim/admin_getroammsg", json!({ "From_Account": account, "To_Account": "alice", "MaxCnt": 10 })).await;
+    assert_ok(&roam);
+    assert_eq!(roam["MsgList"][0]["MsgKey"], key.as_str());
+    let withdraw = json!({ "From_Account": account, "To_Account": "alice", "MsgKey": key });
+    assert_ok(&app.call("openim/admin_msgwithdraw", withdraw.clone()).await);
+    let e = alice.event("onRecvMessageRevoked").await;
+    assert_eq!(e["msgKey"], key.as_str());
+    assert_fails(&app.call("openim/admin_msgwithdraw", withdraw).await, 20023);
+    let unknown = json!({ "From_Account": account, "To_Account": "alice", "MsgKey": "99_5_1700000000" });
+    assert_fails(&app.call("openim/admin_msgwithdraw", unknown).await, 20022);
+    let roam = app.call("openim/admin_getroammsg", json!({ "Operator_Account": account, "Peer_Account": "alice", "MaxCnt": 10 })).await;
+    assert_eq!(roam["MsgList"], json!([]), "a recalled message leaves roaming history");
+    let page = alice.ok("getMessageList", json!({ "conversationID": conversation(&account), "count": 10 })).await;
+    assert_eq!(page["messages"][0]["isRevoked"], true);
+}
