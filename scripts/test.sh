@@ -21,6 +21,9 @@ if command -v psql >/dev/null; then  # databases left by earlier runs
 fi
 HERALD_TEST_BACKEND=postgres cargo test --release -p server --test api
 
+echo "test: the TypeScript client library against the real server"
+(cd clients/js && npm ci --no-audit --no-fund && npm test)
+
 echo "test: Playwright"
 E2E_DIR=$(mktemp -d)
 trap 'rm -rf "$E2E_DIR"' EXIT

@@ -1,0 +1,109 @@
+// The library against the real server: login and its refusal, each op, events, and reconnect
+// after a SIGKILL that neither loses nor repeats a message.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { login, HeraldClient, HeraldError, Message } from "../src/index.js";
+import { Server, SDKAPPID, userSig } from "./server.js";
+
+const servers: Server[] = [];
+const clients: HeraldClient[] = [];
+after(async () => {
+  for (const c of clients) c.logout();
+  for (const s of servers) await s.kill().catch(() => {});
+});
+
+async function fresh(): Promise<Server> {
+  const s = await Server.fresh();
+  servers.push(s);
+  return s;
+}
+
+async function as(server: Server, userID: string, extra: object = {}): Promise<HeraldClient> {
+  const c = await login({ sdkAppID: SDKAPPID, userID, userSig: userSig(userID), url: server.url, WebSocket: WebSocket as any, ...extra });
+  clients.push(c);
+  return c;
+}
+
+/** Resolves with the next `count` values `on` gives, or rejects after `ms`. */
+function next<T>(on: (h: (v: T) => void) => () => void, count = 1, ms = 10_000): Promise<T[]> {
+  return new Promise((ok, fail) => {
+    const got: T[] = [];
+    const timer = setTimeout(() => {
+      stop();
+      fail(new Error(`only ${got.length} of ${count} events came`));
+    }, ms);
+    const stop = on((v) => {
+      got.push(v);
+      if (got.length === count) {
+        clearTimeout(timer);
+        stop();
+        ok(got);
+      }
+    });
+  });
+}
+
+const textOf = (m: Message) => (m.msgBody[0].MsgContent as any).Text as string;
+
+test("a refused login rejects with the server's refusal and no client", async () => {
+  const server = await fresh();
+  await server.rest("im_open_login_svc/account_import", { UserID: "alice" });
+  await assert.rejects(
+    login({ sdkAppID: SDKAPPID, userID: "alice", userSig: userSig("bob"), url: server.url, WebSocket: WebSocket as any }),
+    (e: unknown) => e instanceof HeraldError,
+  );
+});
+
+test("a subscriber gets a post live, its unread count, reads it and reacts", async () => {
+  const server = await fresh();
+  await server.account("@TOA#_js", ["alice"]);
+  const alice = await as(server, "alice");
+  const arriving = next<{ message: Message }>((h) => alice.on("onRecvNewMessage", h));
+  const key = await server.broadcast("@TOA#_js", "hello from REST");
+  const [{ message }] = await arriving;
+  assert.equal(message.msgKey, key);
+  assert.equal(textOf(message), "hello from REST");
+  const info = await alice.getOfficialAccountsInfo();
+  assert.equal(info.results[0].officialAccountInfo.unreadCount, 1);
+  assert.deepEqual(await alice.markConversationRead("c2c_@TOA#_js"), { unreadCount: 0 });
+  await alice.addMessageReaction("c2c_@TOA#_js", key, "👍");
+  const reactions = await alice.getMessageReactions("c2c_@TOA#_js", [key]);
+  assert.deepEqual(reactions.results[0].reactions, [{ reactionID: "👍", totalUserCount: 1, reactedByMe: true }]);
+  const sent = await alice.sendMessage({ conversationID: "c2c_@TOA#_js", msgBody: [{ MsgType: "TIMTextElem", MsgContent: { Text: "thanks" } }] });
+  assert.equal(sent.message.sender, "alice");
+  const page = await alice.getMessageList({ conversationID: "c2c_@TOA#_js", count: 10 });
+  assert.deepEqual(page.messages.map(textOf), ["thanks", "hello from REST"]);
+});
+
+test("refusals come as HeraldError with the REST code", async () => {
+  const server = await fresh();
+  await server.account("@TOA#_refuse", ["alice"]);
+  const alice = await as(server, "alice");
+  await assert.rejects(alice.subscribeOfficialAccount("@TOA#_missing"), (e: any) => e instanceof HeraldError && e.code === 10010);
+  await assert.rejects(alice.getMessageList({ conversationID: "c2c_@TOA#_refuse", count: 1000 }), (e: any) => e.code === 10004 && /count/.test(e.desc));
+  await assert.rejects(alice.request("fly", {}), (e: any) => e.code === 60009);
+  await alice.ping();
+});
+
+test("after a SIGKILL the client reconnects and delivers what it missed, each message once", async () => {
+  const server = await fresh();
+  await server.account("@TOA#_resume", ["alice"]);
+  const alice = await as(server, "alice", { reconnectMinMs: 1500, reconnectMaxMs: 3000 });
+  const delivered: string[] = [];
+  alice.on("onRecvNewMessage", ({ message }) => delivered.push(textOf(message)));
+  const first = next<any>((h) => alice.on("onRecvNewMessage", h));
+  await server.broadcast("@TOA#_resume", "before");
+  await first;
+  const lost = next<any>((h) => alice.on("onConnectionChanged", h));
+  await server.kill();
+  await lost;
+  await server.start();
+  // Sent while the client waits out its backoff: it must fetch these on reconnect.
+  for (const t of ["missed 1", "missed 2", "missed 3"]) await server.broadcast("@TOA#_resume", t);
+  const back = next<any>((h) => alice.on("onRecvNewMessage", h), 3, 20_000);
+  await back;
+  await server.broadcast("@TOA#_resume", "after");
+  await next<any>((h) => alice.on("onRecvNewMessage", h));
+  assert.deepEqual(delivered, ["before", "missed 1", "missed 2", "missed 3", "after"]);
+});
