@@ -34,6 +34,8 @@ pub fn router() -> Router<AppState> {
 
 /// Largest request frame read; anything larger closes the connection (1009).
 const FRAME_MAX_BYTES: usize = 64 * 1024;
+/// Read buffer per connection.
+const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 
 fn refusal(code: u32, desc: impl Into<String>) -> Response {
     (StatusCode::UNAUTHORIZED, Json(json!({ "code": code, "desc": desc.into() }))).into_response()
@@ -76,7 +78,12 @@ async fn upgrade(State(state): State<AppState>, RawQuery(query): RawQuery, ws: R
         return (StatusCode::UPGRADE_REQUIRED, Json(json!({ "code": 60002, "desc": "this address takes a WebSocket upgrade" }))).into_response();
     };
     let (m, hub) = (state.messaging.clone(), state.hub.clone());
-    ws.max_message_size(FRAME_MAX_BYTES).on_upgrade(move |socket| session(socket, m, hub, user))
+    // tungstenite's buffers default to 128 KiB each way, per connection: far more than an idle
+    // client needs (frames larger than the read buffer are still read, in several reads).
+    ws.max_message_size(FRAME_MAX_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| session(socket, m, hub, user))
 }
 
 async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
