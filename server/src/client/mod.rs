@@ -34,8 +34,10 @@ pub fn router() -> Router<AppState> {
 
 /// Largest request frame read; anything larger closes the connection (1009).
 const FRAME_MAX_BYTES: usize = 64 * 1024;
-/// Read buffer per connection.
+/// Read buffer per connection, and how much a write gathers before it goes out.
 const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+/// Waiting frames sent in one write at most.
+const WRITE_BATCH_MAX: usize = 16;
 
 fn refusal(code: u32, desc: impl Into<String>) -> Response {
     (StatusCode::UNAUTHORIZED, Json(json!({ "code": code, "desc": desc.into() }))).into_response()
@@ -79,10 +81,10 @@ async fn upgrade(State(state): State<AppState>, RawQuery(query): RawQuery, ws: R
     };
     let (m, hub) = (state.messaging.clone(), state.hub.clone());
     // tungstenite's buffers default to 128 KiB each way, per connection: far more than an idle
-    // client needs (frames larger than the read buffer are still read, in several reads).
+    // client needs (larger frames are still read and written, in several pieces).
     ws.max_message_size(FRAME_MAX_BYTES)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .on_upgrade(move |socket| session(socket, m, hub, user))
 }
 
@@ -127,7 +129,16 @@ async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
             }
             frame = conn.frames.recv() => {
                 let Some(frame) = frame else { break };
-                if !send(&mut sink, &conn.dropped, Message::Text(Utf8Bytes::from(&*frame))).await {
+                // Frames already waiting go out in the same write (a broadcast and the unread
+                // total that follows it, say): one system call, not one per frame.
+                let mut batch = vec![frame];
+                while batch.len() < WRITE_BATCH_MAX {
+                    match conn.frames.try_recv() {
+                        Ok(f) => batch.push(f),
+                        Err(_) => break,
+                    }
+                }
+                if !send_all(&mut sink, &conn.dropped, batch).await {
                     break;
                 }
             }
@@ -155,6 +166,20 @@ async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
 async fn send(sink: &mut futures::stream::SplitSink<WebSocket, Message>, dropped: &tokio::sync::Notify, message: Message) -> bool {
     tokio::select! {
         sent = sink.send(message) => sent.is_ok(),
+        _ = dropped.notified() => false,
+    }
+}
+
+/// [`send`] for several frames, flushed once.
+async fn send_all(sink: &mut futures::stream::SplitSink<WebSocket, Message>, dropped: &tokio::sync::Notify, frames: Vec<Arc<str>>) -> bool {
+    let write = async {
+        for f in frames {
+            sink.feed(Message::Text(Utf8Bytes::from(&*f))).await?;
+        }
+        sink.flush().await
+    };
+    tokio::select! {
+        sent = write => sent.is_ok(),
         _ = dropped.notified() => false,
     }
 }
