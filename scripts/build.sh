@@ -33,6 +33,18 @@ step "assets"
 cp style/main.css "$PKG/herald.css"
 cp -r public/. "$SITE/"
 
+# The client library (clients/js, TypeScript → JavaScript with tsc) for the /try page.
+step "client library"
+if command -v npm >/dev/null; then
+  if [[ ! -d clients/js/node_modules/typescript ]] || [[ clients/js/package-lock.json -nt clients/js/node_modules/.package-lock.json ]]; then
+    (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  (cd clients/js && npx tsc -p .)
+  cp clients/js/dist/index.js "$SITE/try/herald-client.js"
+else
+  echo "build: no npm here: /try works only once clients/js is built (see clients/js/README.md)"
+fi
+
 # A name with the content's hash (the server reads it from pkg/build.txt), so browsers may keep
 # these files for a year; and brotli/gzip copies for the server to send as they are.
 step "hashed names and precompressed copies"

@@ -7,14 +7,17 @@
 //! * `pages::sign_in`: sign in / sign out.
 //! * `pages::accounts`: the accounts list and its create / edit / delete dialogs.
 //! * `pages::account`: one account's head and tabs; `pages::posts`, `pages::composer` and
-//!   `pages::subscribers` are its Posts, New post and Subscribers pages.
+//!   `pages::subscribers` are its Posts, New post and Subscribers pages; `pages::inbox` its
+//!   one-to-one conversations.
 //! * `pages::dialog`: the one modal dialog (a native `<dialog>`).
 //! * `pages::settings`: the REST identity and the owner's password.
+//! * `try_support`: server functions of the subscriber view at `/try` (a plain page, not Leptos).
 
 pub mod error;
 mod pages;
 mod paths;
 mod time_fmt;
+mod try_support;
 
 #[cfg(feature = "ssr")]
 mod ssr;
@@ -29,10 +32,10 @@ use leptos_router::path;
 /// Console pages reachable signed out; every other page needs a signed-in user. The server's
 /// sign-in guard asks [`is_protected_page`], so this list and the routes below are the one
 /// source. (Server functions check for themselves: `ssr::signed_in`.)
-const PUBLIC_PAGES: &[&str] = &["/login"];
+const PUBLIC_PAGES: &[&str] = &["/login", "/try"];
 
 /// Paths that are not console pages at all: assets, the REST API, server functions, links.
-const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/sign-in/", "/media/", "/healthz", "/favicon.svg"];
+const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/v1/", "/try/", "/sign-in/", "/media/", "/healthz", "/favicon.svg"];
 
 /// Whether `path` is a console page that needs a signed-in user (prefix-based: any page under
 /// a protected one is protected too, and unknown pages are protected rather than open).
@@ -93,6 +96,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:id/posts") view=pages::posts::PostsPage/>
                 <Route path=path!("/accounts/:id/posts/:post") view=pages::composer::PostPage/>
                 <Route path=path!("/accounts/:id/subscribers") view=pages::subscribers::SubscribersPage/>
+                <Route path=path!("/accounts/:id/inbox") view=pages::inbox::InboxPage/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage/>
             </Routes>
         </Router>

@@ -86,7 +86,7 @@ fn refuse(why: &str) -> Response {
 
 /// Whether the browser says this request comes from Herald's own pages: `Sec-Fetch-Site` when
 /// sent (every current browser), else `Origin` against the public origin or the request's Host.
-fn same_site(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), &'static str> {
+pub(crate) fn same_site(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), &'static str> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if site != "same-origin" && site != "none" {

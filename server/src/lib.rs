@@ -5,6 +5,7 @@
 //! * [`startup`]: [`startup::Application`] opens the database, builds the router, serves.
 //! * `rest`: `/v4/{service}/{command}`, the Tencent wire contract (envelope, UserSig, codes).
 //! * `client`: `/v1/client`, the WebSocket end users' apps speak (product.md §4).
+//! * `try_page`: `/try`, a subscriber view built on the TypeScript client library.
 //! * `console`: sign-in guard, one-time sign-in links, sessions, server-function statuses.
 //! * `media`: image uploads (`POST /media`) and serving them (`GET /media/{hash}.{ext}`).
 //! * `layers`: RequestId and caught panics, request logs, cross-site refusal, security headers.
@@ -17,6 +18,7 @@ mod console;
 mod layers;
 mod media;
 mod rest;
+mod try_page;
 pub mod serve;
 pub mod startup;
 pub mod state;

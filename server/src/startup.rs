@@ -198,6 +198,11 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         )
         .route("/sign-in/{token}", axum::routing::get(console::redeem_sign_in_link))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/accounts/{id}/inbox/live", axum::routing::get(crate::client::inbox_live))
+        .route("/try", axum::routing::get({
+            let site_root = config.site_root.clone();
+            move || crate::try_page::page(site_root.clone())
+        }))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn(console::server_fn_status))
         .layer(axum::middleware::from_fn(console::require_sign_in));

@@ -27,6 +27,7 @@ pub enum Tab {
     Overview,
     Posts,
     Subscribers,
+    Inbox,
     NewPost,
 }
 
@@ -56,6 +57,7 @@ pub fn AccountHead(tab: Tab, #[prop(optional, into)] version: Signal<u32>) -> im
                 {link(Tab::Overview, paths::account(&a.id), "Overview")}
                 {link(Tab::Posts, paths::posts(&a.id), "Posts")}
                 {link(Tab::Subscribers, paths::subscribers(&a.id), "Subscribers")}
+                {link(Tab::Inbox, format!("{}/inbox", paths::account(&a.id)), "Inbox")}
                 {link(Tab::NewPost, paths::new_post(&a.id), "New post")}
             </nav>
         }

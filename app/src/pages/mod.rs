@@ -8,5 +8,6 @@ pub mod sign_in;
 pub mod account;
 pub mod composer;
 pub mod dialog;
+pub mod inbox;
 pub mod posts;
 pub mod subscribers;

@@ -37,6 +37,8 @@ pub struct SentRow {
     pub kind: String,
     pub summary: String,
     pub recalled: bool,
+    /// Subscribers' reactions (reaction, how many), most first.
+    pub reactions: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +67,15 @@ fn sent_row(b: &messaging::broadcasts::StoredBroadcast) -> SentRow {
             ("Message".to_owned(), summary)
         }
     };
-    SentRow { msg_key: b.msg_key(), msg_time: b.msg_time, kind, summary, recalled: b.recalled_at.is_some() }
+    SentRow { msg_key: b.msg_key(), msg_time: b.msg_time, kind, summary, recalled: b.recalled_at.is_some(), reactions: vec![] }
+}
+
+/// "👍 2 · 🎉 1", or a dash for none.
+fn reactions_text(reactions: &[(String, i64)]) -> String {
+    if reactions.is_empty() {
+        return "–".into();
+    }
+    reactions.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(" · ")
 }
 
 #[server(endpoint = "list_posts")]
@@ -98,7 +108,14 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
     };
     let page = m.broadcast_history(&id, SENT_PAGE, older_than.as_deref(), true).await?;
     let older = if page.finished { None } else { page.messages.last().map(|b| b.msg_key()) };
-    Ok(PostsData { unsent, sent: page.messages.iter().map(sent_row).collect(), older })
+    let keys: Vec<String> = page.messages.iter().map(|b| b.msg_key()).collect();
+    let mut reactions = m.broadcast_reaction_counts(&id, &keys).await?;
+    let sent = page
+        .messages
+        .iter()
+        .map(|b| SentRow { reactions: reactions.remove(&b.msg_key()).unwrap_or_default(), ..sent_row(b) })
+        .collect();
+    Ok(PostsData { unsent, sent, older })
 }
 
 /// Recalls a sent post, through the same `messaging` call as REST recall.
@@ -210,7 +227,7 @@ pub fn PostsPage() -> impl IntoView {
             {if rows.is_empty() { Some(view! { <p class="empty">"Nothing sent yet."</p> }) } else { None }}
             <table class="posts" class:hidden-part=empty>
                 <thead><tr><th scope="col">"Status"</th><th scope="col">"Post"</th><th scope="col">"Type"</th>
-                    <th scope="col">"Sent"</th><th scope="col">"MsgKey"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                    <th scope="col">"Sent"</th><th scope="col">"Reactions"</th><th scope="col">"MsgKey"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
                         let for_recall = r.clone();
@@ -221,6 +238,7 @@ pub fn PostsPage() -> impl IntoView {
                                 <td><a href=paths::post(&a, &r.msg_key)>{r.summary.clone()}</a></td>
                                 <td>{r.kind.clone()}</td>
                                 <td>{utc_minutes(r.msg_time)}</td>
+                                <td class="reactions">{reactions_text(&r.reactions)}</td>
                                 <td><code>{r.msg_key.clone()}</code></td>
                                 <td class="actions">
                                     {(!r.recalled).then(|| view! {

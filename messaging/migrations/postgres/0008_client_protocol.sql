@@ -5,6 +5,10 @@
 -- Unread counts come from read positions, never per-recipient rows: read_seq (broadcasts,
 -- already there) and c2c_read_seq (the one-to-one messages of the conversation).
 alter table subscription add column c2c_read_seq bigint not null default 0;
+-- The account's side of the same conversation (the console's Inbox): what it has read.
+alter table subscription add column account_read_seq bigint not null default 0;
+-- The Inbox lists only subscriptions with one-to-one messages.
+create index subscription_with_chat on subscription (account_id, c2c_last_seq);
 -- Counting starts at the subscription: history from before it is not unread.
 update subscription set read_seq =
     (select a.last_seq from official_account a where a.account_id = subscription.account_id)

@@ -79,6 +79,8 @@ struct State {
     users: HashMap<String, User>,
     /// account → its connected subscribers (any msgFlag).
     by_account: HashMap<String, HashSet<String>>,
+    /// account → console pages watching its Inbox.
+    watchers: HashMap<String, Vec<Handle>>,
     stopped: bool,
 }
 
@@ -230,6 +232,45 @@ impl Hub {
         Ok(Connection { id, origin: format!("{}:{id}", self.m.node_id()), frames: rx, dropped })
     }
 
+    /// Opens a console connection that hears of `account`'s one-to-one conversations (its Inbox).
+    pub fn watch_inbox(&self, account: &str) -> Connection {
+        let (tx, rx) = mpsc::channel(QUEUE_MAX);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let dropped = Arc::new(Notify::new());
+        let mut state = self.lock();
+        if state.stopped {
+            dropped.notify_one();
+        }
+        state.watchers.entry(account.to_owned()).or_default().push(Handle { id, frames: tx, dropped: dropped.clone() });
+        Connection { id, origin: format!("{}:{id}", self.m.node_id()), frames: rx, dropped }
+    }
+
+    pub fn unwatch_inbox(&self, account: &str, id: u64) {
+        let mut state = self.lock();
+        if let Some(list) = state.watchers.get_mut(account) {
+            list.retain(|h| h.id != id);
+            if list.is_empty() {
+                state.watchers.remove(account);
+            }
+        }
+    }
+
+    /// Tells the Inbox watchers of the change's account that a conversation moved.
+    fn tell_inbox(&self, change: &Change) {
+        let (account, subscriber) = match change {
+            Change::Message { account, user: Some(u), .. } | Change::Recalled { account, user: Some(u), .. } | Change::Live { account, user: Some(u), .. } => (account, u),
+            _ => return,
+        };
+        let state = self.lock();
+        let Some(list) = state.watchers.get(account) else { return };
+        let frame: Frame = event_frame("inboxChanged", json!({ "subscriber": subscriber })).into();
+        for h in list {
+            if h.frames.try_send(frame.clone()).is_err() {
+                h.dropped.notify_one();
+            }
+        }
+    }
+
     /// Closes connection `id` of `user` (the socket ended).
     pub fn disconnect(&self, user: &str, id: u64) {
         let mut state = self.lock();
@@ -258,10 +299,8 @@ impl Hub {
         {
             let mut state = self.lock();
             state.stopped = true;
-            for u in state.users.values() {
-                for c in &u.conns {
-                    c.dropped.notify_one();
-                }
+            for c in state.users.values().flat_map(|u| &u.conns).chain(state.watchers.values().flatten()) {
+                c.dropped.notify_one();
             }
         }
         if let Err(e) = self.m.clear_presence().await {
@@ -340,6 +379,7 @@ impl Hub {
     }
 
     async fn apply(&self, change: &Change) -> crate::Result<()> {
+        self.tell_inbox(change);
         let mut dropped = Vec::new();
         match change {
             Change::Message { account, user: None, seq, .. } => {

@@ -18,10 +18,12 @@
 //! * [`reactions`]: per-user reactions and their counts.
 //! * [`objects`]: `officialAccountInfo` and `message` as the protocol spells them.
 //! * [`hub`]: this node's connections, indexed by user and by account.
+//! * [`inbox`]: the account's side of one-to-one conversations (the console's Inbox).
 //! * [`presence`]: who is connected on which node (offline push, `query_online_status`).
 
 pub mod conversation;
 pub mod hub;
+pub mod inbox;
 pub mod objects;
 pub mod presence;
 pub mod reactions;

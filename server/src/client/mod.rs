@@ -7,7 +7,10 @@
 //! pings every 30 s and closes a connection silent for 90 s. When the hub drops the connection
 //! (its queue filled up: the client does not read) or the server stops, it closes the socket.
 
+mod inbox;
 mod ops;
+
+pub use inbox::live as inbox_live;
 
 use crate::state::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;

@@ -407,3 +407,55 @@ async fn admin_msgwithdraw_recalls_a_one_to_one_message_and_roaming_accepts_the_
     let page = alice.ok("getMessageList", json!({ "conversationID": conversation(&account), "count": 10 })).await;
     assert_eq!(page["messages"][0]["isRevoked"], true);
 }
+
+#[tokio::test]
+async fn a_test_usersig_needs_the_platform_owner_and_connects_the_user_it_imports() {
+    let app = unlimited().await;
+    let refused = server_fn(&app, "try_usersig", &[("user_id", "tester")], None).await;
+    assert!(refused.status().is_client_error(), "signed out: {}", refused.status());
+    let cookie = signed_in(&app).await;
+    let minted = server_fn(&app, "try_usersig", &[("user_id", "tester")], Some(&cookie)).await;
+    assert!(minted.status().is_success(), "{}", minted.status());
+    let minted: Value = minted.json().await.unwrap();
+    assert_eq!(minted["sdk_app_id"], SDKAPPID);
+    let usersig = minted["user_sig"].as_str().unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(client_url(&app.base, "tester", usersig)).await.expect("the minted UserSig upgrades");
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(r#"{"id":1,"op":"ping","data":{}}"#)).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_renderer_behind_try_shows_raw_html_as_text() {
+    let app = unlimited().await;
+    let body = json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "<script>alert(1)</script> **bold**" } }]).to_string();
+    let r = server_fn(&app, "try_render", &[("msg_body", &body)], None).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let html: String = r.json().await.unwrap();
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+}
+
+#[tokio::test]
+async fn the_inbox_socket_refuses_the_signed_out_and_other_sites() {
+    let app = unlimited().await;
+    let account = app.an_account("owner", "@TOA#_inbox", "Inbox").await;
+    let url = format!("{}/accounts/{}/inbox/live", app.base, account.replace('@', "%40").replace('#', "%23"));
+    let upgrade = |cookie: Option<&str>, origin: &str| {
+        let mut req = client()
+            .get(&url)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("origin", origin);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    let signed_out = upgrade(None, &app.base).await.unwrap();
+    assert!(signed_out.status().is_client_error() || signed_out.status().is_redirection(), "{}", signed_out.status());
+    let cookie = signed_in(&app).await;
+    assert_eq!(upgrade(Some(&cookie), "https://evil.example").await.unwrap().status(), 403);
+    assert_eq!(upgrade(Some(&cookie), &app.base).await.unwrap().status(), 101);
+}

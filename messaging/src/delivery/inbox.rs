@@ -1,0 +1,91 @@
+//! The account's side of one-to-one conversations (the console's Inbox): which subscribers
+//! wrote, newest first, with what the account has not read yet (`account_read_seq`, a read
+//! position like the subscriber's own), and replying as the account.
+
+use super::objects::Message;
+use crate::direct::{Conversation, Direction, NewDirectMessage};
+use crate::error::{Error, InvalidField, Result};
+use crate::ids::{OfficialAccountId, UserId};
+use crate::message::MsgBody;
+use crate::Messaging;
+
+/// Conversations listed at most.
+pub const INBOX_PAGE_MAX: i64 = 100;
+
+/// One conversation of an account, as its Inbox lists it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct InboxRow {
+    pub subscriber: String,
+    /// Unix seconds of its newest message.
+    pub last_time: i64,
+    /// Messages from the subscriber the account has not read.
+    pub unread: i64,
+}
+
+impl Messaging {
+    /// The account's conversations that have messages, newest first.
+    pub async fn inbox(&self, account: &OfficialAccountId, limit: i64) -> Result<Vec<InboxRow>> {
+        if !(1..=INBOX_PAGE_MAX).contains(&limit) {
+            return Err(InvalidField::new("limit", format!("must be between 1 and {INBOX_PAGE_MAX} (got {limit})")).into());
+        }
+        self.account(account).await?;
+        Ok(sqlx::query_as(
+            "select s.subscriber_account as subscriber, \
+               coalesce((select max(c.msg_time) from c2c_message c where c.account_id = s.account_id \
+                 and c.subscriber_account = s.subscriber_account), 0) as last_time, \
+               (select count(*) from c2c_message u where u.account_id = s.account_id and u.subscriber_account = s.subscriber_account \
+                 and u.from_account = s.subscriber_account and u.seq > s.account_read_seq and u.recalled_at is null) as unread \
+             from subscription s where s.account_id = $1 and s.c2c_last_seq > 0 \
+             order by last_time desc, s.subscriber_account limit $2",
+        )
+        .bind(account.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The newest `count` messages of the conversation with `user`, oldest first (as a chat
+    /// shows them), and marks them read on the account's side.
+    pub async fn inbox_conversation(&self, account: &OfficialAccountId, user: &UserId, count: i64) -> Result<Vec<Message>> {
+        let conversation = Conversation { account: account.clone(), subscriber: user.clone(), direction: Direction::AccountToSubscriber };
+        let page = self.direct_history(&conversation, count, 0, i64::MAX, None).await?;
+        let mut messages = Vec::with_capacity(page.messages.len());
+        for d in page.messages.iter().rev() {
+            if let Some(m) = self.direct_message(account.as_str(), user.as_str(), d.seq).await? {
+                messages.push(m);
+            }
+        }
+        sqlx::query("update subscription set account_read_seq = c2c_last_seq where account_id = $1 and subscriber_account = $2")
+            .bind(account.as_str())
+            .bind(user.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(messages)
+    }
+
+    /// The account replies to `user` (a text message; C2C webhooks and push apply as for REST
+    /// `openim/sendmsg`).
+    pub async fn reply_as_account(&self, account: &OfficialAccountId, user: &UserId, text: &str) -> Result<()> {
+        if text.trim().is_empty() {
+            return Err(InvalidField::new("Reply", "must not be empty").into());
+        }
+        let body = MsgBody::parse("Reply", serde_json::json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]))?;
+        let message = NewDirectMessage {
+            conversation: Conversation { account: account.clone(), subscriber: user.clone(), direction: Direction::AccountToSubscriber },
+            random: rand::random(),
+            body,
+            cloud_custom_data: String::new(),
+            offline_push_info: None,
+            online_only: false,
+            no_unread: false,
+            no_last_msg: false,
+            forbid_before_callback: false,
+            forbid_after_callback: false,
+            origin: None,
+        };
+        match self.send_direct(message).await {
+            Err(Error::NotSubscribed { .. }) => Err(Error::Forbidden(format!("{user} no longer subscribes to {account}"))),
+            other => other.map(|_| ()),
+        }
+    }
+}

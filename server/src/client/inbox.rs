@@ -1,0 +1,55 @@
+//! `GET /accounts/{id}/inbox/live`: the console's Inbox page listens here (a WebSocket) for new
+//! one-to-one messages of the account, from this node's hub. Signed-in console users only, with
+//! the right to view the account, from Herald's own pages (cross-site upgrades are refused).
+
+use crate::state::AppState;
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use tower_sessions::Session;
+
+pub async fn live(State(state): State<AppState>, session: Session, headers: HeaderMap, Path(id): Path<String>, ws: WebSocketUpgrade) -> Response {
+    if let Err(why) = crate::layers::same_site(&headers, state.public_origin.as_deref()) {
+        return (StatusCode::FORBIDDEN, why).into_response();
+    }
+    let Some(username) = app::session_user(&session).await else {
+        return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    };
+    let user = match state.messaging.console_user(&username).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a console user failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let Ok(account) = messaging::OfficialAccountId::parse("account", &id) else {
+        return (StatusCode::BAD_REQUEST, "not an official account ID").into_response();
+    };
+    if let Err(e) = state.messaging.authorize(&user, messaging::Action::View, Some(&account)).await {
+        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+    }
+    let hub = state.hub.clone();
+    ws.on_upgrade(move |socket| async move {
+        let mut conn = hub.watch_inbox(account.as_str());
+        let (mut sink, mut stream) = socket.split();
+        loop {
+            tokio::select! {
+                incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+                frame = conn.frames.recv() => {
+                    let Some(frame) = frame else { break };
+                    if sink.send(Message::Text((&*frame).into())).await.is_err() {
+                        break;
+                    }
+                }
+                _ = conn.dropped.notified() => break,
+            }
+        }
+        hub.unwatch_inbox(account.as_str(), conn.id);
+    })
+}
