@@ -459,3 +459,27 @@ async fn the_inbox_socket_refuses_the_signed_out_and_other_sites() {
     assert_eq!(upgrade(Some(&cookie), "https://evil.example").await.unwrap().status(), 403);
     assert_eq!(upgrade(Some(&cookie), &app.base).await.unwrap().status(), 101);
 }
+
+#[tokio::test]
+async fn profile_changes_and_deletion_reach_every_device_of_every_connected_subscriber() {
+    let app = unlimited().await;
+    let account = app.an_account_with_subscribers("@TOA#_profile", &["alice", "bob"]).await;
+    let mut phone = Ws::connect(&app.base, "alice").await;
+    let mut laptop = Ws::connect(&app.base, "alice").await;
+    let mut bob = Ws::connect(&app.base, "bob").await;
+    bob.ok("setMessageReceiveOption", json!({ "officialAccountID": account, "msgFlag": "Discard" })).await;
+    let r = app.call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": account, "Name": "Renamed" })).await;
+    assert_ok(&r);
+    for ws in [&mut phone, &mut laptop, &mut bob] {
+        let info = ws.event("onOfficialAccountInfoChanged").await["officialAccountInfo"].clone();
+        assert_eq!(info["officialAccountName"], "Renamed");
+        assert_eq!(info["officialAccountID"], account.as_str());
+    }
+    let r = app.call("official_account_open_http_svc/destroy_official_account", json!({ "Official_Account": account })).await;
+    assert_ok(&r);
+    for ws in [&mut phone, &mut laptop, &mut bob] {
+        assert_eq!(ws.event("onOfficialAccountDeleted").await["officialAccountID"], account.as_str());
+    }
+    let info = phone.ok("getOfficialAccountsInfo", json!({ "officialAccountIDList": [] })).await;
+    assert_eq!(info["results"], json!([]), "a destroyed account is no longer listed");
+}

@@ -180,3 +180,21 @@ async fn a_one_to_one_message_from_the_account_is_pushed_to_its_subscriber_if_th
     assert_eq!(p.body["ConversationID"], format!("c2c_{id}"));
     assert_eq!(p.body["MsgBody"], text("pushed"));
 }
+
+#[tokio::test]
+async fn a_subscriber_with_an_open_client_connection_is_not_pushed_and_is_again_once_it_closes() {
+    let (hooks, url) = receiver().await;
+    let app = app_pushing_to(&url).await;
+    let id = app.an_account_with_subscribers("@TOA#_online", &["away", "here"]).await;
+    let here = crate::ws::Ws::connect(&app.base, "here").await;
+    // Presence is written in batches (a quarter of a second).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("one") })).await);
+    let pushes = hooks.wait_for(PUSH, 1, 10).await;
+    assert_eq!(to_accounts(&pushes[0]), ["away"], "the connected subscriber got it live, not by push");
+    drop(here);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("two") })).await);
+    let pushes = hooks.wait_for(PUSH, 2, 10).await;
+    assert_eq!(to_accounts(&pushes[1]), ["away", "here"]);
+}
