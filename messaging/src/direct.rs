@@ -89,6 +89,26 @@ pub struct NewDirectMessage {
     pub origin: Option<String>,
 }
 
+impl NewDirectMessage {
+    /// A stored message with no controls, a fresh random and no push info (the client
+    /// protocol's `sendMessage`, the console's Inbox reply).
+    pub fn plain(conversation: Conversation, body: MsgBody, cloud_custom_data: String, origin: Option<String>) -> Self {
+        Self {
+            conversation,
+            random: rand::random(),
+            body,
+            cloud_custom_data,
+            offline_push_info: None,
+            online_only: false,
+            no_unread: false,
+            no_last_msg: false,
+            forbid_before_callback: false,
+            forbid_after_callback: false,
+            origin,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredDirectMessage {
     pub seq: i64,

@@ -409,19 +409,8 @@ impl Messaging {
         origin: Option<String>,
     ) -> Result<Message> {
         let body = MsgBody::parse("msgBody", body)?;
-        let message = NewDirectMessage {
-            conversation: Conversation { account: account.clone(), subscriber: user.clone(), direction: Direction::SubscriberToAccount },
-            random: rand::random(),
-            body: body.clone(),
-            cloud_custom_data: cloud_custom_data.clone(),
-            offline_push_info: None,
-            online_only: false,
-            no_unread: false,
-            no_last_msg: false,
-            forbid_before_callback: false,
-            forbid_after_callback: false,
-            origin,
-        };
+        let conversation = Conversation { account: account.clone(), subscriber: user.clone(), direction: Direction::SubscriberToAccount };
+        let message = NewDirectMessage::plain(conversation, body.clone(), cloud_custom_data.clone(), origin);
         let sent = self.send_direct(message).await?;
         let key = MsgKey::parse(&sent.msg_key).ok_or_else(|| Error::Internal("send_direct gave a malformed key".into()))?;
         Ok(Message {

@@ -210,13 +210,8 @@ impl Hub {
     pub async fn connect(&self, user: &str) -> crate::Result<Connection> {
         let known = self.lock().users.contains_key(user);
         let subs = if known { None } else { Some(self.load_subs(user).await?) };
-        let (tx, rx) = mpsc::channel(QUEUE_MAX);
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let dropped = Arc::new(Notify::new());
         let mut state = self.lock();
-        if state.stopped {
-            dropped.notify_one();
-        }
+        let (handle, connection) = self.new_connection(&state);
         if !state.users.contains_key(user) {
             let subs = subs.unwrap_or_default();
             for account in subs.keys() {
@@ -225,24 +220,31 @@ impl Hub {
             state.users.insert(user.to_owned(), User { conns: vec![], subs });
         }
         let u = state.users.get_mut(user).expect("inserted above");
-        u.conns.push(Handle { id, frames: tx, dropped: dropped.clone() });
+        u.conns.push(handle);
         let n = u.conns.len();
         drop(state);
         self.note_presence(user, n);
-        Ok(Connection { id, origin: format!("{}:{id}", self.m.node_id()), frames: rx, dropped })
+        Ok(connection)
+    }
+
+    /// A new connection's two ends: the hub's handle and the socket code's [`Connection`].
+    fn new_connection(&self, state: &State) -> (Handle, Connection) {
+        let (tx, rx) = mpsc::channel(QUEUE_MAX);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let dropped = Arc::new(Notify::new());
+        if state.stopped {
+            dropped.notify_one();
+        }
+        let handle = Handle { id, frames: tx, dropped: dropped.clone() };
+        (handle, Connection { id, origin: format!("{}:{id}", self.m.node_id()), frames: rx, dropped })
     }
 
     /// Opens a console connection that hears of `account`'s one-to-one conversations (its Inbox).
     pub fn watch_inbox(&self, account: &str) -> Connection {
-        let (tx, rx) = mpsc::channel(QUEUE_MAX);
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let dropped = Arc::new(Notify::new());
         let mut state = self.lock();
-        if state.stopped {
-            dropped.notify_one();
-        }
-        state.watchers.entry(account.to_owned()).or_default().push(Handle { id, frames: tx, dropped: dropped.clone() });
-        Connection { id, origin: format!("{}:{id}", self.m.node_id()), frames: rx, dropped }
+        let (handle, connection) = self.new_connection(&state);
+        state.watchers.entry(account.to_owned()).or_default().push(handle);
+        connection
     }
 
     pub fn unwatch_inbox(&self, account: &str, id: u64) {

@@ -70,19 +70,8 @@ impl Messaging {
             return Err(InvalidField::new("Reply", "must not be empty").into());
         }
         let body = MsgBody::parse("Reply", serde_json::json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]))?;
-        let message = NewDirectMessage {
-            conversation: Conversation { account: account.clone(), subscriber: user.clone(), direction: Direction::AccountToSubscriber },
-            random: rand::random(),
-            body,
-            cloud_custom_data: String::new(),
-            offline_push_info: None,
-            online_only: false,
-            no_unread: false,
-            no_last_msg: false,
-            forbid_before_callback: false,
-            forbid_after_callback: false,
-            origin: None,
-        };
+        let conversation = Conversation { account: account.clone(), subscriber: user.clone(), direction: Direction::AccountToSubscriber };
+        let message = NewDirectMessage::plain(conversation, body, String::new(), None);
         match self.send_direct(message).await {
             Err(Error::NotSubscribed { .. }) => Err(Error::Forbidden(format!("{user} no longer subscribes to {account}"))),
             other => other.map(|_| ()),
