@@ -154,6 +154,13 @@ impl Messaging {
         if let Some(hit) = self.account_cache.get(id.as_str()) {
             return Ok(hit);
         }
+        self.account_from_storage(id).await
+    }
+
+    /// [`Self::account`] read from the database, never the cache (which it refreshes): the hub
+    /// hears of a change possibly before this node's cache forgot the old profile, and other
+    /// nodes' caches never forget it early.
+    pub(crate) async fn account_from_storage(&self, id: &OfficialAccountId) -> Result<OfficialAccount> {
         let sql = format!("select {ACCOUNT_COLUMNS} from official_account where account_id = $1 and destroyed_at is null");
         let account = sqlx::query_as::<_, AccountRow>(&sql)
             .bind(id.as_str())

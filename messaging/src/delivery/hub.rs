@@ -207,23 +207,43 @@ impl Hub {
     }
 
     /// Opens a connection for `user` (loading their subscriptions if it is their first here).
+    ///
+    /// The user is registered before their subscriptions are read, so a subscription change
+    /// committed meanwhile is applied to the entry (and kept: the snapshot fills in only the
+    /// accounts the entry does not have yet).
     pub async fn connect(&self, user: &str) -> crate::Result<Connection> {
-        let known = self.lock().users.contains_key(user);
-        let subs = if known { None } else { Some(self.load_subs(user).await?) };
-        let mut state = self.lock();
-        let (handle, connection) = self.new_connection(&state);
-        if !state.users.contains_key(user) {
-            let subs = subs.unwrap_or_default();
-            for account in subs.keys() {
-                state.index(user, account);
-            }
-            state.users.insert(user.to_owned(), User { conns: vec![], subs });
-        }
-        let u = state.users.get_mut(user).expect("inserted above");
-        u.conns.push(handle);
-        let n = u.conns.len();
-        drop(state);
+        let (connection, first, n) = {
+            let mut state = self.lock();
+            let (handle, connection) = self.new_connection(&state);
+            let first = !state.users.contains_key(user);
+            let u = state.users.entry(user.to_owned()).or_default();
+            u.conns.push(handle);
+            (connection, first, u.conns.len())
+        };
         self.note_presence(user, n);
+        if first {
+            match self.load_subs(user).await {
+                Ok(subs) => {
+                    let mut state = self.lock();
+                    let mut added = Vec::new();
+                    if let Some(u) = state.users.get_mut(user) {
+                        for (account, sub) in subs {
+                            if !u.subs.contains_key(&account) {
+                                u.subs.insert(account.clone(), sub);
+                                added.push(account);
+                            }
+                        }
+                    }
+                    for account in added {
+                        state.index(user, &account);
+                    }
+                }
+                Err(e) => {
+                    self.disconnect(user, connection.id);
+                    return Err(e);
+                }
+            }
+        }
         Ok(connection)
     }
 
@@ -465,7 +485,7 @@ impl Hub {
                     return Ok(());
                 }
                 let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
-                let info = self.m.account(&id).await?;
+                let info = self.m.account_from_storage(&id).await?;
                 for user in connected {
                     let Some(sub) = self.reload_sub(user, account).await? else { continue };
                     let frame: Frame = event_frame("onOfficialAccountSubscribed", json!({ "officialAccountInfo": account_info(&info, Some(&sub.state())) })).into();
@@ -493,7 +513,7 @@ impl Hub {
                     return Ok(());
                 }
                 let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
-                let info = self.m.account(&id).await?;
+                let info = self.m.account_from_storage(&id).await?;
                 let mut state = self.lock();
                 let users: Vec<String> = state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
                 for u in users {

@@ -32,8 +32,14 @@ pub async fn live(State(state): State<AppState>, session: Session, headers: Head
         return (StatusCode::FORBIDDEN, e.to_string()).into_response();
     }
     let hub = state.hub.clone();
-    ws.on_upgrade(move |socket| async move {
-        let mut conn = hub.watch_inbox(account.as_str());
+    // Watching before the upgrade is answered, so nothing after it is missed.
+    let mut conn = hub.watch_inbox(account.as_str());
+    let id = conn.id;
+    ws.on_failed_upgrade({
+        let (hub, account) = (hub.clone(), account.clone());
+        move |_| hub.unwatch_inbox(account.as_str(), id)
+    })
+    .on_upgrade(move |socket| async move {
         let (mut sink, mut stream) = socket.split();
         loop {
             tokio::select! {

@@ -83,24 +83,31 @@ async fn upgrade(State(state): State<AppState>, RawQuery(query): RawQuery, ws: R
         return (StatusCode::UPGRADE_REQUIRED, Json(json!({ "code": 60002, "desc": "this address takes a WebSocket upgrade" }))).into_response();
     };
     let (m, hub) = (state.messaging.clone(), state.hub.clone());
+    // Registered before the upgrade is answered: once the client sees the socket open, every
+    // change reaches it (a test, or an app, may act at once).
+    let conn = match hub.connect(user.as_str()).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, %user, "a client connection could not be registered");
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" }))).into_response();
+        }
+    };
     // tungstenite's buffers default to 128 KiB each way, per connection: far more than an idle
     // client needs (larger frames are still read and written, in several pieces).
     ws.max_message_size(FRAME_MAX_BYTES)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .on_upgrade(move |socket| session(socket, m, hub, user))
+        .on_failed_upgrade({
+            let (hub, user, id) = (hub.clone(), user.clone(), conn.id);
+            move |e| {
+                tracing::debug!(error = %e, %user, "a client's upgrade failed");
+                hub.disconnect(user.as_str(), id);
+            }
+        })
+        .on_upgrade(move |socket| session(socket, m, hub, user, conn))
 }
 
-async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId) {
-    let mut conn = match hub.connect(user.as_str()).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, %user, "a client connection could not be registered");
-            let mut socket = socket;
-            let _ = socket.send(close(1011, "internal error, retry later")).await;
-            return;
-        }
-    };
+async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId, mut conn: messaging::delivery::hub::Connection) {
     tracing::debug!(%user, id = conn.id, "client connected");
     let (mut sink, mut stream) = socket.split();
     let mut budget = OpBudget::default();
