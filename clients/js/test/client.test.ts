@@ -103,7 +103,9 @@ test("after a SIGKILL the client reconnects and delivers what it missed, each me
   for (const t of ["missed 1", "missed 2", "missed 3"]) await server.broadcast("@TOA#_resume", t);
   const back = next<any>((h) => alice.on("onRecvNewMessage", h), 3, 20_000);
   await back;
+  // Listening before sending: the event may come before the REST answer does.
+  const after = next<any>((h) => alice.on("onRecvNewMessage", h));
   await server.broadcast("@TOA#_resume", "after");
-  await next<any>((h) => alice.on("onRecvNewMessage", h));
+  await after;
   assert.deepEqual(delivered, ["before", "missed 1", "missed 2", "missed 3", "after"]);
 });
