@@ -10,7 +10,8 @@
 //!   `pages::subscribers` are its Posts, New post and Subscribers pages; `pages::inbox` its
 //!   one-to-one conversations.
 //! * `pages::dialog`: the one modal dialog (a native `<dialog>`).
-//! * `pages::settings`: the REST identity and the owner's password.
+//! * `pages::settings`: the REST identity and the owner's password; `pages::users` the team
+//!   (invitations, roles, disabling) and the invitation page.
 //! * `try_support`: server functions of the subscriber view at `/try` (a plain page, not Leptos).
 
 pub mod error;
@@ -33,6 +34,8 @@ use leptos_router::path;
 /// sign-in guard asks [`is_protected_page`], so this list and the routes below are the one
 /// source. (Server functions check for themselves: `ssr::signed_in`.)
 const PUBLIC_PAGES: &[&str] = &["/login", "/try"];
+/// Public pages under these paths: invitation links (`/invite/{token}`).
+const PUBLIC_PAGE_PREFIXES: &[&str] = &["/invite/"];
 
 /// Paths that are not console pages at all: assets, the REST API, server functions, links.
 const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/v1/", "/try/", "/sign-in/", "/media/", "/healthz", "/favicon.svg"];
@@ -41,7 +44,7 @@ const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/v1/", "/try/", "/sign-i
 /// a protected one is protected too, and unknown pages are protected rather than open).
 pub fn is_protected_page(path: &str) -> bool {
     let under = |prefix: &str| path == prefix.trim_end_matches('/') || path.starts_with(prefix);
-    !PUBLIC_PAGES.iter().any(|p| path == *p) && !NOT_PAGES.iter().any(|p| under(p))
+    !PUBLIC_PAGES.iter().any(|p| path == *p) && !PUBLIC_PAGE_PREFIXES.iter().any(|p| path.starts_with(p)) && !NOT_PAGES.iter().any(|p| under(p))
 }
 
 /// The Content-Security-Policy of console pages: scripts only from this origin or with this
@@ -98,6 +101,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:id/subscribers") view=pages::subscribers::SubscribersPage/>
                 <Route path=path!("/accounts/:id/inbox") view=pages::inbox::InboxPage/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                <Route path=path!("/settings/users") view=pages::users::UsersPage/>
+                <Route path=path!("/invite/:token") view=pages::users::InvitationPage/>
             </Routes>
         </Router>
     }

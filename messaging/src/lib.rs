@@ -39,7 +39,7 @@ pub mod roles;
 pub use error::{Error, InvalidField, Result};
 pub use ids::{OfficialAccountId, UserId};
 pub use msg_key::MsgKey;
-pub use roles::{Action, Role};
+pub use roles::{Action, PasswordRating, Role, TeamMember};
 pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, ProfileUpdate, TextLimit};
 
 #[cfg(feature = "backend")]
@@ -81,6 +81,8 @@ pub use accounts::UnknownOwner;
 pub use limits::AppLimits;
 #[cfg(feature = "backend")]
 pub use console::{ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PASSWORD_MIN_CHARS, PLATFORM_OWNER};
+#[cfg(feature = "backend")]
+pub use console::users::rate_password;
 #[cfg(feature = "backend")]
 pub use settings::AppIdentity;
 #[cfg(feature = "backend")]

@@ -61,6 +61,27 @@ impl Role {
     }
 }
 
+/// A console user as the Users page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TeamMember {
+    pub username: String,
+    pub role: Role,
+    /// Accounts they own or are assigned to (the platform owner: all, listed as none).
+    pub accounts: Vec<String>,
+    pub last_sign_in_at: Option<i64>,
+    pub disabled: bool,
+    /// False while an invitation is not accepted yet.
+    pub has_password: bool,
+}
+
+/// How strong a new password is, with zxcvbn's advice as sentences.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PasswordRating {
+    pub score: u8,
+    pub acceptable: bool,
+    pub feedback: Vec<String>,
+}
+
 /// What a console user wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -103,17 +124,39 @@ pub enum Access {
 mod tests {
     use super::*;
 
+    /// Issue 10's table, cell by cell: for each action, which (role, access) pairs may.
+    /// Access is how the user stands to the account in question (`None`: no account, or one
+    /// they have nothing to do with).
     #[test]
-    fn the_table_of_product_md_section_3() {
+    fn every_cell_of_the_permission_table() {
+        use Access::{Assigned, None as NoAccess, Owner};
         use Action::*;
+        use Role::*;
+        let allowed = |role: Role, action: Action, access: Access| -> bool {
+            match (role, action) {
+                (PlatformOwner, _) => true,
+                (AccountOwner, CreateAccount) => true,
+                (AccountOwner, ManageAccount | Publish | ManageSubscribers | View) => access == Owner,
+                (Editor, Publish | ManageSubscribers | View) => access == Assigned,
+                (Viewer, View) => access == Assigned,
+                _ => false,
+            }
+        };
+        let mut cells = 0;
+        for role in Role::ALL {
+            for action in [ManageApp, CreateAccount, ManageAccount, Publish, ManageSubscribers, View] {
+                for access in [Owner, Assigned, NoAccess] {
+                    assert_eq!(role.may(action, access), allowed(role, action, access), "{role:?} {action:?} {access:?}");
+                    cells += 1;
+                }
+            }
+        }
+        assert_eq!(cells, 4 * 6 * 3);
+        // The rows as the issue writes them, spelled out.
+        assert!(!AccountOwner.may(ManageApp, Owner) && !Editor.may(ManageApp, Assigned) && !Viewer.may(ManageApp, Assigned));
+        assert!(!Editor.may(CreateAccount, NoAccess) && !Viewer.may(CreateAccount, NoAccess));
+        assert!(!Editor.may(ManageAccount, Assigned) && !Viewer.may(Publish, Assigned) && !Viewer.may(ManageSubscribers, Assigned));
+        assert!(!AccountOwner.may(Publish, NoAccess) && !Editor.may(View, NoAccess) && !Viewer.may(View, NoAccess));
         assert!(Role::ALL.iter().all(|r| Role::parse(r.as_str()) == Some(*r)));
-        assert!(Role::PlatformOwner.may(ManageApp, Access::None));
-        assert!(!Role::AccountOwner.may(ManageApp, Access::Owner));
-        assert!(Role::AccountOwner.may(CreateAccount, Access::None));
-        assert!(Role::AccountOwner.may(Publish, Access::Owner) && !Role::AccountOwner.may(Publish, Access::None));
-        assert!(Role::Editor.may(Publish, Access::Assigned) && !Role::Editor.may(ManageAccount, Access::Assigned));
-        assert!(!Role::Editor.may(CreateAccount, Access::None));
-        assert!(Role::Viewer.may(View, Access::Assigned) && !Role::Viewer.may(Publish, Access::Assigned));
-        assert!(!Role::Viewer.may(View, Access::None));
     }
 }

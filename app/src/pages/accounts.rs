@@ -8,12 +8,12 @@ use leptos::prelude::*;
 use messaging::OfficialAccount;
 use serde::{Deserialize, Serialize};
 
-#[server]
+#[server(endpoint = "list_accounts")]
 pub async fn list_accounts(search: String) -> Result<Vec<OfficialAccount>, ConsoleError> {
     /// The page shows at most this many accounts; search narrows it down.
     const LIST_LIMIT: i64 = 200;
-    let (state, _user) = crate::ssr::allowed(messaging::Action::View, None).await?;
-    Ok(state.messaging.search_accounts(&search, LIST_LIMIT).await?)
+    let (state, user) = crate::ssr::signed_in().await?;
+    Ok(state.messaging.accounts_visible_to(&user, &search, LIST_LIMIT).await?)
 }
 
 /// The dialog's fields as typed. `editing` is the ID of the account being edited, if any.
@@ -66,7 +66,13 @@ pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleE
                 raw => Some(OfficialAccountId::parse_custom("OfficialAccountUserID", raw).map_err(messaging::Error::MalformedAccountId)?),
             };
             let new = NewAccount { owner, id, profile: AccountProfile::parse(fields)? };
-            m.create_account(new, UnknownOwner::Import, &user.username).await?
+            let created = m.create_account(new, UnknownOwner::Import, &user.username).await?;
+            // An account owner who creates an account owns it (the platform owner owns all).
+            if user.role != messaging::Role::PlatformOwner {
+                let id = crate::ssr::account_id(&created.id)?;
+                m.grant_ownership(&user.username, &id).await?;
+            }
+            created
         }
     };
     tracing::info!(account = %account.id, by = %user.username, "account saved in the console");

@@ -12,6 +12,7 @@ pub fn Frame(children: Children) -> impl IntoView {
             <nav aria-label="Main">
                 <a href="/accounts">"Official accounts"</a>
                 <a href="/settings">"Settings"</a>
+                <a href="/settings/users">"Users"</a>
             </nav>
             <ActionForm action=sign_out attr:class="sign-out">
                 <button type="submit">"Sign out"</button>

@@ -11,3 +11,4 @@ pub mod dialog;
 pub mod inbox;
 pub mod posts;
 pub mod subscribers;
+pub mod users;

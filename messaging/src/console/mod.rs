@@ -10,6 +10,7 @@
 
 mod passwords;
 mod throttle;
+pub mod users;
 
 use passwords::{hash_password, password_matches};
 
@@ -40,11 +41,10 @@ impl Messaging {
     /// Whether `user` may take `action` (on `account`, when it concerns one); the refusal is a
     /// sentence ([`Error::Forbidden`]). Every console server function asks this first.
     pub async fn authorize(&self, user: &ConsoleUser, action: Action, account: Option<&crate::OfficialAccountId>) -> Result<()> {
-        // Ownership and assignments of accounts to console users arrive with issue 10; until
-        // then only the platform owner has access to any account.
         let access = match (user.role, account) {
             (Role::PlatformOwner, _) => Access::Owner,
-            _ => Access::None,
+            (_, Some(account)) => self.access_to(&user.username, account).await?,
+            (_, None) => Access::None,
         };
         if user.role.may(action, access) {
             Ok(())
@@ -163,8 +163,9 @@ impl Messaging {
         Ok(())
     }
 
+    /// An enabled console user (a disabled one is as good as gone: their sessions end).
     pub async fn console_user(&self, username: &str) -> Result<Option<ConsoleUser>> {
-        let row: Option<(String, String)> = sqlx::query_as("select username, role from console_user where username = $1")
+        let row: Option<(String, String)> = sqlx::query_as("select username, role from console_user where username = $1 and disabled_at is null")
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
@@ -177,7 +178,7 @@ impl Messaging {
     pub async fn sign_in(&self, username: &str, password: &str, client: &str) -> Result<ConsoleUser> {
         self.sign_in_throttle.check(username, client, now())?;
         let row: Option<(String, Option<String>)> =
-            sqlx::query_as("select role, password_hash from console_user where username = $1")
+            sqlx::query_as("select role, password_hash from console_user where username = $1 and disabled_at is null")
                 .bind(username)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -200,6 +201,11 @@ impl Messaging {
         match role {
             Some(role_name) if matches => {
                 self.sign_in_throttle.succeeded(username, client);
+                sqlx::query("update console_user set last_sign_in_at = $2 where username = $1")
+                    .bind(username)
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
                 Ok(ConsoleUser { username: username.to_owned(), role: stored_role(&role_name) })
             }
             _ => {
@@ -214,7 +220,8 @@ impl Messaging {
     /// Redeems a one-time sign-in token: it works once, before it expires.
     pub async fn redeem_sign_in_token(&self, token: &str) -> Result<ConsoleUser> {
         let row: Option<(String,)> = sqlx::query_as(
-            "update sign_in_token set used_at = $2 where token_hash = $1 and used_at is null and expires_at >= $2 returning username",
+            "update sign_in_token set used_at = $2 where token_hash = $1 and purpose = 'sign_in' and used_at is null and expires_at >= $2 \
+             returning username",
         )
         .bind(token_hash(token))
         .bind(now())

@@ -19,3 +19,4 @@ mod users;
 mod client;
 mod ws;
 mod nodes;
+mod team;

@@ -1,0 +1,284 @@
+//! The platform owner's team: inviting console users with a role (and, for editors and
+//! viewers, the accounts they work on), disabling them, changing their role, new one-time links.
+//! Who may act on which account is stored in `account_access` and read by
+//! [`Messaging::authorize`]. The last enabled platform owner can be neither disabled nor demoted.
+
+use super::token_hash;
+use crate::error::{Error, InvalidField, Result};
+use crate::ids::OfficialAccountId;
+use crate::roles::{Access, PasswordRating, Role, TeamMember};
+use crate::store::now;
+use crate::Messaging;
+use rand::distributions::{Alphanumeric, DistString};
+
+/// An invitation link is good for 72 hours.
+pub const INVITATION_TTL_SECS: i64 = 72 * 3600;
+/// A new password: at least this many characters …
+pub const NEW_PASSWORD_MIN_CHARS: usize = 12;
+/// … and at least this zxcvbn score (0–4).
+pub const NEW_PASSWORD_MIN_SCORE: u8 = 3;
+/// Console user names: 1–32 of a–z, 0–9, `.`, `_`, `-`.
+pub const USERNAME_MAX_CHARS: usize = 32;
+
+/// Rates a new password for `username` (zxcvbn, with the user name as a known input).
+pub fn rate_password(password: &str, username: &str) -> PasswordRating {
+    let entropy = zxcvbn::zxcvbn(password, &[username, "herald"]);
+    let score = u8::from(entropy.score());
+    let mut feedback = Vec::new();
+    if password.chars().count() < NEW_PASSWORD_MIN_CHARS {
+        feedback.push(format!("Use at least {NEW_PASSWORD_MIN_CHARS} characters."));
+    }
+    if let Some(f) = entropy.feedback() {
+        feedback.extend(f.warning().map(|w| w.to_string()));
+        feedback.extend(f.suggestions().iter().map(|s| s.to_string()));
+    }
+    let acceptable = score >= NEW_PASSWORD_MIN_SCORE && password.chars().count() >= NEW_PASSWORD_MIN_CHARS;
+    PasswordRating { score, acceptable, feedback }
+}
+
+fn check_username(name: &str) -> Result<(), InvalidField> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= USERNAME_MAX_CHARS
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidField::new("username", format!("1–{USERNAME_MAX_CHARS} characters: lowercase letters, digits, . _ -")))
+    }
+}
+
+impl Messaging {
+    /// How `username` stands to `account` (the platform owner is handled by its role).
+    pub(crate) async fn access_to(&self, username: &str, account: &OfficialAccountId) -> Result<Access> {
+        let row: Option<(String,)> = sqlx::query_as("select access from account_access where account_id = $1 and username = $2")
+            .bind(account.as_str())
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row.as_ref().map(|(a,)| a.as_str()) {
+            Some("owner") => Access::Owner,
+            Some(_) => Access::Assigned,
+            None => Access::None,
+        })
+    }
+
+    /// Records that `username` created `account` (they own it).
+    pub async fn grant_ownership(&self, username: &str, account: &OfficialAccountId) -> Result<()> {
+        sqlx::query("insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'owner', $3) on conflict do nothing")
+            .bind(account.as_str())
+            .bind(username)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The accounts `user` may see whose name, ID or owner contains `search`: every account for
+    /// the platform owner, else the ones they own or are assigned to.
+    pub async fn accounts_visible_to(&self, user: &super::ConsoleUser, search: &str, limit: i64) -> Result<Vec<crate::OfficialAccount>> {
+        if user.role == Role::PlatformOwner {
+            return self.search_accounts(search, limit).await;
+        }
+        let needle = search.to_lowercase();
+        let mut out = Vec::new();
+        for id in self.accounts_of_console_user(&user.username).await? {
+            let Ok(id) = OfficialAccountId::parse("account", &id) else { continue };
+            match self.account(&id).await {
+                Ok(a) if [&a.name, &a.id, &a.owner].iter().any(|f| f.to_lowercase().contains(&needle)) => out.push(a),
+                Ok(_) | Err(Error::AccountNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            if out.len() as i64 >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The accounts `username` owns or is assigned to.
+    pub async fn accounts_of_console_user(&self, username: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("select account_id from account_access where username = $1 order by account_id")
+            .bind(username)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(a,)| a).collect())
+    }
+
+    /// Every console user, platform owners first, then by name.
+    pub async fn team(&self) -> Result<Vec<TeamMember>> {
+        let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+            "select username, role, last_sign_in_at, disabled_at, password_hash from console_user order by username",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut team = Vec::with_capacity(rows.len());
+        for (username, role, last_sign_in_at, disabled_at, hash) in rows {
+            let role = super::stored_role(&role);
+            let accounts = if role == Role::PlatformOwner { vec![] } else { self.accounts_of_console_user(&username).await? };
+            team.push(TeamMember { username, role, accounts, last_sign_in_at, disabled: disabled_at.is_some(), has_password: hash.is_some() });
+        }
+        team.sort_by_key(|m| m.role != Role::PlatformOwner);
+        Ok(team)
+    }
+
+    /// Invites `username` as `role` (editors and viewers: on `accounts`); returns the one-time
+    /// token of the invitation link (72 h), which only its hash is stored of.
+    pub async fn invite_console_user(&self, by: &str, username: &str, role: Role, accounts: &[OfficialAccountId]) -> Result<String> {
+        check_username(username)?;
+        let assigned = matches!(role, Role::Editor | Role::Viewer);
+        if assigned && accounts.is_empty() {
+            return Err(InvalidField::new("accounts", "choose the accounts an editor or viewer works on").into());
+        }
+        for a in accounts {
+            self.account(a).await?;
+        }
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "insert into console_user (username, password_hash, role, created_at, invited_by) values ($1, null, $2, $3, $4) on conflict do nothing",
+        )
+        .bind(username)
+        .bind(role.as_str())
+        .bind(at)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(InvalidField::new("username", format!("{username} is already a console user")).into());
+        }
+        if assigned {
+            for a in accounts {
+                sqlx::query("insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'assigned', $3)")
+                    .bind(a.as_str())
+                    .bind(username)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let token = insert_link(&mut tx, username, "invitation", at + INVITATION_TTL_SECS).await?;
+        tx.commit().await?;
+        tracing::info!(by, username, role = role.as_str(), "console user invited");
+        Ok(token)
+    }
+
+    /// A new invitation link for `username` (Reset password): their password is removed, older
+    /// links stop working.
+    pub async fn new_invitation_link(&self, username: &str) -> Result<String> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("update console_user set password_hash = null where username = $1").bind(username).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
+        }
+        let token = insert_link(&mut tx, username, "invitation", now() + INVITATION_TTL_SECS).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Accepts an invitation: a password that rates well enough, then the link is used up.
+    pub async fn accept_invitation(&self, token: &str, password: &str) -> Result<super::ConsoleUser> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "select username from sign_in_token where token_hash = $1 and purpose = 'invitation' and used_at is null and expires_at >= $2",
+        )
+        .bind(token_hash(token))
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((username,)) = row else {
+            return Err(Error::Forbidden("this invitation link is unknown, used or expired; ask for a new one".into()));
+        };
+        let rating = rate_password(password, &username);
+        if !rating.acceptable {
+            let advice = rating.feedback.join(" ");
+            return Err(InvalidField::new("password", format!("too easy to guess (strength {} of 4, needs {NEW_PASSWORD_MIN_SCORE}). {advice}", rating.score)).into());
+        }
+        self.store_password(&username, password).await?;
+        self.console_user(&username).await?.ok_or_else(|| Error::Forbidden("this user is disabled".into()))
+    }
+
+    /// Disables (or enables again) a console user; a disabled user's sessions stop working at
+    /// their next request.
+    pub async fn set_console_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        if disabled {
+            guard_last_owner(&mut tx, username).await?;
+        }
+        let done = sqlx::query("update console_user set disabled_at = $2 where username = $1")
+            .bind(username)
+            .bind(disabled.then(now))
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes a console user's role.
+    pub async fn change_console_role(&self, username: &str, role: Role) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        if role != Role::PlatformOwner {
+            guard_last_owner(&mut tx, username).await?;
+        }
+        let done = sqlx::query("update console_user set role = $2 where username = $1")
+            .bind(username)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Refuses to take away the last enabled platform owner (`username` being that one).
+async fn guard_last_owner(tx: &mut sqlx::AnyConnection, username: &str) -> Result<()> {
+    let owners: Vec<(String,)> = sqlx::query_as("select username from console_user where role = $1 and disabled_at is null")
+        .bind(Role::PlatformOwner.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+    if owners.len() == 1 && owners[0].0 == username {
+        return Err(Error::Forbidden("the last enabled platform owner can be neither disabled nor given another role".into()));
+    }
+    Ok(())
+}
+
+/// A new one-time link for `username` (older ones of theirs stop working).
+async fn insert_link(tx: &mut sqlx::AnyConnection, username: &str, purpose: &str, expires_at: i64) -> Result<String> {
+    let token = Alphanumeric.sample_string(&mut rand::thread_rng(), 40);
+    sqlx::query("delete from sign_in_token where username = $1").bind(username).execute(&mut *tx).await?;
+    sqlx::query("insert into sign_in_token (token_hash, username, expires_at, purpose) values ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(username)
+        .bind(expires_at)
+        .bind(purpose)
+        .execute(&mut *tx)
+        .await?;
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_need_length_and_a_zxcvbn_score_of_three() {
+        assert!(!rate_password("password1234", "eve").acceptable);
+        assert!(!rate_password("Tr0ub4dor&3", "eve").acceptable, "too short");
+        let good = rate_password("correct horse battery staple", "eve");
+        assert!(good.acceptable, "{good:?}");
+        assert!(!rate_password("eve-eve-eve-eve", "eve").acceptable, "the user name does not help");
+        assert!(!rate_password("short", "eve").feedback.is_empty());
+    }
+
+    #[test]
+    fn usernames_are_short_lowercase_words() {
+        assert!(check_username("editor.one").is_ok());
+        assert!(check_username("").is_err());
+        assert!(check_username("Eve").is_err());
+        assert!(check_username(&"a".repeat(33)).is_err());
+    }
+}
