@@ -49,7 +49,8 @@ pub async fn postgres_sessions(url: &str, secure: bool) -> anyhow::Result<Sessio
 /// Sends signed-out visitors of console pages to the sign-in page, and `/` to the accounts.
 /// Which pages need a session is decided by `app::is_protected_page`, next to the routes.
 /// `/settings/` is `/settings`: a trailing slash is dropped first.
-pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Response {
+/// A session of a user who was disabled (or removed) meanwhile ends here, at their next page.
+pub async fn require_sign_in(State(state): State<AppState>, session: Session, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path.len() > 1 && path.ends_with('/') && app::is_protected_page(path) {
         let trimmed = path.trim_end_matches('/');
@@ -59,7 +60,20 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
     if !app::is_protected_page(path) {
         return next.run(req).await;
     }
-    let signed_in = app::session_user(&session).await.is_some();
+    let signed_in = match app::session_user(&session).await {
+        None => false,
+        Some(username) => match state.messaging.console_user(&username).await {
+            Ok(Some(_)) => true,
+            Ok(None) => {
+                let _ = session.flush().await;
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading a console user failed");
+                return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        },
+    };
     match (signed_in, path) {
         (false, _) => Redirect::to("/login").into_response(),
         (true, "/") => Redirect::to("/accounts").into_response(),
