@@ -158,6 +158,7 @@ pub fn UsersPage() -> impl IntoView {
                     </select>
                     <fieldset class:hidden-part=move || !matches!(role_choice.get().as_str(), "editor" | "viewer")>
                         <legend>"Accounts they work on"</legend>
+                        {d.accounts.is_empty().then(|| view! { <p class="empty">"No accounts yet: create one first."</p> })}
                         {d.accounts.into_iter().map(|(id, name)| {
                             let toggled = id.clone();
                             view! {
