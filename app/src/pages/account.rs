@@ -15,6 +15,91 @@ pub async fn account_overview(id: String) -> Result<OfficialAccount, ConsoleErro
     Ok(state.messaging.account(&id).await?)
 }
 
+/// Who works on an account, and who could be assigned (for its owner and the platform owner).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct People {
+    /// (user, role label, "Owner" or "Assigned")
+    pub people: Vec<(String, String, String)>,
+    pub assignable: Vec<String>,
+}
+
+#[server(endpoint = "account_people")]
+pub async fn account_people(id: String) -> Result<People, ConsoleError> {
+    let id = crate::ssr::account_id(&id)?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;
+    let people = state
+        .messaging
+        .people_of_account(&id)
+        .await?
+        .into_iter()
+        .map(|(u, role, owner)| (u, role.label().to_owned(), if owner { "Owner" } else { "Assigned" }.to_owned()))
+        .collect();
+    Ok(People { people, assignable: state.messaging.assignable_users().await? })
+}
+
+/// Assigns an editor or viewer to the account, or (`assign` false) takes it away.
+#[server(endpoint = "assign_person")]
+pub async fn assign_person(id: String, username: String, assign: bool) -> Result<(), ConsoleError> {
+    let id = crate::ssr::account_id(&id)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;
+    state.messaging.assign_to_account(&id, username.trim(), assign).await?;
+    tracing::info!(account = %id, by = %user.username, person = %username, assign, "account access changed");
+    Ok(())
+}
+
+/// **People** on the overview: who works on the account; its owner (or the platform owner)
+/// assigns editors and viewers. Shown only to those who may change it.
+#[component]
+fn PeopleSection() -> impl IntoView {
+    let id = use_account_id();
+    let assign = ServerAction::<AssignPerson>::new();
+    let people = Resource::new(move || (id.get(), assign.version().get()), |(id, _)| account_people(id));
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                // Refused (not the account's owner): nothing to show.
+                people.await.ok().map(|p| {
+                    let account = id.get_untracked();
+                    view! {
+                        <section class="card" aria-labelledby="people-title">
+                            <h2 id="people-title">"People"</h2>
+                            {p.people.is_empty().then(|| view! { <p class="empty">"Only platform owners work on this account."</p> })}
+                            <ul>
+                                {p.people.into_iter().map(|(u, role, access)| {
+                                    let label = format!("Remove {u}");
+                                    let (account, who) = (account.clone(), u.clone());
+                                    view! {
+                                        <li>{format!("{u} · {role} · {access}")}
+                                            {(access == "Assigned").then(|| view! {
+                                                <ActionForm action=assign attr:class="inline">
+                                                    <input type="hidden" name="id" value=account/>
+                                                    <input type="hidden" name="username" value=who/>
+                                                    <input type="hidden" name="assign" value="false"/>
+                                                    <button type="submit" class="danger" aria-label=label>"Remove"</button>
+                                                </ActionForm>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            <ActionForm action=assign>
+                                <input type="hidden" name="id" value=account.clone()/>
+                                <input type="hidden" name="assign" value="true"/>
+                                <label for="assign-user">"Editor or viewer"</label>
+                                <select id="assign-user" name="username">
+                                    {p.assignable.into_iter().map(|u| view! { <option value=u.clone()>{u.clone()}</option> }).collect_view()}
+                                </select>
+                                <button type="submit">"Assign"</button>
+                                {move || assign.value().get().and_then(|r| r.err()).map(|e| view! { <p role="alert" class="form-error">{e.to_string()}</p> })}
+                            </ActionForm>
+                        </section>
+                    }
+                })
+            })}
+        </Transition>
+    }
+}
+
 /// The account ID of the current page (`:id`, decoded).
 pub fn use_account_id() -> Memo<String> {
     let params = use_params_map();
@@ -105,6 +190,7 @@ pub fn AccountPage() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <PeopleSection/>
         </Frame>
     }
 }

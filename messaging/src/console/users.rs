@@ -95,6 +95,52 @@ impl Messaging {
         Ok(out)
     }
 
+    /// Who besides platform owners works on `account`: (user name, role, owner?), by name.
+    pub async fn people_of_account(&self, account: &OfficialAccountId) -> Result<Vec<(String, Role, bool)>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "select c.username, c.role, a.access from account_access a join console_user c on c.username = a.username \
+             where a.account_id = $1 and c.disabled_at is null order by c.username",
+        )
+        .bind(account.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(u, r, a)| (u, super::stored_role(&r), a == "owner")).collect())
+    }
+
+    /// Editors and viewers who could be assigned to accounts.
+    pub async fn assignable_users(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("select username from console_user where role in ($1, $2) and disabled_at is null order by username")
+            .bind(Role::Editor.as_str())
+            .bind(Role::Viewer.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(u,)| u).collect())
+    }
+
+    /// Assigns an editor or viewer to `account` (`assign`), or takes the assignment away.
+    pub async fn assign_to_account(&self, account: &OfficialAccountId, username: &str, assign: bool) -> Result<()> {
+        self.account(account).await?;
+        if assign {
+            let role = self.console_user(username).await?.map(|u| u.role);
+            if !matches!(role, Some(Role::Editor | Role::Viewer)) {
+                return Err(InvalidField::new("username", format!("{username} is not an enabled editor or viewer")).into());
+            }
+            sqlx::query("insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'assigned', $3) on conflict do nothing")
+                .bind(account.as_str())
+                .bind(username)
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+        } else {
+            sqlx::query("delete from account_access where account_id = $1 and username = $2 and access = 'assigned'")
+                .bind(account.as_str())
+                .bind(username)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The accounts `username` owns or is assigned to.
     pub async fn accounts_of_console_user(&self, username: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as("select account_id from account_access where username = $1 order by account_id")

@@ -63,3 +63,36 @@ async fn the_last_platform_owner_can_be_neither_disabled_nor_demoted() {
     let res = server_fn(&app, "change_user_role", &[("username", "admin"), ("role", "viewer")], Some(&admin)).await;
     assert!(res.status().is_success(), "{}", res.status());
 }
+
+#[tokio::test]
+async fn the_platform_owner_assigns_a_viewer_to_another_account_and_takes_it_away() {
+    let app = spawn_app().await;
+    let a = app.an_account("owner", "@TOA#_viewa", "View A").await;
+    let b = app.an_account("owner", "@TOA#_viewb", "View B").await;
+    let admin = signed_in(&app).await;
+    let res = server_fn(&app, "invite_user", &[("username", "viewer.one"), ("role", "viewer"), ("accounts", &a)], Some(&admin)).await;
+    let link: String = res.json().await.unwrap();
+    let viewer = accept(&app, &link, "correct horse battery staple").await.expect("accepted");
+    let visible = |cookie: String| {
+        let app = &app;
+        async move {
+            let listed: Vec<Value> = server_fn(app, "list_accounts", &[("search", "")], Some(&cookie)).await.json().await.unwrap();
+            let mut ids: Vec<String> = listed.iter().map(|x| x["id"].as_str().unwrap().to_owned()).collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(visible(viewer.clone()).await, [a.clone()]);
+    let res = server_fn(&app, "assign_person", &[("id", &b), ("username", "viewer.one"), ("assign", "true")], Some(&admin)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(visible(viewer.clone()).await, [a.clone(), b.clone()]);
+    // The viewer may look, not manage: assigning is refused to them.
+    let res = server_fn(&app, "assign_person", &[("id", &a), ("username", "viewer.one"), ("assign", "false")], Some(&viewer)).await;
+    assert_eq!(res.status(), 403);
+    let res = server_fn(&app, "assign_person", &[("id", &b), ("username", "viewer.one"), ("assign", "false")], Some(&admin)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(visible(viewer).await, [a]);
+    // Only editors and viewers are assigned.
+    let res = server_fn(&app, "assign_person", &[("id", &b), ("username", "admin"), ("assign", "true")], Some(&admin)).await;
+    assert_eq!(res.status(), 422);
+}
