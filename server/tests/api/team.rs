@@ -83,6 +83,11 @@ async fn the_platform_owner_assigns_a_viewer_to_another_account_and_takes_it_awa
         }
     };
     assert_eq!(visible(viewer.clone()).await, [a.clone()]);
+    // A viewer reads the posts and is refused publishing, by the server.
+    let posts = server_fn(&app, "list_posts", &[("account", &a)], Some(&viewer)).await;
+    assert!(posts.status().is_success(), "{}", posts.status());
+    let publish = server_fn(&app, "publish_post", &[("account", &a), ("id", "any-draft")], Some(&viewer)).await;
+    assert_eq!(publish.status(), 403, "a viewer cannot publish");
     let res = server_fn(&app, "assign_person", &[("id", &b), ("username", "viewer.one"), ("assign", "true")], Some(&admin)).await;
     assert!(res.status().is_success(), "{}", res.status());
     assert_eq!(visible(viewer.clone()).await, [a.clone(), b.clone()]);
