@@ -163,12 +163,13 @@ impl Messaging {
         if b.online_only {
             // Not stored: no sequence number is spent, so unread counts stay right.
             record_broadcast(&mut tx, &self.limits, b.account.as_str(), at).await?;
-            let key = MsgKey::unstored(at).to_string();
+            let msg_key = MsgKey::unstored(at);
+            let key = msg_key.to_string();
             if !b.forbid_after_callback {
                 enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
             }
             let message = crate::delivery::objects::Message {
-                key: MsgKey::parse(&key).expect("formatted above"),
+                key: msg_key,
                 account: b.account.to_string(),
                 conversation_user: None,
                 sender: b.account.to_string(),

@@ -188,7 +188,8 @@ impl Messaging {
         let Some((seq,)) = seq else {
             return Err(Error::NotSubscribed { account: c.account.to_string(), user: c.subscriber.to_string() });
         };
-        let key = crate::MsgKey::direct(seq, i64::from(m.random), at).to_string();
+        let msg_key = crate::MsgKey::direct(seq, i64::from(m.random), at);
+        let key = msg_key.to_string();
         if !m.online_only {
             sqlx::query(
                 "insert into c2c_message (account_id, subscriber_account, seq, from_account, to_account, msg_time, random, body, \
@@ -219,7 +220,7 @@ impl Messaging {
         }
         let change = if m.online_only {
             let message = crate::delivery::objects::Message {
-                key: crate::MsgKey::parse(&key).expect("formatted above"),
+                key: msg_key,
                 account: c.account.to_string(),
                 conversation_user: Some(c.subscriber.to_string()),
                 sender: from.to_owned(),

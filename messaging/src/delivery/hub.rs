@@ -402,6 +402,12 @@ impl Hub {
 
     async fn apply(&self, change: &Change) -> crate::Result<()> {
         self.tell_inbox(change);
+        // This node's account cache forgets what changed on any node (profile, subscriber count).
+        if let Change::ProfileChanged { account } | Change::AccountDeleted { account } | Change::Subscribed { account, .. }
+        | Change::Unsubscribed { account, .. } = change
+        {
+            self.m.account_cache.forget(account);
+        }
         let mut dropped = Vec::new();
         match change {
             Change::Message { account, user: None, seq, .. } => {

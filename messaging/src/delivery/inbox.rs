@@ -48,13 +48,24 @@ impl Messaging {
     /// shows them), and marks them read on the account's side.
     pub async fn inbox_conversation(&self, account: &OfficialAccountId, user: &UserId, count: i64) -> Result<Vec<Message>> {
         let conversation = Conversation { account: account.clone(), subscriber: user.clone(), direction: Direction::AccountToSubscriber };
+        // Roaming history (recalled messages are not in it), oldest first.
         let page = self.direct_history(&conversation, count, 0, i64::MAX, None).await?;
-        let mut messages = Vec::with_capacity(page.messages.len());
-        for d in page.messages.iter().rev() {
-            if let Some(m) = self.direct_message(account.as_str(), user.as_str(), d.seq).await? {
-                messages.push(m);
-            }
-        }
+        let messages: Vec<Message> = page
+            .messages
+            .into_iter()
+            .rev()
+            .map(|d| Message {
+                key: crate::MsgKey::direct(d.seq, d.random, d.msg_time),
+                account: account.to_string(),
+                conversation_user: Some(user.to_string()),
+                time: d.msg_time,
+                body: d.body_json(),
+                sender: d.from_account,
+                cloud_custom_data: d.cloud_custom_data,
+                revoked: false,
+                reactions: vec![],
+            })
+            .collect();
         sqlx::query("update subscription set account_read_seq = c2c_last_seq where account_id = $1 and subscriber_account = $2")
             .bind(account.as_str())
             .bind(user.as_str())
