@@ -10,8 +10,9 @@
 //!   `pages::subscribers` are its Posts, New post and Subscribers pages; `pages::inbox` its
 //!   one-to-one conversations.
 //! * `pages::dialog`: the one modal dialog (a native `<dialog>`).
-//! * `pages::settings`: the REST identity and the owner's password; `pages::users` the team
-//!   (invitations, roles, disabling) and the invitation page.
+//! * `pages::settings`: the REST identity, key rotation, hooks and limits; `pages::users` the
+//!   team (invitations, roles, disabling) and the invitation page; `pages::audit` the audit log
+//!   (platform owner). `pages::profile`: Your account (password, sessions), for everyone.
 //! * `try_support`: server functions of the subscriber view at `/try` (a plain page, not Leptos).
 
 pub mod error;
@@ -23,7 +24,7 @@ mod try_support;
 #[cfg(feature = "ssr")]
 mod ssr;
 #[cfg(feature = "ssr")]
-pub use ssr::{session_user, start_session, ConsoleState};
+pub use ssr::{resolve_session, start_session, ConsoleState, SignedIn};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -102,6 +103,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:id/inbox") view=pages::inbox::InboxPage/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                 <Route path=path!("/settings/users") view=pages::users::UsersPage/>
+                <Route path=path!("/settings/audit") view=pages::audit::AuditPage/>
+                <Route path=path!("/profile") view=pages::profile::ProfilePage/>
                 <Route path=path!("/invite/:token") view=pages::users::InvitationPage/>
             </Routes>
         </Router>

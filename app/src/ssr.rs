@@ -1,30 +1,68 @@
 //! Server-only helpers for the console's server functions: the shared state, and who is
-//! signed in (from the tower-sessions session).
+//! signed in (a `console_session` row named by the tower-sessions session).
 
 use crate::error::ConsoleError;
 use leptos::prelude::*;
-use messaging::{AppIdentity, ConsoleUser, Messaging};
+use messaging::{ConsoleUser, Messaging};
 use tower_sessions::Session;
 
 /// What server functions need; the server provides it as Leptos context.
 #[derive(Clone)]
 pub struct ConsoleState {
     pub messaging: Messaging,
-    pub identity: AppIdentity,
     pub admin_identifier: String,
 }
 
-const USER_KEY: &str = "console_user";
+/// The browser's session holds only the ID of its `console_session` row (`messaging`).
+const SESSION_KEY: &str = "console_session";
 
-/// The signed-in user name, if any.
-pub async fn session_user(session: &Session) -> Option<String> {
-    session.get::<String>(USER_KEY).await.ok().flatten()
+/// Who a request comes from, found once per request by the server's `identify` layer and kept
+/// in the request's extensions for pages and server functions.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: ConsoleUser,
+    pub session_id: String,
 }
 
-/// Signs `user` in: a new session ID (no fixation), then the user name.
-pub async fn start_session(session: &Session, user: &ConsoleUser) -> Result<(), tower_sessions::session::Error> {
-    session.cycle_id().await?;
-    session.insert(USER_KEY, &user.username).await
+/// The signed-in user of `session`, if its console session is still open (not ended, not idle
+/// too long, the user not disabled). A session whose row is gone is cleared.
+pub async fn resolve_session(messaging: &Messaging, session: &Session) -> messaging::Result<Option<SignedIn>> {
+    let Some(session_id) = session.get::<String>(SESSION_KEY).await.ok().flatten() else {
+        return Ok(None);
+    };
+    match messaging.console_session_user(&session_id).await? {
+        Some(user) => Ok(Some(SignedIn { user, session_id })),
+        None => {
+            let _ = session.flush().await;
+            Ok(None)
+        }
+    }
+}
+
+/// Signs `user` in: a console session row (with its audit event), a new cookie session ID (no
+/// fixation) holding the row's ID. `how` says how they signed in, for the audit log.
+pub async fn start_session(messaging: &Messaging, session: &Session, user: &ConsoleUser, address: &str, user_agent: &str, how: &str) -> Result<(), ConsoleError> {
+    let id = messaging.open_console_session(user, address, user_agent, how).await?;
+    session.cycle_id().await.map_err(|e| ConsoleError::Server(e.to_string()))?;
+    session.insert(SESSION_KEY, &id).await.map_err(|e| ConsoleError::Server(e.to_string()))
+}
+
+/// [`start_session`] from inside a server function (address and browser from the request).
+pub async fn start_session_here(user: &ConsoleUser, how: &str) -> Result<(), ConsoleError> {
+    let state = state()?;
+    let session = session().await?;
+    let address = client_address().await;
+    let agent = user_agent().await;
+    start_session(&state.messaging, &session, user, &address, &agent, how).await
+}
+
+/// The browser's User-Agent header, as sent.
+pub async fn user_agent() -> String {
+    leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| h.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default()
 }
 
 pub fn state() -> Result<ConsoleState, ConsoleError> {
@@ -46,13 +84,18 @@ pub async fn session() -> Result<Session, ConsoleError> {
 
 /// The signed-in console user, or [`ConsoleError::SignedOut`].
 pub async fn signed_in() -> Result<(ConsoleState, ConsoleUser), ConsoleError> {
+    let (state, signed_in) = signed_in_session().await?;
+    Ok((state, signed_in.user))
+}
+
+/// The signed-in user with their session's ID (the Your account page marks it), or
+/// [`ConsoleError::SignedOut`].
+pub async fn signed_in_session() -> Result<(ConsoleState, SignedIn), ConsoleError> {
     let state = state()?;
-    let session = session().await?;
-    let Some(username) = session_user(&session).await else {
-        return Err(ConsoleError::SignedOut);
-    };
-    let user = state.messaging.console_user(&username).await?.ok_or(ConsoleError::SignedOut)?;
-    Ok((state, user))
+    match leptos_axum::extract::<axum::Extension<SignedIn>>().await {
+        Ok(axum::Extension(signed_in)) => Ok((state, signed_in)),
+        Err(_) => Err(ConsoleError::SignedOut),
+    }
 }
 
 /// An account ID from a page or a server-function argument.

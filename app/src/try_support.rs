@@ -29,15 +29,15 @@ pub async fn try_usersig(user_id: String) -> Result<TestUserSig, ConsoleError> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     tracing::info!(console_user = %user.username, test_user = %id, "minted a test UserSig on /try");
     Ok(TestUserSig {
-        sdk_app_id: state.identity.sdkappid,
-        user_sig: messaging::usersig::sign(state.identity.sdkappid, &state.identity.secret_key, id.as_str(), TEST_USERSIG_SECS, now),
+        sdk_app_id: state.messaging.sdkappid(),
+        user_sig: messaging::usersig::sign(state.messaging.sdkappid(), &state.messaging.secret_key(), id.as_str(), TEST_USERSIG_SECS, now),
     })
 }
 
 /// The app's SDKAppID (public: every client sends it), for a UserSig pasted on `/try`.
 #[server(endpoint = "try_sdkappid")]
 pub async fn try_sdkappid() -> Result<u64, ConsoleError> {
-    Ok(crate::ssr::state()?.identity.sdkappid)
+    Ok(crate::ssr::state()?.messaging.sdkappid())
 }
 
 /// A message body (Tencent elements as JSON) as HTML, by the renderer the composer's preview and

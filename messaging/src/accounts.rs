@@ -1,5 +1,6 @@
 //! Official accounts: create, read, search, modify, destroy.
 
+use crate::audit::{record, AuditAction};
 use crate::delivery::Change;
 use crate::error::{Error, Result};
 use crate::ids::{OfficialAccountId, UserId};
@@ -144,6 +145,7 @@ impl Messaging {
             ("Name", json!(p.name())),
         ]);
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterCreateOfficialAccount", event).await?;
+        record(&mut tx, AuditAction::AccountCreated, Some(id.as_str()), p.name()).await?;
         tx.commit().await?;
         self.webhook_queued();
         self.account(&id).await
@@ -239,6 +241,7 @@ impl Messaging {
             }
         }
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", event).await?;
+        record(&mut tx, AuditAction::AccountChanged, Some(id.as_str()), "profile changed").await?;
         self.commit_announcing(tx, vec![Change::ProfileChanged { account: id.to_string() }]).await?;
         self.account_cache.forget(id.as_str());
         self.webhook_queued();
@@ -264,6 +267,7 @@ impl Messaging {
             ("Name", json!(account.name)),
         ]);
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountDestroyed", event).await?;
+        record(&mut tx, AuditAction::AccountDeleted, Some(id.as_str()), &account.name).await?;
         self.commit_announcing(tx, vec![Change::AccountDeleted { account: id.to_string() }]).await?;
         self.account_cache.forget(id.as_str());
         self.webhook_queued();

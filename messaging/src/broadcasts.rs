@@ -1,6 +1,7 @@
 //! Broadcasts (rest-api.md §5): sending, history, recall. A broadcast is one row, whatever the
 //! number of subscribers; subscribers read it through their position (fan-out on read).
 
+use crate::audit::{record, AuditAction};
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
 use crate::limits::record_broadcast;
@@ -162,7 +163,7 @@ impl Messaging {
         lock_account(&mut tx, &b.account).await?;
         if b.online_only {
             // Not stored: no sequence number is spent, so unread counts stay right.
-            record_broadcast(&mut tx, &self.limits, b.account.as_str(), at).await?;
+            record_broadcast(&mut tx, &self.limits(), b.account.as_str(), at).await?;
             let msg_key = MsgKey::unstored(at);
             let key = msg_key.to_string();
             if !b.forbid_after_callback {
@@ -198,7 +199,7 @@ impl Messaging {
             tx.rollback().await?;
             return Ok(Sent { msg_key: MsgKey::broadcast(seq, time).to_string(), msg_time: time, duplicate: true });
         }
-        record_broadcast(&mut tx, &self.limits, b.account.as_str(), at).await?;
+        record_broadcast(&mut tx, &self.limits(), b.account.as_str(), at).await?;
         let (seq,): (i64,) = sqlx::query_as(
             "update official_account set last_seq = last_seq + 1, \
                last_msg_time = case when $2 = 1 then last_msg_time else $3 end \
@@ -230,6 +231,7 @@ impl Messaging {
         if wants_push(b.offline_push_info.as_ref()) {
             enqueue_push(&mut tx, &self.webhooks, b.account.as_str(), seq).await?;
         }
+        record(&mut tx, AuditAction::BroadcastSent, Some(b.account.as_str()), &format!("broadcast {key}")).await?;
         self.commit_announcing(tx, vec![Change::Message { account: b.account.to_string(), user: None, seq, origin: None }]).await?;
         self.account_cache.forget(b.account.as_str()); // LastMsgTime changed
         self.webhook_queued();
@@ -315,6 +317,8 @@ impl Messaging {
         let recalled: Vec<Value> =
             keys.iter().zip(&out).filter(|(_, r)| **r == Recall::Done).map(|(k, _)| json!({ "MsgKey": k })).collect();
         if !recalled.is_empty() {
+            let keys: Vec<&str> = recalled.iter().filter_map(|k| k["MsgKey"].as_str()).collect();
+            record(&mut tx, AuditAction::BroadcastRecalled, Some(account.as_str()), &format!("broadcast {}", keys.join(", "))).await?;
             let event = fields(vec![("Official_Account", json!(account.as_str())), ("WithdrawMsgList", json!(recalled))]);
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterMsgWithDraw", event).await?;
         }

@@ -3,6 +3,7 @@
 //! so every rule lives here once.
 //!
 //! # Layout
+//! * [`audit`]: the audit log, written in the same transaction as each change.
 //! * [`ids`]: [`OfficialAccountId`] and [`UserId`] parse Tencent's ID rules.
 //! * [`profile`]: an account's profile with its byte limits ([`AccountProfile`], [`ProfileUpdate`]).
 //! * [`error`]: the one [`Error`] enum; front doors map it to their wire codes in one place each.
@@ -28,6 +29,8 @@
 //! Without `backend` only the pure types remain, and they compile to WebAssembly so the
 //! console's dialogs check the same limits as the server.
 
+pub mod app_settings;
+pub mod audit;
 pub mod batch;
 pub mod error;
 pub mod ids;
@@ -36,10 +39,11 @@ pub mod post;
 pub mod profile;
 pub mod roles;
 
+pub use app_settings::{AppLimits, AppSettings, SettingField, SettingsChange, SettingsView};
 pub use error::{Error, InvalidField, Result};
 pub use ids::{OfficialAccountId, UserId};
 pub use msg_key::MsgKey;
-pub use roles::{Action, PasswordRating, Role, TeamMember};
+pub use roles::{Action, PasswordRating, Permissions, Role, TeamMember};
 pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, ProfileUpdate, TextLimit};
 
 #[cfg(feature = "backend")]
@@ -67,7 +71,7 @@ pub mod webhooks;
 #[cfg(feature = "backend")]
 mod console;
 #[cfg(feature = "backend")]
-mod settings;
+pub mod settings;
 #[cfg(feature = "backend")]
 mod store;
 #[cfg(feature = "backend")]
@@ -78,13 +82,15 @@ pub mod usersig;
 #[cfg(feature = "backend")]
 pub use accounts::UnknownOwner;
 #[cfg(feature = "backend")]
-pub use limits::AppLimits;
+pub use console::{ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_OWNER};
 #[cfg(feature = "backend")]
-pub use console::{ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PASSWORD_MIN_CHARS, PLATFORM_OWNER};
+pub use console::sessions::ConsoleSession;
+#[cfg(feature = "backend")]
+pub use console::users::NEW_PASSWORD_MIN_CHARS;
 #[cfg(feature = "backend")]
 pub use console::users::rate_password;
 #[cfg(feature = "backend")]
-pub use settings::AppIdentity;
+pub use settings::{AppIdentity, SettingsOverrides};
 #[cfg(feature = "backend")]
 pub use store::Backend;
 #[cfg(feature = "backend")]
@@ -100,7 +106,8 @@ pub use post::store::{PostStatus, StoredPost};
 pub struct Messaging {
     pool: sqlx::AnyPool,
     backend: Backend,
-    limits: AppLimits,
+    /// The settings and keys in force on this node (`settings`), shared by every clone.
+    live: std::sync::Arc<settings::Live>,
     /// Shared by every clone, so all front doors count against the same windows.
     windows: std::sync::Arc<limits::Windows>,
     webhooks: std::sync::Arc<webhooks::Webhooks>,
@@ -138,9 +145,9 @@ impl Messaging {
         Ok(Self {
             pool,
             backend,
-            limits: AppLimits::default(),
+            live: Default::default(),
             windows: Default::default(),
-            webhooks: std::sync::Arc::new(webhooks::Webhooks::new(Default::default(), 0)),
+            webhooks: std::sync::Arc::new(webhooks::Webhooks::new()),
             account_cache: Default::default(),
             add_queue: Default::default(),
             sign_in_throttle: Default::default(),
@@ -159,12 +166,6 @@ impl Messaging {
             bus: Default::default(),
             database_url: url.into(),
         })
-    }
-
-    /// The same handle calling the app's webhooks (signed for `sdkappid`).
-    pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings, sdkappid: u64) -> Self {
-        self.webhooks = std::sync::Arc::new(webhooks::Webhooks::new(settings, sdkappid));
-        self
     }
 
     /// The same handle giving up on deliveries by `policy` (app settings).
@@ -186,22 +187,13 @@ impl Messaging {
         self
     }
 
-    /// The same handle with other quotas (app settings).
-    pub fn with_limits(mut self, limits: AppLimits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    pub fn limits(&self) -> AppLimits {
-        self.limits
-    }
-
     /// Counts one REST call to `command`; [`Error::RateLimited`] past the per-second quota.
     pub fn count_rest_call(&self, command: &str) -> Result<()> {
-        if self.windows.try_call(&self.limits, command, store::now()) {
+        let limits = self.limits();
+        if self.windows.try_call(&limits, command, store::now()) {
             Ok(())
         } else {
-            Err(Error::RateLimited(self.limits.rest_calls_per_second))
+            Err(Error::RateLimited(limits.rest_calls_per_second))
         }
     }
 

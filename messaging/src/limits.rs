@@ -5,29 +5,10 @@
 //! the account's row lock: the limits hold across restarts and across server nodes. The REST call
 //! rate is a per-second counter kept in memory, per server process (a restart resets it).
 
+use crate::app_settings::AppLimits;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::Mutex;
-
-/// The app's quotas. Defaults follow Tencent: 1 broadcast/s and 2/hour per account,
-/// 200 calls/s per REST command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppLimits {
-    pub broadcasts_per_second: u32,
-    pub broadcasts_per_hour: u32,
-    pub rest_calls_per_second: u32,
-}
-
-impl AppLimits {
-    /// The defaults, in one place (the server's flags use them too).
-    pub const DEFAULT: Self = Self { broadcasts_per_second: 1, broadcasts_per_hour: 2, rest_calls_per_second: 200 };
-}
-
-impl Default for AppLimits {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
 
 /// Records a broadcast of `account` at `at` unless it breaks a limit (then
 /// [`Error::SendTooFrequent`] says which). Call it in the send's transaction, after taking the

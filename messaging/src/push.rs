@@ -49,7 +49,7 @@ pub(crate) async fn enqueue_direct_push(
     subscriber: &str,
     seq: i64,
 ) -> Result<()> {
-    if hooks.settings.push_url.is_none() {
+    if hooks.settings().push_url.is_none() {
         return Ok(());
     }
     sqlx::query("insert into push_job (account_id, subscriber_account, seq, next_attempt_at, created_at) values ($1, $2, $3, $4, $4)")
@@ -95,10 +95,12 @@ impl Messaging {
     /// Hands queued pushes to the push hook forever, oldest job first. A batch the hook does not
     /// take is retried after 1, 2, 4 … 60 s; other jobs go on meanwhile.
     pub async fn deliver_pushes(self) {
-        let Some(url) = self.webhooks.settings.push_url.clone() else {
-            return;
-        };
         while !self.workers_stopping() {
+            // A setting: it may appear, change or go while Herald runs.
+            let Some(url) = self.webhooks.settings().push_url else {
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.webhooks.push_wake.notified()).await;
+                continue;
+            };
             match self.push_next_batch(&url).await {
                 Ok(true) => continue,
                 Ok(false) => {}

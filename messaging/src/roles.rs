@@ -2,9 +2,9 @@
 //! [`Action`]s each role may take. The rule lives here once; every console server function asks
 //! [`Role::may`] (through `Messaging::authorize`) before acting.
 //!
-//! Today only the platform owner exists. Account owners, editors and viewers act on the
-//! accounts they own or are assigned to (issue 10): until those assignments are stored, they
-//! may do nothing account-specific, which is the safe side.
+//! Account owners act on the accounts they created, editors and viewers on the ones they are
+//! assigned to (`account_access`); pages ask [`Permissions`] to show only what the user may do,
+//! and the server functions ask again before acting.
 
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +108,24 @@ impl Action {
             Self::Publish => "Your role cannot publish for this official account.",
             Self::ManageSubscribers => "Your role cannot change this official account's subscribers.",
             Self::View => "You have no access to this official account.",
+        }
+    }
+}
+
+/// What a console user may do on one account: pages show only these buttons and links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Permissions {
+    pub manage_account: bool,
+    pub publish: bool,
+    pub manage_subscribers: bool,
+}
+
+impl Permissions {
+    pub fn of(role: Role, access: Access) -> Self {
+        Self {
+            manage_account: role.may(Action::ManageAccount, access),
+            publish: role.may(Action::Publish, access),
+            manage_subscribers: role.may(Action::ManageSubscribers, access),
         }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct AddRequest {
     pub operator: String,
     /// The caller's address for the callbacks (the leader runs in a task of its own).
     client_ip: String,
+    /// Who asked, for the audit log (the leader's task is not theirs).
+    actor: crate::audit::Actor,
     reply: Option<oneshot::Sender<Result<AddOutcome>>>,
 }
 
@@ -111,6 +113,7 @@ impl Messaging {
             refused,
             operator: operator.to_owned(),
             client_ip: client_ip(),
+            actor: crate::audit::current_actor(),
             reply: Some(reply),
         };
         let lead = {
@@ -200,6 +203,7 @@ impl Messaging {
         let mut added_in_order: Vec<&str> = Vec::new();
         let mut outcomes = Vec::with_capacity(group.len());
         let mut events = Vec::new();
+        let mut audits = Vec::new();
         for request in group {
             let mut results = Vec::with_capacity(request.users.len());
             let mut added: Vec<&str> = Vec::new();
@@ -223,6 +227,7 @@ impl Messaging {
                 results.push((user.to_owned(), result));
             }
             if !added.is_empty() {
+                audits.push((&request.actor, crate::audit::users_detail(&added)));
                 let list: Vec<_> = added.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
                 events.push((
                     "OfficialAccount.CallbackAfterAddSubscriber",
@@ -260,6 +265,9 @@ impl Messaging {
         }
         for (command, event, client_ip) in events {
             enqueue_from(&mut tx, &self.webhooks, command, event, client_ip).await?;
+        }
+        for (actor, detail) in audits {
+            crate::audit::record_as(&mut tx, actor, crate::audit::AuditAction::SubscribersAdded, Some(account), &detail).await?;
         }
         let subscribed = Change::Subscribed { account: account.to_owned(), users: added_in_order.iter().map(|u| u.to_string()).collect() };
         let changes = if added_in_order.is_empty() { vec![] } else { vec![subscribed] };

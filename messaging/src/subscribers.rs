@@ -166,6 +166,10 @@ impl Messaging {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterDeleteSubscriber", event).await?;
         }
         let users: Vec<String> = results.iter().filter(|(_, r)| *r == BatchResult::Done).map(|(u, _)| u.clone()).collect();
+        if !users.is_empty() {
+            let names: Vec<&str> = users.iter().map(String::as_str).collect();
+            crate::audit::record(&mut tx, crate::audit::AuditAction::SubscribersRemoved, Some(account.as_str()), &crate::audit::users_detail(&names)).await?;
+        }
         let changes = if users.is_empty() { vec![] } else { vec![Change::Unsubscribed { account: account.to_string(), users }] };
         self.commit_announcing(tx, changes).await?;
         self.account_cache.forget(account.as_str()); // subscriber_num changed

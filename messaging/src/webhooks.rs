@@ -17,6 +17,7 @@
 //! `Sign = hex(sha256(secret + RequestTime))`, and the header
 //! `X-Herald-Signature: sha256=hex(hmac_sha256(secret, RequestTime + "." + body))` covers the body.
 
+use crate::app_settings::TestCallback;
 use crate::error::Result;
 use crate::store::now;
 use crate::Messaging;
@@ -112,8 +113,9 @@ impl std::fmt::Debug for WebhookSettings {
 }
 
 pub(crate) struct Webhooks {
-    pub(crate) settings: WebhookSettings,
-    pub(crate) sdkappid: u64,
+    /// Replaced when the settings change (on any node).
+    settings: std::sync::RwLock<WebhookSettings>,
+    sdkappid: std::sync::atomic::AtomicU64,
     client: reqwest::Client,
     /// Wakes the outbox worker when an event is queued.
     pub(crate) wake: tokio::sync::Notify,
@@ -124,10 +126,10 @@ pub(crate) struct Webhooks {
 }
 
 impl Webhooks {
-    pub(crate) fn new(settings: WebhookSettings, sdkappid: u64) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            settings,
-            sdkappid,
+            settings: Default::default(),
+            sdkappid: Default::default(),
             client: reqwest::Client::new(),
             wake: tokio::sync::Notify::new(),
             push_wake: tokio::sync::Notify::new(),
@@ -135,8 +137,20 @@ impl Webhooks {
         }
     }
 
+    pub(crate) fn settings(&self) -> WebhookSettings {
+        self.settings.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_settings(&self, settings: WebhookSettings) {
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    pub(crate) fn set_sdkappid(&self, sdkappid: u64) {
+        self.sdkappid.store(sdkappid, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub(crate) fn enabled(&self) -> bool {
-        self.settings.url.is_some()
+        self.settings.read().unwrap_or_else(|p| p.into_inner()).url.is_some()
     }
 
     /// The full callback URL and the signature header for `body`.
@@ -147,9 +161,9 @@ impl Webhooks {
         let client_ip = if client_ip.parse::<std::net::IpAddr>().is_ok() { client_ip } else { "" };
         let mut full = format!(
             "{url}{sep}SdkAppid={}&CallbackCommand={command}&contenttype=json&ClientIP={client_ip}&OptPlatform=RESTAPI&RequestTime={t}",
-            self.sdkappid
+            self.sdkappid.load(std::sync::atomic::Ordering::Relaxed)
         );
-        let signature = self.settings.secret.as_ref().map(|secret| {
+        let signature = self.settings().secret.as_ref().map(|secret| {
             full.push_str(&format!("&Sign={}", hex::encode(Sha256::digest(format!("{secret}{t}").as_bytes()))));
             let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
             mac.update(format!("{t}.{body}").as_bytes());
@@ -159,8 +173,8 @@ impl Webhooks {
     }
 
     async fn post(&self, command: &str, body: &str, timeout: Duration, event_id: Option<i64>, client_ip: &str) -> Option<reqwest::Response> {
-        let url = self.settings.url.as_deref()?;
-        self.post_to(url, command, body, timeout, event_id.map(|id| id.to_string()), client_ip).await
+        let url = self.settings().url?;
+        self.post_to(&url, command, body, timeout, event_id.map(|id| id.to_string()), client_ip).await
     }
 
     /// POSTs a signed callback to `url`; `None` unless it answered with a success status.
@@ -205,6 +219,31 @@ impl Webhooks {
             Ok(Ok(answer)) => Some(answer),
             _ => None,
         }
+    }
+}
+
+impl Messaging {
+    /// Sends a signed `Herald.TestCallback` to the webhook URL in force (the "before" timeout
+    /// applies) and reports its answer and time. Nothing is queued or retried.
+    pub async fn send_test_callback(&self) -> Result<TestCallback> {
+        let Some(url) = self.webhooks.settings().url else {
+            return Err(crate::error::InvalidField::new("webhook_url", "set a webhook URL first").into());
+        };
+        let body = callback_body("Herald.TestCallback", Map::new()).to_string();
+        let (full, signature) = self.webhooks.request(&url, "Herald.TestCallback", &body, "");
+        let mut req = self.webhooks.client.post(full).timeout(BEFORE_TIMEOUT).header("content-type", "application/json").body(body);
+        if let Some(sig) = signature {
+            req = req.header("X-Herald-Signature", sig);
+        }
+        let started = std::time::Instant::now();
+        let answer = req.send().await;
+        let millis = started.elapsed().as_millis() as u64;
+        Ok(match answer {
+            Ok(res) => TestCallback { status: Some(res.status().as_u16()), error: None, millis },
+            Err(e) if e.is_timeout() => TestCallback { status: None, error: Some(format!("no answer within {} s", BEFORE_TIMEOUT.as_secs())), millis },
+            Err(e) if e.is_connect() => TestCallback { status: None, error: Some("could not connect".into()), millis },
+            Err(_) => TestCallback { status: None, error: Some("the request failed".into()), millis },
+        })
     }
 }
 
@@ -265,11 +304,13 @@ impl Messaging {
     /// Sends queued "after" callbacks forever, oldest first, while this node holds the outbox's
     /// lease. An event that fails blocks the ones behind it (so the receiver sees them in order)
     /// and is retried after 1, 2, 4 … 60 s, until the [`DeliveryPolicy`] gives up on it.
+    /// Runs whether or not a webhook URL is set: the URL is a setting that may appear later.
     pub async fn deliver_webhooks(self) {
-        if !self.webhooks.enabled() {
-            return;
-        }
         while !self.workers_stopping() {
+            if !self.webhooks.enabled() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.webhooks.wake.notified()).await;
+                continue;
+            }
             match self.holds_outbox_lease().await {
                 Ok(true) => match self.deliver_due_webhooks().await {
                     Ok(true) => continue,

@@ -201,16 +201,16 @@ async fn the_environment_password_creates_the_owner_once_and_never_reverts_a_cha
         let nobody = m.sign_in("nobody", "s3cret-password", "10.0.0.1").await.unwrap_err().to_string();
         assert_eq!(wrong, nobody, "the same answer whatever was wrong");
         // Changed in the console, then a restart with the old environment password: kept.
-        m.change_console_password("admin", "s3cret-password", "changed-in-console", "10.0.0.1").await.unwrap();
+        m.change_console_password("admin", "s3cret-password", "violet-tandem-quarry-42", "10.0.0.1").await.unwrap();
         m.ensure_platform_owner(Some("s3cret-password")).await.unwrap();
         assert!(m.sign_in("admin", "s3cret-password", "10.0.0.1").await.is_err());
-        assert!(m.sign_in("admin", "changed-in-console", "10.0.0.1").await.is_ok());
+        assert!(m.sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_ok());
         // A change needs the current password.
         let e = m.change_console_password("admin", "wrong-current", "another-password", "10.0.0.1").await.unwrap_err();
         assert_eq!(e.field(), Some("current_password"), "{e}");
         // A lost password: reset, and the printed link signs in once.
         let token = m.reset_console_password("admin").await.unwrap();
-        assert!(m.sign_in("admin", "changed-in-console", "10.0.0.1").await.is_err(), "the old password is gone");
+        assert!(m.sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_err(), "the old password is gone");
         assert_eq!(m.redeem_sign_in_token(&token).await.unwrap().username, "admin");
     })
     .await;
@@ -228,11 +228,12 @@ async fn without_a_password_a_one_time_link_signs_in_once() {
         assert_eq!(m.redeem_sign_in_token(&token).await.unwrap().username, "admin");
         assert!(m.redeem_sign_in_token(&token).await.is_err(), "a link works once");
         assert!(m.redeem_sign_in_token("made-up").await.is_err());
-        assert!(m.set_console_password("admin", "short").await.is_err(), "8 characters at least");
+        let weak = m.change_console_password("admin", "", "password1234", "10.0.0.1").await.unwrap_err();
+        assert_eq!(weak.field(), Some("password"), "12 characters and a zxcvbn score of 3: {weak}");
         let spare = m.issue_sign_in_token("admin").await.unwrap();
-        m.set_console_password("admin", "long enough").await.unwrap();
+        m.change_console_password("admin", "", "violet-tandem-quarry-42", "10.0.0.1").await.unwrap();
         assert!(m.redeem_sign_in_token(&spare).await.is_err(), "setting a password revokes links");
-        assert!(m.sign_in("admin", "long enough", "10.0.0.1").await.is_ok());
+        assert!(m.sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_ok());
         assert_eq!(m.ensure_platform_owner(None).await.unwrap(), None, "no new link once a password exists");
     })
     .await;
@@ -241,14 +242,82 @@ async fn without_a_password_a_one_time_link_signs_in_once() {
 #[tokio::test]
 async fn the_rest_identity_is_generated_once_and_kept() {
     on_each_backend(|m| async move {
-        let first = m.app_identity(None, None).await.unwrap();
-        let again = m.app_identity(None, None).await.unwrap();
-        assert_eq!(first, again);
+        let first = m.load_identity(None, None).await.unwrap();
+        let key = m.secret_key();
+        let again = m.load_identity(None, None).await.unwrap();
+        assert_eq!((first.clone(), key.clone()), (again, m.secret_key()));
         assert!(!first.from_environment);
-        assert_eq!(first.secret_key.len(), 64);
-        let env = m.app_identity(Some(1400000123), Some("k".into())).await.unwrap();
-        assert_eq!((env.sdkappid, env.secret_key.as_str(), env.from_environment), (1400000123, "k", true));
-        assert!(!format!("{first:?}").contains(&first.secret_key), "Debug never shows the key");
+        assert_eq!(key.len(), 64);
+        let env = m.load_identity(Some(1400000123), Some("k".into())).await.unwrap();
+        assert_eq!((env.sdkappid, m.secret_key().as_str(), env.from_environment), (1400000123, "k", true));
+        assert!(m.rotate_secret_key(3600).await.is_err(), "a key from the environment is rotated there");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rotated_key_keeps_working_for_its_grace_period_and_then_stops() {
+    use messaging::usersig::{sign, UserSigError};
+    on_each_backend(|m| async move {
+        let id = m.load_identity(None, None).await.unwrap();
+        let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let old_sig = sign(id.sdkappid, &m.secret_key(), "administrator", 86400, now());
+        assert!(m.check_usersig(&old_sig, id.sdkappid, "administrator", now()).is_ok());
+        let generation = m.key_generation();
+
+        let new_key = m.rotate_secret_key(2).await.unwrap();
+        assert_eq!(m.secret_key(), new_key);
+        assert_ne!(m.key_generation(), generation, "caches of verified UserSigs start over");
+        let new_sig = sign(id.sdkappid, &new_key, "administrator", 86400, now());
+        let during = m.check_usersig(&old_sig, id.sdkappid, "administrator", now()).expect("the old key works during its grace period");
+        assert!(during.until <= now() + 2, "an old-key UserSig is good only until the grace period ends");
+        assert!(m.check_usersig(&new_sig, id.sdkappid, "administrator", now()).is_ok());
+        assert!(m.identity().previous_key_until.is_some());
+
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(m.check_usersig(&old_sig, id.sdkappid, "administrator", now()), Err(UserSigError::BadSignature), "after the grace period the old key is refused");
+        assert!(m.check_usersig(&new_sig, id.sdkappid, "administrator", now()).is_ok());
+
+        // No grace at all: the old key stops at once.
+        let newest = m.rotate_secret_key(0).await.unwrap();
+        assert_eq!(m.check_usersig(&new_sig, id.sdkappid, "administrator", now()), Err(UserSigError::BadSignature));
+        assert!(m.check_usersig(&sign(id.sdkappid, &newest, "administrator", 60, now()), id.sdkappid, "administrator", now()).is_ok());
+        assert!(m.rotate_secret_key(8 * 24 * 3600).await.is_err(), "a week at most");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn saved_settings_apply_and_the_environment_wins() {
+    on_each_backend(|m| async move {
+        m.load_identity(None, None).await.unwrap();
+        m.load_settings().await.unwrap();
+        assert_eq!(m.settings(), messaging::AppSettings::DEFAULT);
+        let mut values = messaging::AppSettings::DEFAULT;
+        values.broadcasts_per_hour = 50;
+        values.webhook_url = Some("https://hooks.example/herald".into());
+        m.save_settings(&messaging::SettingsChange { values: values.clone(), webhook_secret: Some("s3cret".into()) }).await.unwrap();
+        assert_eq!(m.settings(), values);
+        assert!(m.settings_view().webhook_secret_set);
+        assert_eq!(m.limits().broadcasts_per_hour, 50);
+
+        let mut bad = values.clone();
+        bad.push_url = Some("ftp://x".into());
+        let e = m.save_settings(&messaging::SettingsChange { values: bad, webhook_secret: None }).await.unwrap_err();
+        assert_eq!(e.field(), Some("push_url"));
+        assert_eq!(m.settings(), values, "a refused change changes nothing");
+
+        // The environment wins, and its fields cannot be changed from the console.
+        let m = m.with_settings_overrides(messaging::SettingsOverrides { broadcasts_per_hour: Some(7), ..Default::default() });
+        m.load_settings().await.unwrap();
+        assert_eq!(m.settings().broadcasts_per_hour, 7);
+        assert_eq!(m.settings_view().from_environment, vec![messaging::SettingField::BroadcastsPerHour]);
+        let mut change = m.settings();
+        change.broadcasts_per_hour = 9;
+        let e = m.save_settings(&messaging::SettingsChange { values: change, webhook_secret: None }).await.unwrap_err();
+        assert_eq!(e.field(), Some("broadcasts_per_hour"), "{e}");
+        let audit = m.audit_log(&messaging::audit::AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(audit.iter().filter(|e| e.action == "settings.changed").count(), 1, "one change stored, one audited: {audit:?}");
     })
     .await;
 }

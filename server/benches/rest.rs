@@ -40,9 +40,9 @@ async fn start(database_url: &str) -> (Target, messaging::Messaging) {
     c.admin_password = Some(CONSOLE_PASSWORD.into());
     c.sdkappid = Some(SDKAPPID);
     c.secret_key = Some(KEY.into());
-    c.broadcasts_per_second = 1_000_000;
-    c.broadcasts_per_hour = 1_000_000;
-    c.rest_calls_per_second = 10_000_000;
+    c.broadcasts_per_second = Some(1_000_000);
+    c.broadcasts_per_hour = Some(1_000_000);
+    c.rest_calls_per_second = Some(10_000_000);
     let app = Application::build(c).await.unwrap();
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());

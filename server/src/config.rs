@@ -33,17 +33,25 @@ pub struct Config {
     #[arg(long, env = "HERALD_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
-    /// Broadcasts one official account may send per second.
-    #[arg(long, env = "HERALD_BROADCASTS_PER_SECOND", default_value_t = messaging::AppLimits::DEFAULT.broadcasts_per_second)]
-    pub broadcasts_per_second: u32,
+    // The settings below (hooks, quotas, session inactivity) are editable on the console's
+    // Settings page and stored in the database; given here, they win and the page cannot change
+    // them. Their defaults: messaging::AppSettings::DEFAULT.
 
-    /// Broadcasts one official account may send per hour.
-    #[arg(long, env = "HERALD_BROADCASTS_PER_HOUR", default_value_t = messaging::AppLimits::DEFAULT.broadcasts_per_hour)]
-    pub broadcasts_per_hour: u32,
+    /// Broadcasts one official account may send per second (default 1).
+    #[arg(long, env = "HERALD_BROADCASTS_PER_SECOND")]
+    pub broadcasts_per_second: Option<u32>,
 
-    /// REST calls per second to each command; more answer 60007.
-    #[arg(long, env = "HERALD_REST_CALLS_PER_SECOND", default_value_t = messaging::AppLimits::DEFAULT.rest_calls_per_second)]
-    pub rest_calls_per_second: u32,
+    /// Broadcasts one official account may send per hour (default 2).
+    #[arg(long, env = "HERALD_BROADCASTS_PER_HOUR")]
+    pub broadcasts_per_hour: Option<u32>,
+
+    /// REST calls per second to each command; more answer 60007 (default 200).
+    #[arg(long, env = "HERALD_REST_CALLS_PER_SECOND")]
+    pub rest_calls_per_second: Option<u32>,
+
+    /// Hours without a request after which a console session ends (default 12).
+    #[arg(long, env = "HERALD_SESSION_IDLE_HOURS")]
+    pub session_idle_hours: Option<u32>,
 
     /// The app's webhook URL (rest-api.md §8); unset: no callbacks.
     #[arg(long, env = "HERALD_WEBHOOK_URL")]
@@ -137,6 +145,7 @@ impl std::fmt::Debug for Config {
             .field("broadcasts_per_second", &self.broadcasts_per_second)
             .field("broadcasts_per_hour", &self.broadcasts_per_hour)
             .field("rest_calls_per_second", &self.rest_calls_per_second)
+            .field("session_idle_hours", &self.session_idle_hours)
             .field("webhook_url", &self.webhook_url)
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
             .field("push_url", &self.push_url)

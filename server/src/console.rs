@@ -3,7 +3,7 @@
 //! their server functions live in `app`.
 
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::str::FromStr;
@@ -46,11 +46,30 @@ pub async fn postgres_sessions(url: &str, secure: bool) -> anyhow::Result<Sessio
     Ok(layer(store, secure))
 }
 
+/// Finds who is asking, once per request: the console session named by the cookie session, if
+/// it is still open. Puts [`app::SignedIn`] in the request's extensions (pages, server functions
+/// and console endpoints read it there), and runs the request as that user for the audit log.
+pub async fn identify(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    match app::resolve_session(&state.messaging, &session).await {
+        Ok(Some(signed_in)) => {
+            let actor = messaging::audit::Actor { name: signed_in.user.username.clone(), address: crate::layers::peer_ip(&req) };
+            req.extensions_mut().insert(signed_in);
+            messaging::audit::acting_as(actor, next.run(req)).await
+        }
+        Ok(None) => next.run(req).await,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a console session failed");
+            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
 /// Sends signed-out visitors of console pages to the sign-in page, and `/` to the accounts.
 /// Which pages need a session is decided by `app::is_protected_page`, next to the routes.
-/// `/settings/` is `/settings`: a trailing slash is dropped first.
-/// A session of a user who was disabled (or removed) meanwhile ends here, at their next page.
-pub async fn require_sign_in(State(state): State<AppState>, session: Session, req: Request, next: Next) -> Response {
+/// `/settings/` is `/settings`: a trailing slash is dropped first. A session that ended (signed
+/// out elsewhere, idle too long, the user disabled) was not identified: its next page is the
+/// sign-in page.
+pub async fn require_sign_in(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path.len() > 1 && path.ends_with('/') && app::is_protected_page(path) {
         let trimmed = path.trim_end_matches('/');
@@ -60,20 +79,7 @@ pub async fn require_sign_in(State(state): State<AppState>, session: Session, re
     if !app::is_protected_page(path) {
         return next.run(req).await;
     }
-    let signed_in = match app::session_user(&session).await {
-        None => false,
-        Some(username) => match state.messaging.console_user(&username).await {
-            Ok(Some(_)) => true,
-            Ok(None) => {
-                let _ = session.flush().await;
-                false
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "reading a console user failed");
-                return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-        },
-    };
+    let signed_in = req.extensions().get::<app::SignedIn>().is_some();
     match (signed_in, path) {
         (false, _) => Redirect::to("/login").into_response(),
         (true, "/") => Redirect::to("/accounts").into_response(),
@@ -105,9 +111,12 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
 }
 
 /// `GET /sign-in/{token}`: the one-time link printed on first start.
-pub async fn redeem_sign_in_link(State(state): State<AppState>, session: Session, Path(token): Path<String>) -> Response {
+pub async fn redeem_sign_in_link(State(state): State<AppState>, session: Session, headers: axum::http::HeaderMap, req: Request) -> Response {
+    let token = req.uri().path().trim_start_matches("/sign-in/").to_owned();
+    let address = crate::layers::peer_ip(&req);
+    let agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     match state.messaging.redeem_sign_in_token(&token).await {
-        Ok(user) => match app::start_session(&session, &user).await {
+        Ok(user) => match app::start_session(&state.messaging, &session, &user, &address, agent, "one-time link").await {
             Ok(()) => Redirect::to("/settings").into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "could not start a session");

@@ -16,6 +16,14 @@ use futures::FutureExt;
 use rand::Rng;
 use std::panic::AssertUnwindSafe;
 
+/// The address of the request's TCP peer (behind a proxy, the proxy), as text.
+pub fn peer_ip(req: &Request) -> String {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(peer)| peer.ip().to_string())
+        .unwrap_or_default()
+}
+
 /// The request's ID, in its extensions: REST answers carry it, logs name it.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);

@@ -5,7 +5,7 @@
 
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,6 @@ use axum::{Json, Router};
 use messaging::media::{parse_media_name, Purpose};
 use serde::Deserialize;
 use serde_json::json;
-use tower_sessions::Session;
 
 /// The upload route (it needs the session layer) and the serving route.
 pub fn routes(max_upload_bytes: usize) -> (Router<AppState>, Router<AppState>) {
@@ -43,10 +42,21 @@ fn origin(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-async fn upload(State(state): State<AppState>, session: Session, Query(q): Query<UploadQuery>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(user) = app::session_user(&session).await else {
+async fn upload(
+    State(state): State<AppState>,
+    signed_in: Option<Extension<app::SignedIn>>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(Extension(app::SignedIn { user, .. })) = signed_in else {
         return refusal(StatusCode::UNAUTHORIZED, "You are signed out. Sign in again.");
     };
+    // Images go into posts and new accounts' avatars: a viewer makes neither.
+    if user.role == messaging::Role::Viewer {
+        return refusal(StatusCode::FORBIDDEN, messaging::Action::Publish.refusal());
+    }
+    let user = user.username;
     let purpose = if q.purpose == "avatar" { Purpose::Avatar } else { Purpose::PostImage };
     if body.is_empty() {
         return refusal(StatusCode::UNPROCESSABLE_ENTITY, "The file is empty.");

@@ -10,9 +10,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use messaging::webhooks::{DeliveryPolicy, WebhookSettings};
+use messaging::webhooks::DeliveryPolicy;
 use messaging::delivery::hub::Hub;
-use messaging::{AppLimits, Backend, MediaLimits, Messaging};
+use messaging::{Backend, MediaLimits, Messaging, SettingsOverrides};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,23 +34,25 @@ impl Application {
     /// exist, builds the router and binds the listener (port 0 works: see [`Self::addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         tracing::info!(?config, "starting Herald");
-        let messaging = Messaging::open(&config.database_url).await.context("opening the database")?.with_limits(AppLimits {
+        let overrides = SettingsOverrides {
+            webhook_url: config.webhook_url.clone(),
+            webhook_secret: config.webhook_secret.clone(),
+            push_url: config.push_url.clone(),
             broadcasts_per_second: config.broadcasts_per_second,
             broadcasts_per_hour: config.broadcasts_per_hour,
             rest_calls_per_second: config.rest_calls_per_second,
-        });
-        let identity = messaging.app_identity(config.sdkappid, config.secret_key.clone()).await?;
-        let webhooks = WebhookSettings {
-            url: config.webhook_url.clone(),
-            secret: config.webhook_secret.clone(),
-            push_url: config.push_url.clone(),
+            session_idle_hours: config.session_idle_hours,
         };
         let delivery = DeliveryPolicy { max_attempts: config.delivery_max_attempts, max_age_secs: config.delivery_max_age_secs };
-        let messaging = messaging
-            .with_webhooks(webhooks, identity.sdkappid)
+        let messaging = Messaging::open(&config.database_url)
+            .await
+            .context("opening the database")?
+            .with_settings_overrides(overrides)
             .with_delivery_policy(delivery)
             .with_rest_administrator(&config.admin_identifier)
             .with_media_limits(MediaLimits { max_bytes: config.upload_max_bytes, max_pixels: config.upload_max_pixels });
+        let identity = messaging.load_identity(config.sdkappid, config.secret_key.clone()).await?;
+        messaging.load_settings().await?;
         if !identity.from_environment {
             tracing::info!(sdkappid = identity.sdkappid, "REST identity stored in the database; the console's Settings page shows the secret key");
         }
@@ -71,17 +73,13 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let console_state = ConsoleState {
-            messaging: messaging.clone(),
-            identity: identity.clone(),
-            admin_identifier: config.admin_identifier.clone(),
-        };
+        let console_state = ConsoleState { messaging: messaging.clone(), admin_identifier: config.admin_identifier.clone() };
         let hub = Hub::start(messaging.clone());
         let state = AppState {
             hub: hub.clone(),
             leptos_options,
             messaging: messaging.clone(),
-            rest: Arc::new(rest::RestIdentity::new(identity, config.admin_identifier.clone())),
+            rest: Arc::new(rest::RestIdentity::new(messaging.clone(), config.admin_identifier.clone())),
             console: console_state,
             public_origin: config.public_origin().map(Arc::from),
         };
@@ -205,7 +203,8 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         }))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn(console::server_fn_status))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), console::require_sign_in));
+        .layer(axum::middleware::from_fn(console::require_sign_in))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), console::identify));
 
     // Sessions live in the same database, in tower-sessions' own table.
     let secure = config.cookie_secure();

@@ -15,6 +15,22 @@ pub async fn account_overview(id: String) -> Result<OfficialAccount, ConsoleErro
     Ok(state.messaging.account(&id).await?)
 }
 
+/// What the signed-in user may do on the account: pages show only those buttons.
+#[server(endpoint = "account_permissions")]
+pub async fn account_permissions(id: String) -> Result<messaging::Permissions, ConsoleError> {
+    let id = crate::ssr::account_id(&id)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
+    Ok(state.messaging.permissions(&user, &id).await?)
+}
+
+/// The signed-in user's [`messaging::Permissions`] on the current page's account (none while
+/// loading or on an error: buttons appear once allowed, never before).
+pub fn use_permissions() -> Signal<messaging::Permissions> {
+    let id = use_account_id();
+    let permissions = Resource::new(move || id.get(), account_permissions);
+    Signal::derive(move || permissions.get().and_then(Result::ok).unwrap_or_default())
+}
+
 /// Who works on an account, and who could be assigned (for its owner and the platform owner).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct People {
@@ -133,8 +149,10 @@ pub fn Avatar(account: OfficialAccount, #[prop(optional)] class: &'static str) -
 pub fn AccountHead(tab: Tab, #[prop(optional, into)] version: Signal<u32>) -> impl IntoView {
     let id = use_account_id();
     let account = Resource::new(move || (id.get(), version.get()), |(id, _)| account_overview(id));
+    let may = use_permissions();
     let tabs = move |a: &OfficialAccount| {
-        let link = |t: Tab, href: String, label: &'static str| {
+        let new_post = paths::new_post(&a.id);
+        let link = move |t: Tab, href: String, label: &'static str| {
             view! { <a href=href aria-current=if t == tab { Some("page") } else { None }>{label}</a> }
         };
         view! {
@@ -143,7 +161,7 @@ pub fn AccountHead(tab: Tab, #[prop(optional, into)] version: Signal<u32>) -> im
                 {link(Tab::Posts, paths::posts(&a.id), "Posts")}
                 {link(Tab::Subscribers, paths::subscribers(&a.id), "Subscribers")}
                 {link(Tab::Inbox, format!("{}/inbox", paths::account(&a.id)), "Inbox")}
-                {link(Tab::NewPost, paths::new_post(&a.id), "New post")}
+                {move || may.get().publish.then(|| link(Tab::NewPost, new_post.clone(), "New post"))}
             </nav>
         }
     };
@@ -173,6 +191,7 @@ pub fn AccountHead(tab: Tab, #[prop(optional, into)] version: Signal<u32>) -> im
 pub fn AccountPage() -> impl IntoView {
     let id = use_account_id();
     let account = Resource::new(move || id.get(), account_overview);
+    let may = use_permissions();
     view! {
         <Frame>
             <AccountHead tab=Tab::Overview/>
@@ -186,7 +205,8 @@ pub fn AccountPage() -> impl IntoView {
                             <dt>"Subscribers"</dt><dd>{a.subscriber_num} " of at most " {a.max_subscriber_num}</dd>
                             <dt>"Created"</dt><dd>{crate::time_fmt::utc_minutes(a.create_time)}</dd>
                         </dl>
-                        <p><a class="button primary" href=paths::new_post(&a.id)>"Write a post"</a></p>
+                        {let href = paths::new_post(&a.id);
+                         move || may.get().publish.then(|| view! { <p><a class="button primary" href=href.clone()>"Write a post"</a></p> })}
                     })
                 })}
             </Transition>

@@ -1,6 +1,7 @@
 //! One module per console page, each with its server functions beside its components.
 
 pub mod accounts;
+pub mod audit;
 mod account_dialog;
 mod layout;
 pub mod settings;
@@ -10,5 +11,6 @@ pub mod composer;
 pub mod dialog;
 pub mod inbox;
 pub mod posts;
+pub mod profile;
 pub mod subscribers;
 pub mod users;

@@ -181,6 +181,7 @@ pub fn PostsPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let data = Resource::new(move || (account.get(), older_than.get(), version.get()), |(a, o, _)| list_posts(a, o));
     let confirm = RwSignal::new(None::<Confirm>);
+    let may = super::account::use_permissions();
 
     let unsent_table = move |rows: Vec<UnsentRow>| {
         let a = account.get_untracked();
@@ -208,8 +209,12 @@ pub fn PostsPage() -> impl IntoView {
                                 <td>{r.kind.clone()}</td>
                                 <td>{time}</td>
                                 <td class="actions">
-                                    <button class="danger" aria-label=format!("Delete draft {}", r.summary)
-                                        on:click=move |_| confirm.set(Some(Confirm::Delete(for_delete.clone())))>"Delete"</button>
+                                    {let label = format!("Delete draft {}", r.summary);
+                                     move || may.get().publish.then(|| {
+                                        let for_delete = for_delete.clone();
+                                        view! { <button class="danger" aria-label=label.clone()
+                                            on:click=move |_| confirm.set(Some(Confirm::Delete(for_delete.clone())))>"Delete"</button> }
+                                    })}
                                 </td>
                             </tr>
                         }
@@ -241,9 +246,12 @@ pub fn PostsPage() -> impl IntoView {
                                 <td class="reactions">{reactions_text(&r.reactions)}</td>
                                 <td><code>{r.msg_key.clone()}</code></td>
                                 <td class="actions">
-                                    {(!r.recalled).then(|| view! {
-                                        <button class="danger" aria-label=format!("Recall {}", r.msg_key)
-                                            on:click=move |_| confirm.set(Some(Confirm::Recall(for_recall.clone())))>"Recall"</button>
+                                    {let label = format!("Recall {}", r.msg_key);
+                                     let recalled = r.recalled;
+                                     move || (!recalled && may.get().publish).then(|| {
+                                        let for_recall = for_recall.clone();
+                                        view! { <button class="danger" aria-label=label.clone()
+                                            on:click=move |_| confirm.set(Some(Confirm::Recall(for_recall.clone())))>"Recall"</button> }
                                     })}
                                 </td>
                             </tr>

@@ -1,8 +1,11 @@
-//! **Settings** (platform owner): the app's REST identity and the owner's password.
+//! **Settings** (platform owner): the app's REST identity and key rotation, the editable app
+//! settings (hooks, quotas, session inactivity) with a test callback, failed deliveries.
+//! Values given in the environment win and are shown as such, not editable.
 
 use super::layout::Frame;
 use crate::error::ConsoleError;
 use leptos::prelude::*;
+use messaging::{SettingField, SettingsView};
 use serde::{Deserialize, Serialize};
 
 /// What the page shows of the REST identity. The secret key is not here: it reaches a page
@@ -12,8 +15,9 @@ pub struct RestSettings {
     pub sdkappid: u64,
     pub admin_identifier: String,
     pub from_environment: bool,
-    /// Whether the signed-in user has a password (then a change asks for it).
-    pub has_password: bool,
+    /// Until when UserSigs signed with the previous key still work, after a rotation.
+    pub previous_key_until: Option<i64>,
+    pub app: SettingsView,
 }
 
 #[cfg(feature = "ssr")]
@@ -21,34 +25,84 @@ async fn platform_owner() -> Result<(crate::ssr::ConsoleState, messaging::Consol
     crate::ssr::allowed(messaging::Action::ManageApp, None).await
 }
 
-/// The REST identity without its secret, for the platform owner only.
+/// The REST identity without its secret, and the app settings in force (platform owner).
 #[server(endpoint = "get_rest_settings")]
 pub async fn get_rest_settings() -> Result<RestSettings, ConsoleError> {
-    let (state, user) = platform_owner().await?;
+    let (state, _) = platform_owner().await?;
+    let identity = state.messaging.identity();
     Ok(RestSettings {
-        sdkappid: state.identity.sdkappid,
+        sdkappid: identity.sdkappid,
         admin_identifier: state.admin_identifier.clone(),
-        from_environment: state.identity.from_environment,
-        has_password: state.messaging.has_console_password(&user.username).await?,
+        from_environment: identity.from_environment,
+        previous_key_until: identity.previous_key_until,
+        app: state.messaging.settings_view(),
     })
 }
 
-/// The secret key, on the platform owner's explicit request (the **Show** button); logged.
+/// The secret key, on the platform owner's explicit request (the **Show** button); logged and
+/// audited.
 #[server(endpoint = "reveal_secret_key")]
 pub async fn reveal_secret_key() -> Result<String, ConsoleError> {
     let (state, user) = platform_owner().await?;
     let client = crate::ssr::client_address().await;
     tracing::warn!(username = ?user.username, client, "the secret key was revealed in the console");
-    Ok(state.identity.secret_key.clone())
+    state.messaging.audit(messaging::audit::AuditAction::SecretKeyRevealed, None, "shown on the Settings page").await?;
+    Ok(state.messaging.secret_key())
 }
 
-/// Changes the signed-in user's password; asks for the current one when there is one.
-#[server(endpoint = "change_password")]
-pub async fn change_password(current_password: String, password: String) -> Result<(), ConsoleError> {
-    let (state, user) = crate::ssr::signed_in().await?;
-    let client = crate::ssr::client_address().await;
-    state.messaging.change_console_password(&user.username, &current_password, &password, &client).await?;
+/// A new secret key; the old one keeps working for `grace_hours`. Answers the new key (shown
+/// once).
+#[server(endpoint = "rotate_secret_key")]
+pub async fn rotate_secret_key(grace_hours: String) -> Result<String, ConsoleError> {
+    let (state, user) = platform_owner().await?;
+    let grace: i64 = grace_hours.trim().parse().map_err(|_| messaging::Error::from(messaging::InvalidField::new("grace", "a number of hours")))?;
+    let key = state.messaging.rotate_secret_key(grace.saturating_mul(3600)).await?;
+    tracing::warn!(by = %user.username, grace_hours = grace, "the secret key was rotated");
+    Ok(key)
+}
+
+/// A number field of the form, or the refusal naming it.
+#[cfg(feature = "ssr")]
+fn number(field: SettingField, text: &str) -> Result<u32, ConsoleError> {
+    let (min, max) = field.range();
+    text.trim().parse().map_err(|_| messaging::Error::from(messaging::InvalidField::new(field.name(), format!("a whole number from {min} to {max}"))).into())
+}
+
+/// Stores the app settings from the form; an empty webhook secret keeps the one set.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "save_app_settings")]
+pub async fn save_app_settings(
+    webhook_url: String,
+    webhook_secret: String,
+    push_url: String,
+    broadcasts_per_second: String,
+    broadcasts_per_hour: String,
+    rest_calls_per_second: String,
+    session_idle_hours: String,
+) -> Result<(), ConsoleError> {
+    let (state, user) = platform_owner().await?;
+    let url = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let change = messaging::SettingsChange {
+        values: messaging::AppSettings {
+            webhook_url: url(&webhook_url),
+            push_url: url(&push_url),
+            broadcasts_per_second: number(SettingField::BroadcastsPerSecond, &broadcasts_per_second)?,
+            broadcasts_per_hour: number(SettingField::BroadcastsPerHour, &broadcasts_per_hour)?,
+            rest_calls_per_second: number(SettingField::RestCallsPerSecond, &rest_calls_per_second)?,
+            session_idle_hours: number(SettingField::SessionIdleHours, &session_idle_hours)?,
+        },
+        webhook_secret: Some(webhook_secret).filter(|s| !s.is_empty()),
+    };
+    state.messaging.save_settings(&change).await?;
+    tracing::info!(by = %user.username, "app settings changed in the console");
     Ok(())
+}
+
+/// Sends a test callback to the webhook URL in force.
+#[server(endpoint = "send_test_callback")]
+pub async fn send_test_callback() -> Result<messaging::app_settings::TestCallback, ConsoleError> {
+    let (state, _) = platform_owner().await?;
+    Ok(state.messaging.send_test_callback().await?)
 }
 
 /// A webhook event or push job Herald gave up on (see README, Webhooks).
@@ -117,43 +171,155 @@ fn FailedDeliveries() -> impl IntoView {
     }
 }
 
+/// One field of the app settings form: editable, or the environment's value with a note.
 #[component]
-pub fn SettingsPage() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| get_rest_settings());
-    let reveal = ServerAction::<RevealSecretKey>::new();
-    let revealed = RwSignal::new(false);
-    let change = ServerAction::<ChangePassword>::new();
-    let password_result = move || match change.value().get() {
-        Some(Ok(())) => Some("Password changed.".to_string()),
-        Some(Err(e)) => Some(
-            e.message_for("password")
-                .or_else(|| e.message_for("current_password").map(|m| format!("Current password: {m}")))
+fn SettingInput(field: SettingField, label: &'static str, value: String, env: bool, #[prop(optional)] kind: &'static str, #[prop(optional)] hint: String) -> impl IntoView {
+    let id = format!("setting-{}", field.name());
+    let kind = if kind.is_empty() { "text" } else { kind };
+    let (min, max) = field.range();
+    let numeric = kind == "number";
+    view! {
+        <label for=id.clone()>{label}</label>
+        <input id=id type=kind name=field.name() value=value disabled=env
+            min=numeric.then(|| min.to_string()) max=numeric.then(|| max.to_string()) placeholder=hint/>
+        {env.then(|| view! { <p class="note">"Set by " <code>{field.env()}</code> "; change it there."</p> })}
+        {env.then(|| view! { <input type="hidden" name=field.name() value=""/> })}
+    }
+}
+
+#[component]
+fn AppSettingsForm(view: SettingsView, saved: ServerAction<SaveAppSettings>) -> impl IntoView {
+    let v = view.values.clone();
+    let env = |f: SettingField| view.from_environment.contains(&f);
+    // A field the environment decides is sent as what is in force (the server checks it).
+    let in_force = move |f: SettingField| -> String {
+        match f {
+            SettingField::WebhookUrl => v.webhook_url.clone().unwrap_or_default(),
+            SettingField::PushUrl => v.push_url.clone().unwrap_or_default(),
+            SettingField::WebhookSecret => String::new(),
+            n => v.number(n).to_string(),
+        }
+    };
+    let result = move || match saved.value().get() {
+        Some(Ok(())) => Some(("status", "Saved. Every server node applies it now.".to_string())),
+        Some(Err(e)) => Some((
+            "alert",
+            SettingField::ALL
+                .iter()
+                .find_map(|f| e.message_for(f.name()).map(|m| format!("{}: {m}", f.name().replace('_', " "))))
                 .unwrap_or_else(|| e.to_string()),
-        ),
+        )),
         None => None,
     };
+    let secret_hint = if view.webhook_secret_set { "set; type a new one to replace it".to_string() } else { "not set".to_string() };
+    let fields: Vec<(SettingField, &'static str, &'static str, String)> = vec![
+        (SettingField::WebhookUrl, "Webhook URL", "url", String::new()),
+        (SettingField::WebhookSecret, "Webhook secret", "password", secret_hint),
+        (SettingField::PushUrl, "Push URL", "url", String::new()),
+        (SettingField::BroadcastsPerSecond, "Broadcasts per second (per account)", "number", String::new()),
+        (SettingField::BroadcastsPerHour, "Broadcasts per hour (per account)", "number", String::new()),
+        (SettingField::RestCallsPerSecond, "REST calls per second (per command)", "number", String::new()),
+        (SettingField::SessionIdleHours, "Console sessions end after this many idle hours", "number", String::new()),
+    ];
+    let inputs = fields
+        .into_iter()
+        .map(|(f, label, kind, hint)| {
+            let env = env(f);
+            let value = if env && f != SettingField::WebhookSecret { in_force(f) } else if f == SettingField::WebhookSecret { String::new() } else { in_force(f) };
+            view! { <SettingInput field=f label=label value=value env=env kind=kind hint=hint/> }
+        })
+        .collect_view();
+    view! {
+        <ActionForm action=saved attr:class="settings-form">
+            {inputs}
+            <p role=move || result().map(|(r, _)| r).unwrap_or("status") class="form-result">{move || result().map(|(_, m)| m)}</p>
+            <button type="submit" class="primary">"Save settings"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn TestCallbackButton() -> impl IntoView {
+    let test = ServerAction::<SendTestCallback>::new();
+    let outcome = move || match test.value().get() {
+        Some(Ok(t)) => Some(match (t.status, t.error) {
+            (Some(status), _) => format!("The endpoint answered HTTP {status} in {} ms.", t.millis),
+            (None, Some(why)) => format!("No answer: {why} (after {} ms).", t.millis),
+            _ => format!("No answer (after {} ms).", t.millis),
+        }),
+        Some(Err(e)) => Some(e.message_for("webhook_url").map(|m| format!("Webhook URL: {m}")).unwrap_or_else(|| e.to_string())),
+        None => None,
+    };
+    view! {
+        <button type="button" on:click=move |_| { test.dispatch(SendTestCallback {}); } disabled=move || test.pending().get()>
+            "Send test callback"
+        </button>
+        <p role="status" class="test-callback">{move || if test.pending().get() { Some("Sending…".to_string()) } else { outcome() }}</p>
+    }
+}
+
+#[component]
+fn RotateKey(previous_key_until: Option<i64>, from_environment: bool) -> impl IntoView {
+    let rotate = ServerAction::<RotateSecretKey>::new();
+    let new_key = move || match rotate.value().get() {
+        Some(Ok(key)) => Some(view! {
+            <div role="status" class="notice">
+                <p>"The new secret key. It is shown once: copy it now into your back end."</p>
+                <code class="new-key">{key}</code>
+            </div>
+        }.into_any()),
+        Some(Err(e)) => Some(view! { <p role="alert" class="form-error">{e.message_for("grace").or_else(|| e.message_for("secret_key")).unwrap_or_else(|| e.to_string())}</p> }.into_any()),
+        None => None,
+    };
+    if from_environment {
+        return view! { <p class="note">"The key is set by HERALD_SECRET_KEY: rotate it there."</p> }.into_any();
+    }
+    view! {
+        {previous_key_until.map(|until| view! {
+            <p class="note">"UserSigs signed with the previous key work until " {crate::time_fmt::utc_minutes(until)} "."</p>
+        })}
+        <ActionForm action=rotate attr:class="rotate">
+            <label for="grace">"The old key keeps working for"</label>
+            <select id="grace" name="grace_hours">
+                <option value="0">"no time (stop at once)"</option>
+                <option value="1">"1 hour"</option>
+                <option value="24" selected>"24 hours"</option>
+                <option value="168">"7 days"</option>
+            </select>
+            <button type="submit">"Rotate secret key"</button>
+        </ActionForm>
+        {new_key}
+    }
+    .into_any()
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let saved = ServerAction::<SaveAppSettings>::new();
+    let settings = Resource::new(move || saved.version().get(), |_| get_rest_settings());
+    let reveal = ServerAction::<RevealSecretKey>::new();
+    let revealed = RwSignal::new(false);
     let key_text = move || match (revealed.get(), reveal.value().get()) {
         (true, Some(Ok(key))) => key,
         (true, Some(Err(e))) => e.to_string(),
         _ => "•".repeat(16),
     };
     let toggle_key = move |_| {
-        if !revealed.get_untracked() && reveal.value().get_untracked().is_none() {
+        if !revealed.get_untracked() {
             reveal.dispatch(RevealSecretKey {});
         }
         revealed.update(|r| *r = !*r);
     };
-    let has_password = move || settings.get().and_then(|s| s.ok()).map(|s| s.has_password).unwrap_or(true);
     view! {
         <Frame>
             <h1>"Settings"</h1>
-            <section aria-labelledby="rest-title">
-                <h2 id="rest-title">"REST API identity"</h2>
-                <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match settings.await {
-                            Ok(s) => {
-                                view! {
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(s) => {
+                            view! {
+                                <section aria-labelledby="rest-title">
+                                    <h2 id="rest-title">"REST API identity"</h2>
                                     <dl class="settings">
                                         <dt>"SDKAppID"</dt><dd><code>{s.sdkappid}</code></dd>
                                         <dt>"Administrator identifier"</dt><dd><code>{s.admin_identifier.clone()}</code></dd>
@@ -173,28 +339,23 @@ pub fn SettingsPage() -> impl IntoView {
                                             "Generated on first start and kept in the database. Set HERALD_SDKAPPID and HERALD_SECRET_KEY to choose your own."
                                         }}
                                     </p>
-                                }
-                                .into_any()
+                                    <RotateKey previous_key_until=s.previous_key_until from_environment=s.from_environment/>
+                                </section>
+                                <section aria-labelledby="app-title">
+                                    <h2 id="app-title">"Hooks and limits"</h2>
+                                    <p class="note">"Kept in the database and applied on every server node without a restart."</p>
+                                    <AppSettingsForm view=s.app.clone() saved=saved/>
+                                    <TestCallbackButton/>
+                                </section>
                             }
-                            Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                            .into_any()
                         }
-                    })}
-                </Transition>
-            </section>
+                        Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
             <FailedDeliveries/>
-            <section aria-labelledby="password-title">
-                <h2 id="password-title">"Your password"</h2>
-                <ActionForm action=change>
-                    <Show when=has_password fallback=|| view! { <input type="hidden" name="current_password" value=""/> }>
-                        <label for="current-password">"Current password"</label>
-                        <input id="current-password" name="current_password" type="password" autocomplete="current-password" required/>
-                    </Show>
-                    <label for="new-password">"New password"</label>
-                    <input id="new-password" name="password" type="password" autocomplete="new-password" minlength="8" required/>
-                    <p role="status">{password_result}</p>
-                    <button type="submit">"Change password"</button>
-                </ActionForm>
-            </section>
+            <p class="note">"Your password and your sessions are on " <a href="/profile">"Your account"</a> "."</p>
         </Frame>
     }
 }

@@ -7,17 +7,20 @@ use leptos::prelude::*;
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleError> {
     let state = crate::ssr::state()?;
-    let session = crate::ssr::session().await?;
     let client = crate::ssr::client_address().await;
     let user = state.messaging.sign_in(username.trim(), &password, &client).await?;
-    crate::ssr::start_session(&session, &user).await.map_err(|e| ConsoleError::Server(e.to_string()))?;
+    crate::ssr::start_session_here(&user, "password").await?;
     leptos_axum::redirect("/accounts");
     Ok(())
 }
 
-/// Ends the session (the record is deleted from the store) and goes to the sign-in page.
+/// Ends the session (its console session row and the cookie's record) and goes to the sign-in
+/// page.
 #[server]
 pub async fn sign_out() -> Result<(), ConsoleError> {
+    if let Ok((state, signed_in)) = crate::ssr::signed_in_session().await {
+        state.messaging.close_console_session(&signed_in.session_id).await?;
+    }
     let session = crate::ssr::session().await?;
     session.flush().await.map_err(|e| ConsoleError::Server(e.to_string()))?;
     leptos_axum::redirect("/login");

@@ -119,6 +119,7 @@ pub fn SubscribersPage() -> impl IntoView {
     let adding = RwSignal::new(false);
     let removing = RwSignal::new(None::<String>);
     let changed = move || version.update(|v| *v += 1);
+    let may = super::account::use_permissions();
 
     let table = move |d: SubscribersData| {
         let first = previous.with(Vec::is_empty);
@@ -143,8 +144,12 @@ pub fn SubscribersPage() -> impl IntoView {
                                 <td>{r.msg_flag}</td>
                                 <td>{utc_minutes(r.subscribed_at)}</td>
                                 <td class="actions">
-                                    <button class="danger" aria-label=format!("Remove {}", r.user)
-                                        on:click=move |_| removing.set(Some(user.clone()))>"Remove"</button>
+                                    {let label = format!("Remove {}", r.user);
+                                     move || may.get().manage_subscribers.then(|| {
+                                        let user = user.clone();
+                                        view! { <button class="danger" aria-label=label.clone()
+                                            on:click=move |_| removing.set(Some(user.clone()))>"Remove"</button> }
+                                    })}
                                 </td>
                             </tr>
                         }
@@ -180,7 +185,9 @@ pub fn SubscribersPage() -> impl IntoView {
                             cursor.set(String::new());
                         }/>
                 </div>
-                <button class="primary" on:click=move |_| adding.set(true)>"Add subscribers"</button>
+                {move || may.get().manage_subscribers.then(|| view! {
+                    <button class="primary" on:click=move |_| adding.set(true)>"Add subscribers"</button>
+                })}
             </div>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -206,8 +206,7 @@ pub async fn rate_new_password(password: String) -> Result<PasswordRating, Conso
 pub async fn accept_invitation(token: String, password: String) -> Result<(), ConsoleError> {
     let state = crate::ssr::state()?;
     let user = state.messaging.accept_invitation(&token, &password).await?;
-    let session = crate::ssr::session().await?;
-    crate::ssr::start_session(&session, &user).await.map_err(|e| ConsoleError::Server(e.to_string()))?;
+    crate::ssr::start_session_here(&user, "invitation accepted").await?;
     leptos_axum::redirect("/accounts");
     Ok(())
 }

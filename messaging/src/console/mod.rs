@@ -9,6 +9,7 @@
 //! One-time sign-in links: issuing one, or setting a password, revokes the user's older links.
 
 mod passwords;
+pub mod sessions;
 mod throttle;
 pub mod users;
 
@@ -17,6 +18,7 @@ use passwords::{hash_password, password_matches};
 pub use throttle::{FREE_FAILURES, MAX_LOCK_SECS};
 pub(crate) use throttle::SignInThrottle;
 
+use crate::audit::{record, record_as, Actor, AuditAction};
 use crate::error::{Error, InvalidField, Result};
 use crate::store::now;
 use crate::roles::{Access, Action, Role};
@@ -26,7 +28,6 @@ use sha2::{Digest, Sha256};
 
 /// The platform owner's user name, created on first start.
 pub const PLATFORM_OWNER: &str = "admin";
-pub const PASSWORD_MIN_CHARS: usize = 8;
 /// A one-time sign-in link is good for a day.
 const SIGN_IN_TOKEN_TTL_SECS: i64 = 24 * 3600;
 
@@ -55,6 +56,17 @@ impl Messaging {
     }
 }
 
+impl Messaging {
+    /// What `user` may do on `account` (for pages; actions still ask [`Self::authorize`]).
+    pub async fn permissions(&self, user: &ConsoleUser, account: &crate::OfficialAccountId) -> Result<crate::roles::Permissions> {
+        let access = match user.role {
+            Role::PlatformOwner => Access::Owner,
+            _ => self.access_to(&user.username, account).await?,
+        };
+        Ok(crate::roles::Permissions::of(user.role, access))
+    }
+}
+
 /// A stored role; an unknown one (a newer version's) gets the least access.
 fn stored_role(stored: &str) -> Role {
     Role::parse(stored).unwrap_or(Role::Viewer)
@@ -76,13 +88,6 @@ fn stand_in_hash() -> String {
     STAND_IN
         .get_or_init(|| hash_password(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32)).unwrap_or_default())
         .clone()
-}
-
-fn check_password_rule(password: &str) -> Result<(), InvalidField> {
-    if password.chars().count() < PASSWORD_MIN_CHARS {
-        return Err(InvalidField::new("password", format!("at least {PASSWORD_MIN_CHARS} characters")));
-    }
-    Ok(())
 }
 
 impl Messaging {
@@ -112,7 +117,8 @@ impl Messaging {
                 Ok(None)
             }
             (Some(pw), false) => {
-                self.set_console_password(PLATFORM_OWNER, pw).await?;
+                // The operator chose it in the environment; the strength rule is for the console.
+                self.store_password(PLATFORM_OWNER, pw, AuditAction::PasswordChanged).await?;
                 Ok(None)
             }
             (None, true) => Ok(None),
@@ -148,8 +154,9 @@ impl Messaging {
         self.issue_sign_in_token(username).await
     }
 
-    /// Stores a new password and revokes the user's sign-in links, in one transaction.
-    async fn store_password(&self, username: &str, password: &str) -> Result<()> {
+    /// Stores a new password and revokes the user's sign-in links, with its audit event
+    /// (`action`), in one transaction.
+    async fn store_password(&self, username: &str, password: &str, action: AuditAction) -> Result<()> {
         let password = password.to_owned();
         let hash = self.sign_in_throttle.hash(move || hash_password(&password)).await??;
         let mut tx = self.begin_write().await?;
@@ -159,6 +166,7 @@ impl Messaging {
             .execute(&mut *tx)
             .await?;
         sqlx::query("delete from sign_in_token where username = $1").bind(username).execute(&mut *tx).await?;
+        record(&mut tx, action, None, username).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -201,17 +209,17 @@ impl Messaging {
         match role {
             Some(role_name) if matches => {
                 self.sign_in_throttle.succeeded(username, client);
-                sqlx::query("update console_user set last_sign_in_at = $2 where username = $1")
-                    .bind(username)
-                    .bind(now())
-                    .execute(&self.pool)
-                    .await?;
                 Ok(ConsoleUser { username: username.to_owned(), role: stored_role(&role_name) })
             }
             _ => {
                 let failures = self.sign_in_throttle.failed(username, client, now());
                 // Debug-formatted, so a user name cannot forge log lines; never the password.
                 tracing::warn!(username = ?username, client, failures, "failed sign-in");
+                // Bounded like the user name field (a sign-in form takes no more).
+                let tried: String = username.chars().take(64).collect();
+                let actor = Actor { name: tried, address: client.to_owned() };
+                let mut conn = self.pool.acquire().await?;
+                record_as(&mut conn, &actor, AuditAction::SignInFailed, None, "wrong user name or password").await?;
                 Err(refused())
             }
         }
@@ -233,11 +241,6 @@ impl Messaging {
         self.console_user(&username).await?.ok_or_else(refused)
     }
 
-    /// Sets a console user's password (first start, or after a one-time link: no current one).
-    pub async fn set_console_password(&self, username: &str, password: &str) -> Result<()> {
-        check_password_rule(password)?;
-        self.store_password(username, password).await
-    }
 
     /// Whether the user has a password (the Settings page then asks for it before a change).
     pub async fn has_console_password(&self, username: &str) -> Result<bool> {
@@ -251,7 +254,7 @@ impl Messaging {
     /// Changes a password from the console: a user who has one must give it (`current`), so a
     /// session left open cannot be turned into a stolen account. Checked like a sign-in.
     pub async fn change_console_password(&self, username: &str, current: &str, new: &str, client: &str) -> Result<()> {
-        check_password_rule(new)?;
+        users::check_new_password(new, username)?;
         if self.has_console_password(username).await? {
             match self.sign_in(username, current, client).await {
                 Ok(_) => {}
@@ -261,6 +264,6 @@ impl Messaging {
                 Err(e) => return Err(e),
             }
         }
-        self.store_password(username, new).await
+        self.store_password(username, new, AuditAction::PasswordChanged).await
     }
 }

@@ -4,6 +4,7 @@
 //! [`Messaging::authorize`]. The last enabled platform owner can be neither disabled nor demoted.
 
 use super::token_hash;
+use crate::audit::{record, AuditAction};
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
 use crate::roles::{Access, PasswordRating, Role, TeamMember};
@@ -125,18 +126,26 @@ impl Messaging {
             if !matches!(role, Some(Role::Editor | Role::Viewer)) {
                 return Err(InvalidField::new("username", format!("{username} is not an enabled editor or viewer")).into());
             }
+            let mut tx = self.begin_write().await?;
             sqlx::query("insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'assigned', $3) on conflict do nothing")
                 .bind(account.as_str())
                 .bind(username)
                 .bind(now())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+            record(&mut tx, AuditAction::AccessGranted, Some(account.as_str()), username).await?;
+            tx.commit().await?;
         } else {
-            sqlx::query("delete from account_access where account_id = $1 and username = $2 and access = 'assigned'")
+            let mut tx = self.begin_write().await?;
+            let removed = sqlx::query("delete from account_access where account_id = $1 and username = $2 and access = 'assigned'")
                 .bind(account.as_str())
                 .bind(username)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+            if removed.rows_affected() > 0 {
+                record(&mut tx, AuditAction::AccessRemoved, Some(account.as_str()), username).await?;
+            }
+            tx.commit().await?;
         }
         Ok(())
     }
@@ -203,6 +212,9 @@ impl Messaging {
             }
         }
         let token = insert_link(&mut tx, username, "invitation", at + INVITATION_TTL_SECS).await?;
+        let on = accounts.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+        let detail = if on.is_empty() { format!("{username} as {}", role.label()) } else { format!("{username} as {} on {on}", role.label()) };
+        record(&mut tx, AuditAction::UserInvited, accounts.first().map(|a| a.as_str()).filter(|_| accounts.len() == 1), &detail).await?;
         tx.commit().await?;
         tracing::info!(by, username, role = role.as_str(), "console user invited");
         Ok(token)
@@ -217,6 +229,8 @@ impl Messaging {
             return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
         }
         let token = insert_link(&mut tx, username, "invitation", now() + INVITATION_TTL_SECS).await?;
+        super::sessions::end_sessions_of(&mut tx, username).await?;
+        record(&mut tx, AuditAction::InvitationLinkIssued, None, &format!("{username}: password removed, new link issued")).await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -233,12 +247,8 @@ impl Messaging {
         let Some((username,)) = row else {
             return Err(Error::Forbidden("this invitation link is unknown, used or expired; ask for a new one".into()));
         };
-        let rating = rate_password(password, &username);
-        if !rating.acceptable {
-            let advice = rating.feedback.join(" ");
-            return Err(InvalidField::new("password", format!("too easy to guess (strength {} of 4, needs {NEW_PASSWORD_MIN_SCORE}). {advice}", rating.score)).into());
-        }
-        self.store_password(&username, password).await?;
+        check_new_password(password, &username)?;
+        self.store_password(&username, password, AuditAction::InvitationAccepted).await?;
         self.console_user(&username).await?.ok_or_else(|| Error::Forbidden("this user is disabled".into()))
     }
 
@@ -257,6 +267,11 @@ impl Messaging {
         if done.rows_affected() == 0 {
             return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
         }
+        if disabled {
+            super::sessions::end_sessions_of(&mut tx, username).await?;
+        }
+        let action = if disabled { AuditAction::UserDisabled } else { AuditAction::UserEnabled };
+        record(&mut tx, action, None, username).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -275,9 +290,20 @@ impl Messaging {
         if done.rows_affected() == 0 {
             return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
         }
+        record(&mut tx, AuditAction::RoleChanged, None, &format!("{username} is now {}", role.label())).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Every new password (invitation, change, first start): long enough and rated well enough.
+pub(crate) fn check_new_password(password: &str, username: &str) -> Result<(), InvalidField> {
+    let rating = rate_password(password, username);
+    if rating.acceptable {
+        return Ok(());
+    }
+    let advice = rating.feedback.join(" ");
+    Err(InvalidField::new("password", format!("too easy to guess (strength {} of 4, needs {NEW_PASSWORD_MIN_SCORE}). {advice}", rating.score)))
 }
 
 /// Refuses to take away the last enabled platform owner (`username` being that one).

@@ -544,7 +544,7 @@ impl Hub {
                     .or_default()
                     .insert(by.clone());
             }
-            Change::Relayed { .. } => {}
+            Change::Relayed { .. } | Change::SettingsChanged => {}
         }
         self.drop_slow(dropped);
         Ok(())

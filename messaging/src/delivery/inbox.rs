@@ -85,7 +85,10 @@ impl Messaging {
         let message = NewDirectMessage::plain(conversation, body, String::new(), None);
         match self.send_direct(message).await {
             Err(Error::NotSubscribed { .. }) => Err(Error::Forbidden(format!("{user} no longer subscribes to {account}"))),
-            other => other.map(|_| ()),
+            // Recorded after the message's own transaction (a REST one-to-one send is not
+            // audited, so the message path does not write audit rows).
+            Ok(sent) => self.audit(crate::audit::AuditAction::InboxReply, Some(account.as_str()), &format!("to {user}: {}", sent.msg_key)).await,
+            Err(e) => Err(e),
         }
     }
 }

@@ -65,6 +65,8 @@ pub enum Change {
     Read { account: String, user: String },
     /// A change too large for a NOTIFY payload, waiting in `relay`.
     Relayed { id: i64 },
+    /// App settings or keys changed: every node reads them again (`settings`).
+    SettingsChanged,
 }
 
 /// Requests one client connection may make per second, on average …
@@ -132,6 +134,10 @@ impl Messaging {
 
     /// Puts `change` on this process's bus (no hub listening is fine).
     pub(crate) fn announce_here(&self, change: Change) {
+        if matches!(change, Change::SettingsChanged) {
+            tokio::spawn(self.clone().reload_settings());
+            return;
+        }
         let _ = self.bus.0.send(Arc::new(change));
     }
 

@@ -4,26 +4,23 @@
 
 use crate::state::AppState;
 use axum::extract::ws::{Message, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
-use tower_sessions::Session;
 
-pub async fn live(State(state): State<AppState>, session: Session, headers: HeaderMap, Path(id): Path<String>, ws: WebSocketUpgrade) -> Response {
+pub async fn live(
+    State(state): State<AppState>,
+    signed_in: Option<Extension<app::SignedIn>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
     if let Err(why) = crate::layers::same_site(&headers, state.public_origin.as_deref()) {
         return (StatusCode::FORBIDDEN, why).into_response();
     }
-    let Some(username) = app::session_user(&session).await else {
+    let Some(Extension(app::SignedIn { user, .. })) = signed_in else {
         return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
-    };
-    let user = match state.messaging.console_user(&username).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a console user failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
     };
     let Ok(account) = messaging::OfficialAccountId::parse("account", &id) else {
         return (StatusCode::BAD_REQUEST, "not an official account ID").into_response();

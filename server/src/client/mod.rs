@@ -52,12 +52,11 @@ async fn upgrade(State(state): State<AppState>, RawQuery(query): RawQuery, ws: R
     let (Some(sdkappid), Some(identifier), Some(usersig)) = (param("sdkappid"), param("identifier"), param("usersig")) else {
         return refusal(60002, "sdkappid, identifier and usersig are required in the query");
     };
-    let identity = &state.rest.identity;
     let Ok(sdkappid) = sdkappid.parse::<u64>() else { return refusal(60002, "sdkappid must be a number") };
-    if sdkappid != identity.sdkappid {
+    if sdkappid != state.messaging.sdkappid() {
         return refusal(70014, "sdkappid is not this server's app");
     }
-    if let Err(e) = messaging::usersig::verify(&usersig, sdkappid, &identifier, &identity.secret_key, unix_now()) {
+    if let Err(e) = state.messaging.check_usersig(&usersig, sdkappid, &identifier, unix_now()) {
         let code = match e {
             UserSigError::Expired => 70001,
             UserSigError::Malformed => 70003,

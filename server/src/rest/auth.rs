@@ -1,22 +1,24 @@
 //! The query string of a REST call and the admin's UserSig (rest-api.md §1–2).
 
 use super::envelope::RestError;
-use messaging::AppIdentity;
+use messaging::Messaging;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The app's REST identity and its administrator.
+/// The app's REST administrator, and the keys (in `messaging`, which rotates them) their
+/// UserSigs are checked against.
 pub struct RestIdentity {
-    pub identity: AppIdentity,
+    pub messaging: Messaging,
     pub admin_identifier: String,
-    /// UserSigs already verified → (identifier, valid until). A back end reuses one UserSig for
-    /// many calls; decompressing and hashing it each time would cost more than the call.
-    pub verified: Mutex<HashMap<String, (String, i64)>>,
+    /// UserSigs already verified → (identifier, valid until), for keys of one generation (a
+    /// rotation empties it). A back end reuses one UserSig for many calls; decompressing and
+    /// hashing it each time would cost more than the call.
+    pub verified: Mutex<(u64, HashMap<String, (String, i64)>)>,
 }
 
 impl RestIdentity {
-    pub fn new(identity: AppIdentity, admin_identifier: String) -> Self {
-        Self { identity, admin_identifier, verified: Mutex::new(HashMap::new()) }
+    pub fn new(messaging: Messaging, admin_identifier: String) -> Self {
+        Self { messaging, admin_identifier, verified: Mutex::new((0, HashMap::new())) }
     }
 }
 
@@ -42,21 +44,21 @@ pub fn authenticate(rest: &RestIdentity, raw_query: Option<&str>, now: i64) -> R
             return Err(RestError::Query("contenttype must be json".into()));
         }
     }
-    if sdkappid != rest.identity.sdkappid {
+    if sdkappid != rest.messaging.sdkappid() {
         return Err(RestError::WrongApp);
     }
+    let generation = rest.messaging.key_generation();
     let cached = {
         let verified = rest.verified.lock().unwrap_or_else(|p| p.into_inner());
-        verified.get(usersig.as_str()).is_some_and(|(who, until)| who == identifier && now <= *until)
+        verified.0 == generation && verified.1.get(usersig.as_str()).is_some_and(|(who, until)| who == identifier && now <= *until)
     };
     if !cached {
-        let until = messaging::usersig::verify_until(usersig, sdkappid, identifier, &rest.identity.secret_key, now)
-            .map_err(RestError::UserSig)?;
+        let check = rest.messaging.check_usersig(usersig, sdkappid, identifier, now).map_err(RestError::UserSig)?;
         let mut verified = rest.verified.lock().unwrap_or_else(|p| p.into_inner());
-        if verified.len() >= VERIFIED_CACHE_MAX {
-            verified.clear();
+        if verified.0 != check.generation || verified.1.len() >= VERIFIED_CACHE_MAX {
+            *verified = (check.generation, HashMap::new());
         }
-        verified.insert(usersig.clone(), (identifier.clone(), until));
+        verified.1.insert(usersig.clone(), (identifier.clone(), check.until));
     }
     if identifier != &rest.admin_identifier {
         return Err(RestError::NotAdmin);

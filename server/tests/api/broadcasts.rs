@@ -8,8 +8,8 @@ const RECALL: &str = "official_account_open_http_svc/official_account_msg_recall
 /// A server whose frequency limits stay out of the way unless a test is about them.
 async fn roomy_app() -> TestApp {
     spawn_app_with(|c| {
-        c.broadcasts_per_second = 1000;
-        c.broadcasts_per_hour = 1000;
+        c.broadcasts_per_second = Some(1000);
+        c.broadcasts_per_hour = Some(1000);
     })
     .await
 }
@@ -139,8 +139,8 @@ async fn a_duplicate_within_five_minutes_gets_the_first_key_and_is_stored_once()
 #[tokio::test]
 async fn the_per_second_limit_refuses_with_10023() {
     let app = spawn_app_with(|c| {
-        c.broadcasts_per_second = 1;
-        c.broadcasts_per_hour = 100;
+        c.broadcasts_per_second = Some(1);
+        c.broadcasts_per_hour = Some(100);
     })
     .await;
     let id = app.an_account("o", "@TOA#_fast", "Fast").await;
@@ -156,7 +156,7 @@ async fn the_per_second_limit_refuses_with_10023() {
 
 #[tokio::test]
 async fn the_hourly_limit_refuses_the_third_broadcast_by_default() {
-    let app = spawn_app_with(|c| c.broadcasts_per_second = 10).await; // default: 2 per hour
+    let app = spawn_app_with(|c| c.broadcasts_per_second = Some(10)).await; // default: 2 per hour
     let id = app.an_account("o", "@TOA#_hourly", "Hourly").await;
     assert_ok(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("1") })).await);
     assert_ok(&app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("2") })).await);
@@ -216,7 +216,7 @@ async fn a_recalled_message_leaves_history_unless_asked_for_then_it_is_a_placeho
 
 #[tokio::test]
 async fn over_the_rest_call_rate_is_60007() {
-    let app = spawn_app_with(|c| c.rest_calls_per_second = 2).await;
+    let app = spawn_app_with(|c| c.rest_calls_per_second = Some(2)).await;
     // Five calls within two seconds: one second sees at least three.
     let mut codes = Vec::new();
     for _ in 0..5 {

@@ -12,9 +12,9 @@ const QUIET: Duration = Duration::from_millis(700);
 /// A server whose broadcast frequency limits do not get in the way of these tests.
 pub async fn unlimited() -> TestApp {
     spawn_app_with(|c| {
-        c.broadcasts_per_second = 100_000;
-        c.broadcasts_per_hour = 1_000_000;
-        c.rest_calls_per_second = 100_000;
+        c.broadcasts_per_second = Some(100_000);
+        c.broadcasts_per_hour = Some(1_000_000);
+        c.rest_calls_per_second = Some(100_000);
     })
     .await
 }

@@ -132,9 +132,9 @@ async fn pages_under_a_protected_page_are_protected_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_every_write_command_never_fails() {
     let app = spawn_app_with(|c| {
-        c.broadcasts_per_second = 100_000;
-        c.broadcasts_per_hour = 100_000;
-        c.rest_calls_per_second = 100_000;
+        c.broadcasts_per_second = Some(100_000);
+        c.broadcasts_per_hour = Some(100_000);
+        c.rest_calls_per_second = Some(100_000);
     })
     .await;
     app.account_import("owner").await;
@@ -209,8 +209,8 @@ async fn unbounded_and_lookalike_inputs_are_refused_naming_the_field() {
 #[tokio::test]
 async fn send_answers_10010_for_a_missing_account_10015_for_a_malformed_id_and_any_positive_online_only_flag() {
     let app = spawn_app_with(|c| {
-        c.broadcasts_per_second = 100;
-        c.broadcasts_per_hour = 100;
+        c.broadcasts_per_second = Some(100);
+        c.broadcasts_per_hour = Some(100);
     })
     .await;
     assert_fails(&app.send(json!({ "Official_Account": "@TOA#_none", "Random": 1, "MsgBody": text("x") })).await, 10010);

@@ -14,8 +14,8 @@ async fn app_pushing_to(url: &str) -> TestApp {
     spawn_app_with(move |c| {
         c.push_url = Some(url);
         c.webhook_secret = Some("push-secret".into());
-        c.broadcasts_per_second = 1000;
-        c.broadcasts_per_hour = 1000;
+        c.broadcasts_per_second = Some(1000);
+        c.broadcasts_per_hour = Some(1000);
     })
     .await
 }

@@ -15,8 +15,8 @@ async fn app_calling(url: &str) -> TestApp {
     spawn_app_with(move |c| {
         c.webhook_url = Some(url);
         c.webhook_secret = Some(SECRET.into());
-        c.broadcasts_per_second = 1000;
-        c.broadcasts_per_hour = 1000;
+        c.broadcasts_per_second = Some(1000);
+        c.broadcasts_per_hour = Some(1000);
     })
     .await
 }
