@@ -26,9 +26,11 @@ test("the secret key is in no page until Show fetches it, under a CSP the consol
 
 test("changing the password asks for the current one and says when it is wrong", async ({ page }) => {
   await signedIn(page);
-  await page.goto("/settings");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Your account" }).click();
+  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
   await page.getByLabel("Current password").fill("not my password");
-  await page.getByLabel("New password").fill("another long password");
+  await page.getByLabel("New password").fill("violet tandem quarry 42");
+  await expect(page.getByText(/Strength [34] of 4 — good/)).toBeVisible();
   await page.getByRole("button", { name: "Change password" }).click();
   await expect(page.getByRole("status")).toHaveText(/Current password: this is not your current password/i);
 });

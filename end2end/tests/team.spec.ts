@@ -1,49 +1,123 @@
-// Editors as users: the platform owner invites an editor for one account; the editor accepts
-// the link in their own browser, is told how strong their password is, sees that account only
-// and can open its composer; disabling them ends their session at the next click.
-import { test, expect } from "@playwright/test";
+// Editors and viewers as users: the platform owner invites an editor for one account; the editor
+// accepts the link in their own browser, is told how strong their password is, sees that account
+// only, publishes on it, and is refused by the server on the other account; a viewer reads posts
+// with no Publish or Recall button and the server refuses their publish; disabling the editor ends
+// their session at the next click; the audit log names who did each of these.
+import { test, expect, Browser, Page } from "@playwright/test";
 import { accountPath, newAccount, signedIn } from "./console";
 
-test("an invited editor sees only their account, and disabling them signs them out", async ({ page, browser, request }) => {
+/** Invites `username` as `role` on the account named `accountName`; answers the link. */
+async function invite(page: Page, username: string, role: "editor" | "viewer", accountName: string) {
+  await page.goto("/settings/users");
+  const form = page.getByRole("region", { name: "Invite user" });
+  await form.getByLabel("User name").fill(username);
+  await form.getByLabel("Role").selectOption(role);
+  await form.getByLabel(new RegExp(accountName)).check();
+  await form.getByRole("button", { name: "Invite user" }).click();
+  const shown = form.getByRole("status");
+  await expect(shown).toContainText("/invite/");
+  return (await shown.locator("code").textContent())!;
+}
+
+/** Opens `link` in a browser of its own and sets a good password; answers that browser's page. */
+async function accept(browser: Browser, link: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByLabel("New password").fill("correct horse battery staple");
+  await expect(page.getByText(/Strength [34] of 4 — good/)).toBeVisible();
+  await page.getByRole("button", { name: "Set password and sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Official accounts" })).toBeVisible();
+  return page;
+}
+
+/** Calls a server function from `page`, as its own scripts would; answers the HTTP status. */
+async function callServerFn(page: Page, name: string, form: Record<string, string>) {
+  return page.evaluate(
+    async ([name, form]) => {
+      const res = await fetch(`/api/${name}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(form).toString(),
+      });
+      return res.status;
+    },
+    [name, form] as const,
+  );
+}
+
+test("an invited editor publishes on their account only, a viewer only reads, and the audit log names them", async ({ page, browser, request }) => {
   const a = await newAccount(request, "Editor A");
   const b = await newAccount(request, "Editor B");
-  const username = `ed-${Date.now().toString(36)}`;
+  const stamp = Date.now().toString(36);
+  const editorName = `ed-${stamp}`;
+  const viewerName = `vw-${stamp}`;
   await signedIn(page);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
   await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
-  const invite = page.getByRole("region", { name: "Invite user" });
-  await invite.getByLabel("User name").fill(username);
-  await invite.getByLabel("Role").selectOption("editor");
-  await invite.getByLabel(new RegExp(a.name)).check();
-  await invite.getByRole("button", { name: "Invite user" }).click();
-  const shown = invite.getByRole("status");
-  await expect(shown).toContainText("/invite/");
-  const link = (await shown.locator("code").textContent())!;
 
-  // The editor, in a browser of their own.
+  // The editor, in a browser of their own: a weak password is refused first.
+  const link = await invite(page, editorName, "editor", a.name);
   const theirs = await browser.newContext();
-  const editor = await theirs.newPage();
-  await editor.goto(link);
-  await editor.getByLabel("New password").fill("password1234");
-  await expect(editor.getByText(/Strength [0-2] of 4/)).toBeVisible();
-  await editor.getByRole("button", { name: "Set password and sign in" }).click();
-  await expect(editor.getByRole("alert")).toContainText(/too easy to guess/i);
-  await editor.getByLabel("New password").fill("correct horse battery staple");
-  await expect(editor.getByText(/Strength [34] of 4 — good/)).toBeVisible();
-  await editor.getByRole("button", { name: "Set password and sign in" }).click();
-  await expect(editor.getByRole("heading", { name: "Official accounts" })).toBeVisible();
+  const weak = await theirs.newPage();
+  await weak.goto(link);
+  await weak.getByLabel("New password").fill("password1234");
+  await expect(weak.getByText(/Strength [0-2] of 4/)).toBeVisible();
+  await weak.getByRole("button", { name: "Set password and sign in" }).click();
+  await expect(weak.getByRole("alert")).toContainText(/too easy to guess/i);
+  await theirs.close();
+  const editor = await accept(browser, link);
   await expect(editor.getByRole("link", { name: a.name })).toBeVisible();
   await expect(editor.getByRole("link", { name: b.name })).toHaveCount(0);
+  const nav = editor.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByRole("link", { name: "Your account" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Settings" })).toHaveCount(0);
+  await expect(nav.getByRole("link", { name: "Audit log" })).toHaveCount(0);
+
+  // They publish on A …
+  await editor.goto(`${accountPath(a.id)}/posts/new`);
+  await editor.getByLabel("Body").fill("Written by the editor.");
+  await editor.getByRole("button", { name: "Publish now" }).click();
+  await expect(editor.getByRole("status").filter({ hasText: "Published." })).toBeVisible();
+  // … and B's pages and server functions refuse them, whatever the UI shows.
   await editor.goto(`${accountPath(b.id)}/posts`);
   await expect(editor.getByRole("alert").first()).toContainText("no access");
-  await editor.goto(`${accountPath(a.id)}/posts/new`);
-  await expect(editor.getByLabel("Body")).toBeVisible();
+  expect(await callServerFn(editor, "list_posts", { account: b.id })).toBe(403);
+  expect(await callServerFn(editor, "publish_post", { account: b.id, id: "any" })).toBe(403);
 
-  // The owner disables them; their next click finds them signed out.
-  await page.reload();
-  await page.getByRole("button", { name: `Disable ${username}` }).click();
-  await expect(page.getByRole("row", { name: new RegExp(username) })).toContainText("Disabled");
-  await editor.goto("/accounts");
+  // A viewer of A reads the posts, with no Publish, New post or Recall anywhere.
+  const viewer = await accept(browser, await invite(page, viewerName, "viewer", a.name));
+  await viewer.goto(`${accountPath(a.id)}/posts`);
+  await expect(viewer.getByRole("link", { name: "Written by the editor." })).toBeVisible();
+  await expect(viewer.getByRole("button", { name: /Recall/ })).toHaveCount(0);
+  await expect(viewer.getByRole("link", { name: "New post" })).toHaveCount(0);
+  await viewer.goto(accountPath(a.id));
+  await expect(viewer.getByRole("heading", { name: a.name })).toBeVisible();
+  await expect(viewer.getByRole("link", { name: "Write a post" })).toHaveCount(0);
+  await viewer.goto(`${accountPath(a.id)}/posts/new`);
+  await expect(viewer.getByRole("button", { name: "Publish now" })).toHaveCount(0);
+  expect(await callServerFn(viewer, "publish_post", { account: a.id, id: "any" })).toBe(403);
+  await viewer.screenshot({ path: "test-results/viewer-posts.png", fullPage: true });
+
+  // The owner disables the editor; their next click finds them signed out.
+  await page.goto("/settings/users");
+  await page.getByRole("button", { name: `Disable ${editorName}` }).click();
+  await expect(page.getByRole("row", { name: new RegExp(editorName) })).toContainText("Disabled");
+  await editor.getByRole("link", { name: "Official accounts" }).first().click();
   await expect(editor).toHaveURL(/\/login/);
-  await theirs.close();
+
+  // The audit log: the invitation, the publish and the disable, each with its user.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+  await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
+  const row = (who: string, what: string, detail: string | RegExp) =>
+    page.getByRole("row").filter({ hasText: what }).filter({ hasText: who }).filter({ hasText: detail });
+  await expect(row("admin", "User invited", editorName)).toHaveCount(1);
+  await expect(row(editorName, "Post published", /broadcast/)).toHaveCount(1);
+  await expect(row("admin", "User disabled", editorName)).toHaveCount(1);
+  await page.getByLabel("User").fill(editorName);
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(new RegExp(`user=${editorName}`));
+  await expect(page.getByRole("row").filter({ hasText: "admin" })).toHaveCount(0);
+  await expect(row(editorName, "Post published", /broadcast/)).toHaveCount(1);
+  await page.screenshot({ path: "test-results/audit-log.png", fullPage: true });
 });

@@ -155,9 +155,14 @@ mod recording {
         ACTOR.scope(actor, work).await
     }
 
-    /// The actor in scope, or [`SYSTEM`].
+    /// The actor in scope, or [`SYSTEM`]. A request nobody is signed in to has an actor with
+    /// an empty name (only its address is known): its changes are recorded as "anonymous".
     pub(crate) fn current_actor() -> Actor {
-        ACTOR.try_with(Clone::clone).unwrap_or_else(|_| Actor { name: SYSTEM.into(), address: String::new() })
+        match ACTOR.try_with(Clone::clone) {
+            Ok(actor) if actor.name.is_empty() => Actor { name: "anonymous".into(), address: actor.address },
+            Ok(actor) => actor,
+            Err(_) => Actor { name: SYSTEM.into(), address: String::new() },
+        }
     }
 
     /// Writes one event as part of `tx`, for the actor in scope.

@@ -56,7 +56,11 @@ pub async fn identify(State(state): State<AppState>, session: Session, mut req: 
             req.extensions_mut().insert(signed_in);
             messaging::audit::acting_as(actor, next.run(req)).await
         }
-        Ok(None) => next.run(req).await,
+        Ok(None) => {
+            // Nobody signed in: only the address is known (an invitation being accepted).
+            let actor = messaging::audit::Actor { name: String::new(), address: crate::layers::peer_ip(&req) };
+            messaging::audit::acting_as(actor, next.run(req)).await
+        }
         Err(e) => {
             tracing::error!(error = %e, "reading a console session failed");
             axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()

@@ -248,7 +248,9 @@ impl Messaging {
             return Err(Error::Forbidden("this invitation link is unknown, used or expired; ask for a new one".into()));
         };
         check_new_password(password, &username)?;
-        self.store_password(&username, password, AuditAction::InvitationAccepted).await?;
+        // Recorded as the invitee (nobody is signed in yet), from the request's address.
+        let actor = crate::audit::Actor { name: username.clone(), address: crate::audit::current_actor().address };
+        crate::audit::acting_as(actor, self.store_password(&username, password, AuditAction::InvitationAccepted)).await?;
         self.console_user(&username).await?.ok_or_else(|| Error::Forbidden("this user is disabled".into()))
     }
 

@@ -107,11 +107,11 @@ async fn the_secret_key_is_in_no_page_and_revealed_only_on_request() {
 async fn changing_a_password_asks_for_the_current_one() {
     let app = spawn_app().await;
     let cookie = signed_in(&app).await;
-    let wrong = server_fn(&app, "change_password", &[("current_password", "nope"), ("password", "a-new-password")], Some(&cookie)).await;
+    let wrong = server_fn(&app, "change_password", &[("current_password", "nope"), ("password", "violet-tandem-quarry-42")], Some(&cookie)).await;
     assert_eq!(wrong.status(), 422);
     assert!(wrong.text().await.unwrap().contains("current_password"));
     let right =
-        server_fn(&app, "change_password", &[("current_password", PASSWORD), ("password", "a-new-password")], Some(&cookie)).await;
+        server_fn(&app, "change_password", &[("current_password", PASSWORD), ("password", "violet-tandem-quarry-42")], Some(&cookie)).await;
     assert_eq!(right.status(), 200);
     let old = server_fn(&app, "sign_in", &[("username", "admin"), ("password", PASSWORD)], None).await;
     assert_eq!(old.status(), 403);

@@ -14,6 +14,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub _dir: Option<tempfile::TempDir>,
+    /// The database's URL, for tests that look behind the server's back (`spawn_app` only).
+    pub db: Option<String>,
 }
 
 pub fn now() -> i64 {
@@ -34,7 +36,8 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
         server::telemetry::init();
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_tests(&database_url(&dir).await);
+    let db = database_url(&dir).await;
+    let mut config = Config::for_tests(&db);
     config.sdkappid = Some(SDKAPPID);
     config.secret_key = Some(KEY.into());
     config.admin_password = Some(PASSWORD.into());
@@ -42,7 +45,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: reqwest::Client::new(), _dir: Some(dir) }
+    TestApp { base, client: reqwest::Client::new(), _dir: Some(dir), db: Some(db) }
 }
 
 /// An address with nothing listening on it (yet): a receiver that is down.
@@ -83,7 +86,7 @@ impl Restartable {
         let serving = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        Running { app: TestApp { base, client: reqwest::Client::new(), _dir: None }, stop, serving }
+        Running { app: TestApp { base, client: reqwest::Client::new(), _dir: None, db: None }, stop, serving }
     }
 }
 

@@ -20,3 +20,4 @@ mod client;
 mod ws;
 mod nodes;
 mod team;
+mod audit;

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Saves a draft through the composer's server function; answers its ID.
-async fn save_draft(app: &TestApp, cookie: &str, account: &str, body: &str) -> String {
+pub async fn save_draft(app: &TestApp, cookie: &str, account: &str, body: &str) -> String {
     let res = client()
         .post(format!("{}/api/save_post", app.base))
         .header("origin", &app.base)

@@ -280,7 +280,7 @@ async fn two_nodes_on_one_postgresql_deliver_each_webhook_once() {
         let app = server::startup::Application::build(config).await.unwrap();
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run_until_stopped());
-        nodes.push(TestApp { base, client: reqwest::Client::new(), _dir: None });
+        nodes.push(TestApp { base, client: reqwest::Client::new(), _dir: None, db: None });
     }
     for i in 0..20 {
         let node = &nodes[i % 2];

@@ -63,11 +63,12 @@ impl From<messaging::StoredPost> for PostView {
     }
 }
 
-/// The account, and the post when continuing one (`post` is a draft ID).
+/// The account, and the post when continuing one (`post` is a draft ID). The composer is for
+/// those who may publish: a viewer gets the refusal's sentence instead of a form.
 #[server(endpoint = "composer_data")]
 pub async fn composer_data(account: String, post: Option<String>) -> Result<ComposerLoad, ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
-    let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::Publish, Some(&id)).await?;
     let account = state.messaging.account(&id).await?;
     let post = match post {
         Some(p) => Some(state.messaging.post(&id, &p).await?.into()),
