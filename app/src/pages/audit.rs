@@ -49,10 +49,14 @@ pub fn AuditPage() -> impl IntoView {
         <Frame>
             <h1>"Audit log"</h1>
             <form method="get" action="/settings/audit" class="filters">
-                <label for="audit-user">"User"</label>
-                <input id="audit-user" name="user" value=move || user.get() placeholder="a console user or the REST administrator"/>
-                <label for="audit-account">"Account"</label>
-                <input id="audit-account" name="account" value=move || account.get() placeholder="an official account ID"/>
+                <div>
+                    <label for="audit-user">"User"</label>
+                    <input id="audit-user" name="user" value=move || user.get() placeholder="a console user or the REST administrator"/>
+                </div>
+                <div>
+                    <label for="audit-account">"Account"</label>
+                    <input id="audit-account" name="account" value=move || account.get() placeholder="an official account ID"/>
+                </div>
                 <button type="submit">"Filter"</button>
             </form>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>

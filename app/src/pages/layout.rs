@@ -10,6 +10,15 @@ pub fn Frame(children: Children) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let me = Resource::new(|| (), |_| who_am_i());
     let owner = move || me.get().and_then(Result::ok).is_some_and(|m| m.role == messaging::Role::PlatformOwner);
+    // Every page asks who is signed in: a session that ended meanwhile (signed out elsewhere,
+    // disabled, idle too long) goes to the sign-in page at the next click, even one the router
+    // handles without a page load.
+    Effect::new(move |_| {
+        if let Some(Err(crate::error::ConsoleError::SignedOut)) = me.get() {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href("/login");
+        }
+    });
     view! {
         <header class="topbar">
             <a class="brand" href="/accounts">"Herald"</a>
