@@ -171,6 +171,19 @@ fn FailedDeliveries() -> impl IntoView {
     }
 }
 
+/// A setting's label on the page (refusals name the field by it too).
+fn field_label(field: SettingField) -> &'static str {
+    match field {
+        SettingField::WebhookUrl => "Webhook URL",
+        SettingField::WebhookSecret => "Webhook secret",
+        SettingField::PushUrl => "Push URL",
+        SettingField::BroadcastsPerSecond => "Broadcasts per second (per account)",
+        SettingField::BroadcastsPerHour => "Broadcasts per hour (per account)",
+        SettingField::RestCallsPerSecond => "REST calls per second (per command)",
+        SettingField::SessionIdleHours => "Console sessions end after this many idle hours",
+    }
+}
+
 /// One field of the app settings form: editable, or the environment's value with a note.
 #[component]
 fn SettingInput(field: SettingField, label: &'static str, value: String, env: bool, #[prop(optional)] kind: &'static str, #[prop(optional)] hint: String) -> impl IntoView {
@@ -206,26 +219,23 @@ fn AppSettingsForm(view: SettingsView, saved: ServerAction<SaveAppSettings>) -> 
             "alert",
             SettingField::ALL
                 .iter()
-                .find_map(|f| e.message_for(f.name()).map(|m| format!("{}: {m}", f.name().replace('_', " "))))
+                .find_map(|f| e.message_for(f.name()).map(|m| format!("{}: {m}", field_label(*f))))
                 .unwrap_or_else(|| e.to_string()),
         )),
         None => None,
     };
     let secret_hint = if view.webhook_secret_set { "set; type a new one to replace it".to_string() } else { "not set".to_string() };
-    let fields: Vec<(SettingField, &'static str, &'static str, String)> = vec![
-        (SettingField::WebhookUrl, "Webhook URL", "url", String::new()),
-        (SettingField::WebhookSecret, "Webhook secret", "password", secret_hint),
-        (SettingField::PushUrl, "Push URL", "url", String::new()),
-        (SettingField::BroadcastsPerSecond, "Broadcasts per second (per account)", "number", String::new()),
-        (SettingField::BroadcastsPerHour, "Broadcasts per hour (per account)", "number", String::new()),
-        (SettingField::RestCallsPerSecond, "REST calls per second (per command)", "number", String::new()),
-        (SettingField::SessionIdleHours, "Console sessions end after this many idle hours", "number", String::new()),
-    ];
-    let inputs = fields
+    let inputs = SettingField::ALL
         .into_iter()
-        .map(|(f, label, kind, hint)| {
+        .map(|f| {
+            let label = field_label(f);
+            let (kind, hint) = match f {
+                SettingField::WebhookUrl | SettingField::PushUrl => ("url", String::new()),
+                SettingField::WebhookSecret => ("password", secret_hint.clone()),
+                _ => ("number", String::new()),
+            };
             let env = env(f);
-            let value = if env && f != SettingField::WebhookSecret { in_force(f) } else if f == SettingField::WebhookSecret { String::new() } else { in_force(f) };
+            let value = in_force(f); // the secret is never sent back: empty
             view! { <SettingInput field=f label=label value=value env=env kind=kind hint=hint/> }
         })
         .collect_view();

@@ -195,3 +195,27 @@ async fn a_rotated_key_works_for_its_grace_period_and_a_key_with_no_grace_stops_
     assert_eq!(events.iter().filter(|e| e["action"] == "settings.key_rotated").count(), 2);
     assert!(events.iter().any(|e| e["action"] == "settings.key_revealed"));
 }
+
+#[tokio::test]
+async fn a_webhook_url_saved_in_the_console_is_called_at_once_and_the_test_callback_reports_it() {
+    let (receiver, url) = crate::receiver::receiver().await;
+    let app = spawn_app().await;
+    let admin = signed_in(&app).await;
+    let none = server_fn(&app, "send_test_callback", &[], Some(&admin)).await;
+    assert_eq!(none.status(), 422, "no URL yet: said, not sent");
+
+    save_settings(&app, &admin, &[("webhook_url", &url), ("webhook_secret", "hook-secret")]).await.unwrap();
+    let view: Value = server_fn(&app, "get_rest_settings", &[], Some(&admin)).await.json().await.unwrap();
+    assert_eq!(view["app"]["webhook_secret_set"], true);
+    assert!(!view.to_string().contains("hook-secret"), "the secret never goes back to a page");
+
+    let tested: Value = server_fn(&app, "send_test_callback", &[], Some(&admin)).await.json().await.unwrap();
+    assert_eq!(tested["status"], 200, "{tested}");
+    assert!(tested["millis"].as_u64().is_some());
+    let calls = receiver.wait_for("Herald.TestCallback", 1, 5).await;
+    assert!(calls[0].signature.is_some(), "signed with the saved secret");
+
+    // No restart: the next REST change is called back.
+    app.an_account("hooked", "@TOA#_hooked", "Hooked").await;
+    receiver.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 1, 10).await;
+}
