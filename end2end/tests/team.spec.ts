@@ -69,6 +69,8 @@ test("an invited editor publishes on their account only, a viewer only reads, an
   const editor = await accept(browser, link);
   await expect(editor.getByRole("link", { name: a.name })).toBeVisible();
   await expect(editor.getByRole("link", { name: b.name })).toHaveCount(0);
+  await expect(editor.getByRole("button", { name: "New account" })).toHaveCount(0);
+  await expect(editor.getByRole("button", { name: `Edit ${a.name}` })).toHaveCount(0);
   const nav = editor.getByRole("navigation", { name: "Main" });
   await expect(nav.getByRole("link", { name: "Your account" })).toBeVisible();
   await expect(nav.getByRole("link", { name: "Settings" })).toHaveCount(0);

@@ -128,6 +128,16 @@ pub fn AccountsPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let accounts = Resource::new(move || (search.get(), version.get()), |(s, _)| list_accounts(s));
     let dialog = RwSignal::new(None::<Dialog>);
+    // Who may create accounts, and change the ones listed: the platform owner, and an account
+    // owner (they see only their own accounts); editors and viewers neither.
+    let me = Resource::new(|| (), |_| super::profile::who_am_i());
+    let may = Signal::derive(move || {
+        let role = me.get().and_then(Result::ok).map(|m| m.role);
+        AccountRights {
+            create: role.is_some_and(|r| r.may(messaging::Action::CreateAccount, messaging::roles::Access::None)),
+            manage: role.is_some_and(|r| r.may(messaging::Action::ManageAccount, messaging::roles::Access::Owner)),
+        }
+    });
     let close = Callback::new(move |_: ()| dialog.set(None));
     let saved = Callback::new(move |_: ()| {
         dialog.set(None);
@@ -138,7 +148,7 @@ pub fn AccountsPage() -> impl IntoView {
         Suspend::new(async move {
             match accounts.await {
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No official accounts yet."</p> }.into_any(),
-                Ok(list) => view! { <AccountTable accounts=list dialog/> }.into_any(),
+                Ok(list) => view! { <AccountTable accounts=list dialog may_manage=Signal::derive(move || may.get().manage)/> }.into_any(),
                 Err(ConsoleError::SignedOut) => {
                     view! { <p role="alert">"You are signed out. " <a href="/login">"Sign in"</a></p> }.into_any()
                 }
@@ -151,7 +161,11 @@ pub fn AccountsPage() -> impl IntoView {
         <Frame>
             <div class="page-head">
                 <h1>"Official accounts"</h1>
-                <button class="primary" on:click=move |_| dialog.set(Some(Dialog::Create))>"New account"</button>
+                <Transition fallback=|| ()>
+                    {move || may.get().create.then(|| view! {
+                        <button class="primary" on:click=move |_| dialog.set(Some(Dialog::Create))>"New account"</button>
+                    })}
+                </Transition>
             </div>
             <div class="search">
                 <label for="account-search">"Search"</label>
@@ -173,8 +187,15 @@ pub fn AccountsPage() -> impl IntoView {
     }
 }
 
+/// What the accounts page lets the signed-in user do.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct AccountRights {
+    create: bool,
+    manage: bool,
+}
+
 #[component]
-fn AccountTable(accounts: Vec<OfficialAccount>, dialog: RwSignal<Option<Dialog>>) -> impl IntoView {
+fn AccountTable(accounts: Vec<OfficialAccount>, dialog: RwSignal<Option<Dialog>>, may_manage: Signal<bool>) -> impl IntoView {
     view! {
         <table class="accounts">
             <thead>
@@ -201,12 +222,18 @@ fn AccountTable(accounts: Vec<OfficialAccount>, dialog: RwSignal<Option<Dialog>>
                                 <td class="num">{a.subscriber_num}</td>
                                 <td>{utc_minutes(a.create_time)}</td>
                                 <td class="actions">
-                                    <button aria-label=format!("Edit {}", a.name) on:click=move |_| dialog.set(Some(Dialog::Edit(for_edit.clone())))>
-                                        "Edit"
-                                    </button>
-                                    <button class="danger" aria-label=format!("Delete {}", a.name) on:click=move |_| dialog.set(Some(Dialog::Delete(for_delete.clone())))>
-                                        "Delete"
-                                    </button>
+                                    {let (edit_label, delete_label) = (format!("Edit {}", a.name), format!("Delete {}", a.name));
+                                     move || may_manage.get().then(|| {
+                                        let (for_edit, for_delete) = (for_edit.clone(), for_delete.clone());
+                                        view! {
+                                            <button aria-label=edit_label.clone() on:click=move |_| dialog.set(Some(Dialog::Edit(for_edit.clone())))>
+                                                "Edit"
+                                            </button>
+                                            <button class="danger" aria-label=delete_label.clone() on:click=move |_| dialog.set(Some(Dialog::Delete(for_delete.clone())))>
+                                                "Delete"
+                                            </button>
+                                        }
+                                    })}
                                 </td>
                             </tr>
                         }
