@@ -45,6 +45,8 @@ export default defineConfig({
       HERALD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HERALD_SDKAPPID: String(SDKAPPID),
       HERALD_SECRET_KEY: SECRET_KEY,
+      // The default, given in the environment: the Settings page shows that field locked.
+      HERALD_REST_CALLS_PER_SECOND: "200",
       LEPTOS_SITE_ROOT: "../target/site",
       LEPTOS_OUTPUT_NAME: "herald",
       RUST_LOG: "info",

@@ -43,6 +43,8 @@ test("hooks and limits are saved on the Settings page, the environment's values 
   const hooks = page.getByRole("region", { name: "Hooks and limits" });
   // The e2e server gets its key from the environment, not its hooks or quotas.
   await expect(page.getByText("The key is set by HERALD_SECRET_KEY: rotate it there.")).toBeVisible();
+  await expect(hooks.getByLabel("REST calls per second (per command)")).toBeDisabled();
+  await expect(hooks.getByText("Set by HERALD_REST_CALLS_PER_SECOND; change it there.")).toBeVisible();
   await hooks.getByLabel("Webhook URL").fill("http://127.0.0.1:9/unreachable");
   await hooks.getByLabel("Console sessions end after this many idle hours").fill("24");
   await hooks.getByRole("button", { name: "Save settings" }).click();

@@ -7,7 +7,7 @@
 //! known only at the front door. Rather than threading an actor through every call, a front
 //! door runs the call inside [`acting_as`], and [`record`] reads the actor from that task-local
 //! scope. Work with no actor in scope (the scheduled-post worker, start-up) is recorded as
-//! [`SYSTEM`].
+//! [`SYSTEM`]. The same scope gives webhooks the client's address (`ClientIP`).
 
 //!
 //! The types ([`AuditAction`], [`AuditEvent`]) are pure, so the console's pages compile them to

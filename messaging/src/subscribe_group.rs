@@ -11,7 +11,7 @@ use crate::delivery::Change;
 use crate::error::{Error, Result};
 use crate::store::now;
 use crate::subscribers::{AddOutcome, BatchResult};
-use crate::webhooks::{client_ip, enqueue_from, fields};
+use crate::webhooks::{enqueue_from, fields};
 use crate::Messaging;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -28,9 +28,8 @@ pub(crate) struct AddRequest {
     /// Users the "before add" webhook refused.
     pub refused: HashSet<String>,
     pub operator: String,
-    /// The caller's address for the callbacks (the leader runs in a task of its own).
-    client_ip: String,
-    /// Who asked, for the audit log (the leader's task is not theirs).
+    /// Who asked and from where, for the audit log and the callbacks' ClientIP (the leader
+    /// runs in a task of its own).
     actor: crate::audit::Actor,
     reply: Option<oneshot::Sender<Result<AddOutcome>>>,
 }
@@ -112,7 +111,6 @@ impl Messaging {
             users,
             refused,
             operator: operator.to_owned(),
-            client_ip: client_ip(),
             actor: crate::audit::current_actor(),
             reply: Some(reply),
         };
@@ -236,12 +234,12 @@ impl Messaging {
                         ("Operator_Account", json!(request.operator)),
                         ("SubscribeAccountList", json!(list)),
                     ]),
-                    &request.client_ip,
+                    &request.actor.address,
                 ));
             }
             if became_full {
                 let event = fields(vec![("Official_Account", json!(account))]);
-                events.push(("OfficialAccount.CallbackAfterOfficialAccountFull", event, &request.client_ip));
+                events.push(("OfficialAccount.CallbackAfterOfficialAccountFull", event, &request.actor.address));
             }
             outcomes.push(AddOutcome { results, became_full });
         }

@@ -26,20 +26,11 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-tokio::task_local! {
-    /// The IP address of the client whose request is being served; callbacks report it as
-    /// `ClientIP`. A front door sets it around a request with [`with_client_ip`].
-    static CLIENT_IP: String;
-}
-
-/// Runs `work` with `ip` as the client's address for every callback it causes.
-pub async fn with_client_ip<F: std::future::Future>(ip: String, work: F) -> F::Output {
-    CLIENT_IP.scope(ip, work).await
-}
-
-/// The address set by [`with_client_ip`], or `""` outside a request (the console, workers).
+/// The address of the client whose request is being served, which callbacks report as
+/// `ClientIP`: the acting one's ([`crate::audit::acting_as`], set by each front door), or `""`
+/// for work of Herald's own (workers).
 pub(crate) fn client_ip() -> String {
-    CLIENT_IP.try_with(Clone::clone).unwrap_or_default()
+    crate::audit::current_actor().address
 }
 
 const BEFORE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -24,11 +24,19 @@ pub async fn account_permissions(id: String) -> Result<messaging::Permissions, C
 }
 
 /// The signed-in user's [`messaging::Permissions`] on the current page's account (none while
-/// loading or on an error: buttons appear once allowed, never before).
+/// loading or on an error: buttons appear once allowed, never before). Fetched once per page:
+/// the page and its [`AccountHead`] share it through the context.
 pub fn use_permissions() -> Signal<messaging::Permissions> {
+    #[derive(Clone, Copy)]
+    struct PagePermissions(Signal<messaging::Permissions>);
+    if let Some(PagePermissions(shared)) = use_context::<PagePermissions>() {
+        return shared;
+    }
     let id = use_account_id();
     let permissions = Resource::new(move || id.get(), account_permissions);
-    Signal::derive(move || permissions.get().and_then(Result::ok).unwrap_or_default())
+    let signal = Signal::derive(move || permissions.get().and_then(Result::ok).unwrap_or_default());
+    provide_context(PagePermissions(signal));
+    signal
 }
 
 /// Who works on an account, and who could be assigned (for its owner and the platform owner).

@@ -191,12 +191,15 @@ fn SettingInput(field: SettingField, label: &'static str, value: String, env: bo
     let kind = if kind.is_empty() { "text" } else { kind };
     let (min, max) = field.range();
     let numeric = kind == "number";
+    // A disabled field is not submitted: the value in force goes along hidden, so the save
+    // keeps it (the server refuses any other value for a field the environment decides).
+    let kept = value.clone();
     view! {
         <label for=id.clone()>{label}</label>
         <input id=id type=kind name=field.name() value=value disabled=env
             min=numeric.then(|| min.to_string()) max=numeric.then(|| max.to_string()) placeholder=hint/>
         {env.then(|| view! { <p class="note">"Set by " <code>{field.env()}</code> "; change it there."</p> })}
-        {env.then(|| view! { <input type="hidden" name=field.name() value=""/> })}
+        {env.then(|| view! { <input type="hidden" name=field.name() value=kept/> })}
     }
 }
 

@@ -46,7 +46,12 @@ fn refusal(code: u32, desc: impl Into<String>) -> Response {
     (StatusCode::UNAUTHORIZED, Json(json!({ "code": code, "desc": desc.into() }))).into_response()
 }
 
-async fn upgrade(State(state): State<AppState>, RawQuery(query): RawQuery, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+async fn upgrade(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    RawQuery(query): RawQuery,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
     let params: HashMap<String, String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     let param = |name: &str| params.get(name).filter(|v| !v.is_empty()).cloned();
     let (Some(sdkappid), Some(identifier), Some(usersig)) = (param("sdkappid"), param("identifier"), param("usersig")) else {
@@ -103,7 +108,11 @@ async fn upgrade(State(state): State<AppState>, RawQuery(query): RawQuery, ws: R
                 hub.disconnect(user.as_str(), id);
             }
         })
-        .on_upgrade(move |socket| session(socket, m, hub, user, conn))
+        .on_upgrade(move |socket| {
+            // The user acts on their own behalf: the audit log and webhooks' ClientIP say so.
+            let actor = messaging::audit::Actor { name: user.to_string(), address: peer.ip().to_string() };
+            messaging::audit::acting_as(actor, session(socket, m, hub, user, conn))
+        })
 }
 
 async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId, mut conn: messaging::delivery::hub::Connection) {

@@ -69,10 +69,10 @@ async fn call(
         let body = parse_body(&body)?;
         dispatch(&state.messaging, &state.rest.admin_identifier, &service, &command, body).await
     };
-    // Webhooks caused by this call report the caller's address as ClientIP; the audit log
-    // attributes its changes to the REST administrator.
+    // The audit log attributes this call's changes to the REST administrator, and its
+    // webhooks report the caller's address as ClientIP.
     let actor = messaging::audit::Actor { name: state.rest.admin_identifier.clone(), address: peer.ip().to_string() };
-    let result = messaging::audit::acting_as(actor, messaging::webhooks::with_client_ip(peer.ip().to_string(), result)).await;
+    let result = messaging::audit::acting_as(actor, result).await;
     envelope::answer(&request_id, result)
 }
 

@@ -8,10 +8,7 @@ use serde_json::{json, Value};
 
 /// Accepts an invitation link with a good password; answers the new user's session cookie.
 async fn accept(app: &TestApp, link: &str) -> String {
-    let token = link.rsplit('/').next().unwrap();
-    let res = server_fn(app, "accept_invitation", &[("token", token), ("password", "correct horse battery staple")], None).await;
-    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+    accept_invitation(app, link, "correct horse battery staple").await.expect("accepted")
 }
 
 async fn audit(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> Vec<Value> {
@@ -169,28 +166,19 @@ async fn a_rotated_key_works_for_its_grace_period_and_a_key_with_no_grace_stops_
     let admin = signed_in(&app).await;
     let key_of = |res: reqwest::Response| async move { res.json::<String>().await.unwrap() };
     let first = key_of(server_fn(&app, "reveal_secret_key", &[], Some(&admin)).await).await;
-    let check = |key: String| {
-        let app = &app;
-        async move {
-            let sig = messaging::usersig::sign(SDKAPPID, &key, ADMIN, 3600, now());
-            let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=1&contenttype=json");
-            let r = app.post_raw("im_open_login_svc/account_check", &q, json!({ "CheckItem": [{ "UserID": "x" }] }).to_string()).await;
-            r["ErrorCode"].as_u64().unwrap()
-        }
-    };
-    assert_eq!(check(first.clone()).await, 0);
+    assert_eq!(app.error_code_with_key(&first).await, 0);
 
     let second = key_of(server_fn(&app, "rotate_secret_key", &[("grace_hours", "24")], Some(&admin)).await).await;
     assert_ne!(second, first);
-    assert_eq!(check(first.clone()).await, 0, "the old key works during the grace period");
-    assert_eq!(check(second.clone()).await, 0);
+    assert_eq!(app.error_code_with_key(&first).await, 0, "the old key works during the grace period");
+    assert_eq!(app.error_code_with_key(&second).await, 0);
     let view: Value = server_fn(&app, "get_rest_settings", &[], Some(&admin)).await.json().await.unwrap();
     assert!(view["previous_key_until"].as_i64().unwrap() > now() + 23 * 3600);
 
     let third = key_of(server_fn(&app, "rotate_secret_key", &[("grace_hours", "0")], Some(&admin)).await).await;
-    assert_eq!(check(second).await, 70009, "no grace: the key before stops at once");
-    assert_eq!(check(first).await, 70009, "and the one before that is long gone");
-    assert_eq!(check(third).await, 0);
+    assert_eq!(app.error_code_with_key(&second).await, 70009, "no grace: the key before stops at once");
+    assert_eq!(app.error_code_with_key(&first).await, 70009, "and the one before that is long gone");
+    assert_eq!(app.error_code_with_key(&third).await, 0);
     let events = audit(&app, &admin, &[("user", "admin"), ("account", "")]).await;
     assert_eq!(events.iter().filter(|e| e["action"] == "settings.key_rotated").count(), 2);
     assert!(events.iter().any(|e| e["action"] == "settings.key_revealed"));

@@ -12,17 +12,31 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Starts target/…/server on `db` and waits until it answers.
+/// Starts target/…/server on `db` and waits until it answers: the test identity, a fixed admin
+/// password and quotas no test reaches, all from the environment.
 pub async fn start_server(db: &str, port: u16) -> Child {
+    let key = KEY.to_string();
+    start_server_with(
+        db,
+        port,
+        &[
+            ("HERALD_SECRET_KEY", &key),
+            ("HERALD_ADMIN_PASSWORD", "crash-test-password"),
+            ("HERALD_BROADCASTS_PER_SECOND", "100000"),
+            ("HERALD_BROADCASTS_PER_HOUR", "100000"),
+            ("HERALD_REST_CALLS_PER_SECOND", "100000"),
+        ],
+    )
+    .await
+}
+
+/// Starts target/…/server on `db` with the test SDKAppID and `env`, and waits until it answers.
+pub async fn start_server_with(db: &str, port: u16, env: &[(&str, &str)]) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_server"))
         .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", db)
         .env("HERALD_SDKAPPID", SDKAPPID.to_string())
-        .env("HERALD_SECRET_KEY", KEY)
-        .env("HERALD_ADMIN_PASSWORD", "crash-test-password")
-        .env("HERALD_BROADCASTS_PER_SECOND", "100000")
-        .env("HERALD_BROADCASTS_PER_HOUR", "100000")
-        .env("HERALD_REST_CALLS_PER_SECOND", "100000")
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

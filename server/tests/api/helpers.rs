@@ -239,3 +239,26 @@ pub async fn signed_in(app: &TestApp) -> String {
     let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
     cookie.split(';').next().unwrap().to_owned()
 }
+
+/// Accepts an invitation link's token with `password`; the new user's session cookie, or the
+/// refusal's status.
+pub async fn accept_invitation(app: &TestApp, link: &str, password: &str) -> Result<String, reqwest::StatusCode> {
+    let token = link.rsplit('/').next().unwrap();
+    let res = server_fn(app, "accept_invitation", &[("token", token), ("password", password)], None).await;
+    if !(res.status().is_success() || res.status().is_redirection()) {
+        return Err(res.status());
+    }
+    let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
+    Ok(cookie.split(';').next().unwrap().to_owned())
+}
+
+impl TestApp {
+    /// A REST call (`account_check`) as the administrator with a UserSig signed by `key`;
+    /// answers its ErrorCode.
+    pub async fn error_code_with_key(&self, key: &str) -> u64 {
+        let sig = messaging::usersig::sign(SDKAPPID, key, ADMIN, 3600, now());
+        let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=1&contenttype=json");
+        let r = self.post_raw("im_open_login_svc/account_check", &q, serde_json::json!({ "CheckItem": [{ "UserID": "x" }] }).to_string()).await;
+        r["ErrorCode"].as_u64().unwrap()
+    }
+}

@@ -2,7 +2,7 @@
 //! what node A's REST did), and a server killed with SIGKILL under connected clients (they
 //! reconnect to the restarted server and catch up with nothing lost or repeated).
 
-use crate::crash::{call, free_port, start_server};
+use crate::crash::{call, free_port, start_server, start_server_with};
 use crate::helpers::*;
 use crate::ws::*;
 use serde_json::{json, Value};
@@ -141,25 +141,8 @@ async fn after_a_sigkill_clients_reconnect_and_catch_up_with_nothing_lost_or_rep
 }
 
 /// A node whose secret key and quotas are not in its environment, so the console can change
-/// them (the REST identity's SDKAppID still is).
-async fn start_console_node(db: &str, port: u16) -> std::process::Child {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", db)
-        .env("HERALD_SDKAPPID", SDKAPPID.to_string())
-        .env("HERALD_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child
-}
+/// them (the SDKAppID still is).
+const CONSOLE_NODE: &[(&str, &str)] = &[("HERALD_ADMIN_PASSWORD", PASSWORD)];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn settings_and_a_key_rotation_made_on_node_a_apply_on_node_b_without_a_restart() {
@@ -170,33 +153,23 @@ async fn settings_and_a_key_rotation_made_on_node_a_apply_on_node_b_without_a_re
     let dir = tempfile::tempdir().unwrap();
     let db = database_url(&dir).await;
     let (port_a, port_b) = (free_port(), free_port());
-    let mut node_a = start_console_node(&db, port_a).await;
-    let mut node_b = start_console_node(&db, port_b).await;
+    let mut node_a = start_server_with(&db, port_a, CONSOLE_NODE).await;
+    let mut node_b = start_server_with(&db, port_b, CONSOLE_NODE).await;
     let a = TestApp { base: format!("http://127.0.0.1:{port_a}"), client: reqwest::Client::new(), _dir: None, db: None };
     let b = TestApp { base: format!("http://127.0.0.1:{port_b}"), client: reqwest::Client::new(), _dir: None, db: None };
     let admin = signed_in(&a).await;
     let key: String = server_fn(&a, "reveal_secret_key", &[], Some(&admin)).await.json().await.unwrap();
-    let code_on_b = |key: String| {
-        let b = &b;
-        async move {
-            let sig = messaging::usersig::sign(SDKAPPID, &key, ADMIN, 3600, now());
-            let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=1&contenttype=json");
-            b.post_raw("im_open_login_svc/account_check", &q, json!({ "CheckItem": [{ "UserID": "x" }] }).to_string()).await["ErrorCode"]
-                .as_u64()
-                .unwrap()
-        }
-    };
-    assert_eq!(code_on_b(key.clone()).await, 0, "both nodes share the stored key");
+    assert_eq!(b.error_code_with_key(&key).await, 0, "both nodes share the stored key");
 
     // A rotation without grace on A: B refuses the old key and takes the new one.
     let new_key: String = server_fn(&a, "rotate_secret_key", &[("grace_hours", "0")], Some(&admin)).await.json().await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while code_on_b(key.clone()).await == 0 {
+    while b.error_code_with_key(&key).await == 0 {
         assert!(std::time::Instant::now() < deadline, "node B still takes the old key");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(code_on_b(key).await, 70009);
-    assert_eq!(code_on_b(new_key.clone()).await, 0);
+    assert_eq!(b.error_code_with_key(&key).await, 70009);
+    assert_eq!(b.error_code_with_key(&new_key).await, 0);
 
     // Settings saved on A: B's REST quota follows.
     let form = [
@@ -206,7 +179,7 @@ async fn settings_and_a_key_rotation_made_on_node_a_apply_on_node_b_without_a_re
     assert_eq!(server_fn(&a, "save_app_settings", &form, Some(&admin)).await.status(), 200);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let codes = [code_on_b(new_key.clone()).await, code_on_b(new_key.clone()).await, code_on_b(new_key.clone()).await];
+        let codes = [b.error_code_with_key(&new_key).await, b.error_code_with_key(&new_key).await, b.error_code_with_key(&new_key).await];
         if codes.contains(&60007) {
             break;
         }

@@ -5,17 +5,6 @@
 use crate::helpers::*;
 use serde_json::Value;
 
-/// Accepts an invitation link's token with `password`; the session cookie on success.
-async fn accept(app: &TestApp, link: &str, password: &str) -> Result<String, reqwest::StatusCode> {
-    let token = link.rsplit('/').next().unwrap();
-    let res = server_fn(app, "accept_invitation", &[("token", token), ("password", password)], None).await;
-    if !(res.status().is_success() || res.status().is_redirection()) {
-        return Err(res.status());
-    }
-    let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
-    Ok(cookie.split(';').next().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn an_invited_editor_works_on_their_account_only_and_disabling_them_ends_their_session() {
     let app = spawn_app().await;
@@ -27,9 +16,9 @@ async fn an_invited_editor_works_on_their_account_only_and_disabling_them_ends_t
     let link: String = res.json().await.unwrap();
     assert!(link.starts_with("/invite/"), "{link}");
 
-    assert_eq!(accept(&app, &link, "password1234").await.unwrap_err(), 422, "a weak password is refused");
-    let editor = accept(&app, &link, "correct horse battery staple").await.expect("accepted");
-    assert_eq!(accept(&app, &link, "correct horse battery staple").await.unwrap_err(), 403, "a link works once");
+    assert_eq!(accept_invitation(&app, &link, "password1234").await.unwrap_err(), 422, "a weak password is refused");
+    let editor = accept_invitation(&app, &link, "correct horse battery staple").await.expect("accepted");
+    assert_eq!(accept_invitation(&app, &link, "correct horse battery staple").await.unwrap_err(), 403, "a link works once");
 
     let listed: Vec<Value> = server_fn(&app, "list_accounts", &[("search", "")], Some(&editor)).await.json().await.unwrap();
     let ids: Vec<&str> = listed.iter().map(|x| x["id"].as_str().unwrap()).collect();
@@ -72,7 +61,7 @@ async fn the_platform_owner_assigns_a_viewer_to_another_account_and_takes_it_awa
     let admin = signed_in(&app).await;
     let res = server_fn(&app, "invite_user", &[("username", "viewer.one"), ("role", "viewer"), ("accounts", &a)], Some(&admin)).await;
     let link: String = res.json().await.unwrap();
-    let viewer = accept(&app, &link, "correct horse battery staple").await.expect("accepted");
+    let viewer = accept_invitation(&app, &link, "correct horse battery staple").await.expect("accepted");
     let visible = |cookie: String| {
         let app = &app;
         async move {
