@@ -1,12 +1,6 @@
 // The post composer, as an editor uses it: write, preview, upload, save, publish, schedule, recall.
 import { test, expect, Page, APIRequestContext } from "@playwright/test";
-import { accountPath, newAccount, png, rest, signedIn } from "./console";
-
-/** Opens the composer of `id` and waits until it is hydrated (the time zone is filled in then). */
-async function openComposer(page: Page, id: string) {
-  await page.goto(`${accountPath(id)}/posts/new`);
-  await expect(page.getByText(/Time zone: .*UTC[+-]\d\d:\d\d/)).toBeVisible();
-}
+import { accountPath, newAccount, openComposer, png, rest, signedIn } from "./console";
 
 function preview(page: Page) {
   return page.getByRole("region", { name: "Preview" });

@@ -53,6 +53,15 @@ export function accountPath(id: string) {
   return `/accounts/${encodeURIComponent(id)}`;
 }
 
+/**
+ * Opens the composer of account `id` and waits until it is hydrated (the time zone is filled in
+ * then): text typed into the server's HTML before the WebAssembly takes over is not the draft.
+ */
+export async function openComposer(page: Page, id: string) {
+  await page.goto(`${accountPath(id)}/posts/new`);
+  await expect(page.getByText(/Time zone: .*UTC[+-]\d\d:\d\d/)).toBeVisible();
+}
+
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;

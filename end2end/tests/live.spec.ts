@@ -3,7 +3,7 @@
 // counts on the console's Posts page, and a subscriber's message shows in the console's Inbox
 // live and gets a reply that reaches /try live.
 import { test, expect, Page } from "@playwright/test";
-import { accountPath, newAccount, rest, signedIn } from "./console";
+import { accountPath, newAccount, openComposer, rest, signedIn } from "./console";
 
 async function connectInTry(page: Page, user: string) {
   await page.goto("/try");
@@ -28,7 +28,7 @@ test("a post published in the composer appears live in /try, and a reaction ther
 
   // An editor publishes in another tab of the console.
   const editor = await context.newPage();
-  await editor.goto(`${accountPath(id)}/posts/new`);
+  await openComposer(editor, id);
   await editor.getByLabel("Body").fill("Hello **subscribers**, this arrived live.");
   await editor.getByRole("button", { name: "Publish now" }).click();
   await expect(editor.getByRole("status").filter({ hasText: "Published." })).toBeVisible();

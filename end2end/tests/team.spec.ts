@@ -4,7 +4,7 @@
 // with no Publish or Recall button and the server refuses their publish; disabling the editor ends
 // their session at the next click; the audit log names who did each of these.
 import { test, expect, Browser, Page } from "@playwright/test";
-import { accountPath, newAccount, signedIn } from "./console";
+import { accountPath, newAccount, openComposer, signedIn } from "./console";
 
 /** Invites `username` as `role` on the account named `accountName`; answers the link. */
 async function invite(page: Page, username: string, role: "editor" | "viewer", accountName: string) {
@@ -24,8 +24,13 @@ async function accept(browser: Browser, link: string) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(link);
-  await page.getByLabel("New password").fill("correct horse battery staple");
-  await expect(page.getByText(/Strength [34] of 4 — good/)).toBeVisible();
+  // Typed again until the page is hydrated: typing into the server's HTML before the
+  // WebAssembly has taken over rates nothing.
+  await expect(async () => {
+    await page.getByLabel("New password").fill("");
+    await page.getByLabel("New password").fill("correct horse battery staple");
+    await expect(page.getByText(/Strength [34] of 4 — good/)).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
   await page.getByRole("button", { name: "Set password and sign in" }).click();
   await expect(page.getByRole("heading", { name: "Official accounts" })).toBeVisible();
   return page;
@@ -77,7 +82,7 @@ test("an invited editor publishes on their account only, a viewer only reads, an
   await expect(nav.getByRole("link", { name: "Audit log" })).toHaveCount(0);
 
   // They publish on A …
-  await editor.goto(`${accountPath(a.id)}/posts/new`);
+  await openComposer(editor, a.id);
   await editor.getByLabel("Body").fill("Written by the editor.");
   await editor.getByRole("button", { name: "Publish now" }).click();
   await expect(editor.getByRole("status").filter({ hasText: "Published." })).toBeVisible();

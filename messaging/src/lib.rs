@@ -49,6 +49,8 @@ pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, Pr
 #[cfg(feature = "backend")]
 mod accounts;
 #[cfg(feature = "backend")]
+mod clock;
+#[cfg(feature = "backend")]
 pub mod broadcasts;
 #[cfg(feature = "backend")]
 pub mod delivery;
@@ -135,6 +137,8 @@ pub struct Messaging {
     bus: delivery::Bus,
     /// Where the database is: PostgreSQL's LISTEN needs a connection of its own.
     database_url: std::sync::Arc<str>,
+    /// What the delivery workers schedule retries by.
+    clock: clock::Clock,
 }
 
 #[cfg(feature = "backend")]
@@ -163,6 +167,7 @@ impl Messaging {
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
             schedule_wake: Default::default(),
+            clock: Default::default(),
             bus: Default::default(),
             database_url: url.into(),
         })
@@ -213,6 +218,7 @@ impl Messaging {
     }
 
     /// Table → column names of Herald's own tables, sorted; the schema test compares backends.
+    #[cfg(feature = "testing")]
     pub async fn schema(&self) -> Result<Vec<(String, Vec<String>)>> {
         store::schema(&self.pool, self.backend).await
     }

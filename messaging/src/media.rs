@@ -61,8 +61,20 @@ fn megabytes(n: usize) -> String {
     if mb >= 10.0 || mb.fract() < 0.05 { format!("{mb:.0} MB") } else { format!("{mb:.1} MB") }
 }
 
-/// Checks `bytes` and decodes them within `limits`.
-pub fn decode(bytes: &[u8], limits: MediaLimits) -> Result<(DynamicImage, ImageFormat)> {
+/// An upload that passed [`check`]: its format, dimensions and the reader's format.
+struct Checked {
+    format: ImageFormat,
+    reader_format: image::ImageFormat,
+    width: u32,
+    height: u32,
+}
+
+fn damaged(_: image::ImageError) -> Error {
+    field("The image could not be read; the file may be damaged or cut short.")
+}
+
+/// Checks `bytes` against `limits` by their header: nothing is decoded yet.
+fn check(bytes: &[u8], limits: MediaLimits) -> Result<Checked> {
     if bytes.len() > limits.max_bytes {
         return Err(field(format!("The file is {}; the limit is {}.", megabytes(bytes.len()), megabytes(limits.max_bytes))));
     }
@@ -80,7 +92,6 @@ pub fn decode(bytes: &[u8], limits: MediaLimits) -> Result<(DynamicImage, ImageF
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::WebP => image::ImageFormat::WebP,
     };
-    let damaged = |_: image::ImageError| field("The image could not be read; the file may be damaged or cut short.");
     // JPEG decoders fill a cut-short scan with grey rather than fail: a whole JPEG ends its last
     // scan (SOS) with an end-of-image marker (entropy-coded data never holds FF D9).
     if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
@@ -95,14 +106,25 @@ pub fn decode(bytes: &[u8], limits: MediaLimits) -> Result<(DynamicImage, ImageF
             limits.max_pixels / 1_000_000
         )));
     }
+    Ok(Checked { format, reader_format, width, height })
+}
+
+/// Checks `bytes` and decodes them (a GIF's first frame) within `limits`.
+pub fn decode(bytes: &[u8], limits: MediaLimits) -> Result<(DynamicImage, ImageFormat)> {
+    let checked = check(bytes, limits)?;
+    Ok((decode_checked(bytes, &checked)?, checked.format))
+}
+
+/// Decodes what [`check`] passed, bounded by its dimensions.
+fn decode_checked(bytes: &[u8], &Checked { reader_format, width, height, .. }: &Checked) -> Result<DynamicImage> {
+    let pixels = u64::from(width) * u64::from(height);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), reader_format);
     let mut decode_limits = Limits::default();
     decode_limits.max_image_width = Some(width);
     decode_limits.max_image_height = Some(height);
     decode_limits.max_alloc = Some(pixels.saturating_mul(8).max(1 << 20));
     reader.limits(decode_limits);
-    let image = reader.decode().map_err(damaged)?;
-    Ok((image, format))
+    reader.decode().map_err(damaged)
 }
 
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
@@ -135,10 +157,76 @@ fn fit(image: &DynamicImage, side: u32) -> DynamicImage {
     }
 }
 
+/// The size `image.resize(side, side, …)` gives a `width`×`height` picture (itself when it fits).
+fn fitted(width: u32, height: u32, side: u32) -> (u32, u32) {
+    if width <= side && height <= side {
+        return (width, height);
+    }
+    let ratio = f64::min(f64::from(side) / f64::from(width), f64::from(side) / f64::from(height));
+    let scaled = |n: u32| ((f64::from(n) * ratio).round() as u32).max(1);
+    (scaled(width), scaled(height))
+}
+
+/// The three versions of a GIF with every frame kept, so an animation stays animated. Frames
+/// are decoded one at a time (each composed on the whole canvas) and written to the three
+/// encoders at once: memory holds one canvas whatever the number of frames, and re-encoding
+/// drops comments and every other extension, as for stills. All frames' pixels together count
+/// against [`MediaLimits::max_pixels`], so a small file of countless frames is refused too.
+fn gif_versions(bytes: &[u8], limits: MediaLimits, width: u32, height: u32) -> Result<Vec<Encoded>> {
+    use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+    use image::{metadata::LoopCount, AnimationDecoder, Frame};
+    let encoding = |e: image::ImageError| Error::Internal(format!("encoding an image: {e}"));
+    let decoder = GifDecoder::new(Cursor::new(bytes)).map_err(damaged)?;
+    let repeat = match decoder.loop_count() {
+        LoopCount::Infinite => Repeat::Infinite,
+        LoopCount::Finite(n) => Repeat::Finite(u16::try_from(n.get()).unwrap_or(u16::MAX)),
+    };
+    let sizes = [(width, height), fitted(width, height, LARGE_SIDE), fitted(width, height, THUMBNAIL_SIDE)];
+    let mut outputs: [Vec<u8>; 3] = Default::default();
+    {
+        // Speed 10 of 30: NeuQuant at speed 1 takes seconds for one large frame.
+        let mut encoders: Vec<GifEncoder<&mut Vec<u8>>> = outputs.iter_mut().map(|out| GifEncoder::new_with_speed(out, 10)).collect();
+        for encoder in &mut encoders {
+            encoder.set_repeat(repeat).map_err(encoding)?;
+        }
+        let per_frame = u64::from(width) * u64::from(height);
+        let mut decoded: u64 = 0;
+        for (n, frame) in decoder.into_frames().enumerate() {
+            let frame = frame.map_err(damaged)?;
+            decoded += per_frame;
+            if decoded > limits.max_pixels {
+                return Err(field(format!(
+                    "The animation has more than {n} frames of {width}×{height} pixels; the limit is {} megapixels over all frames.",
+                    limits.max_pixels / 1_000_000
+                )));
+            }
+            for (encoder, &(w, h)) in encoders.iter_mut().zip(&sizes) {
+                let pixels = if (w, h) == (width, height) {
+                    frame.buffer().clone()
+                } else {
+                    image::imageops::resize(frame.buffer(), w, h, FilterType::Triangle)
+                };
+                encoder.encode_frame(Frame::from_parts(pixels, 0, 0, frame.delay())).map_err(encoding)?;
+            }
+        }
+    }
+    Ok(outputs
+        .into_iter()
+        .zip(sizes)
+        .map(|(bytes, (width, height))| Encoded { hash: hex::encode(Sha256::digest(&bytes)), format: ImageFormat::Gif, width, height, bytes })
+        .collect())
+}
+
 /// The stored versions of an upload: original, large, thumbnail (post images) or one
 /// 512×512 square (avatars).
 fn versions(bytes: &[u8], limits: MediaLimits, purpose: Purpose) -> Result<Vec<Encoded>> {
-    let (image, format) = decode(bytes, limits)?;
+    let checked = check(bytes, limits)?;
+    let format = checked.format;
+    if purpose == Purpose::PostImage && format == ImageFormat::Gif {
+        // Every frame, decoded one at a time.
+        return gif_versions(bytes, limits, checked.width, checked.height);
+    }
+    let image = decode_checked(bytes, &checked)?;
     match purpose {
         Purpose::PostImage => {
             Ok(vec![encode(&image, format)?, encode(&fit(&image, LARGE_SIDE), format)?, encode(&fit(&image, THUMBNAIL_SIDE), format)?])

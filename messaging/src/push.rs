@@ -112,7 +112,7 @@ impl Messaging {
 
     /// Sends one batch of the oldest due job; false when no job is due.
     async fn push_next_batch(&self, url: &str) -> Result<bool> {
-        let at = now();
+        let at = self.clock.now();
         // Claim the job with a lease; the outer condition makes a second node's claim of the
         // same row find nothing once the first has committed.
         let job: Option<Job> = sqlx::query_as(
@@ -217,11 +217,11 @@ impl Messaging {
             .await
             .is_none()
         {
-            if self.delivery.gives_up(job.attempts + 1, job.created_at, now()) {
+            if self.delivery.gives_up(job.attempts + 1, job.created_at, self.clock.now()) {
                 // Given up on: kept with its cursor, listed and retryable on the Settings page.
                 sqlx::query("update push_job set attempts = attempts + 1, dead_at = $2, lease_until = 0 where job_id = $1")
                     .bind(job.job_id)
-                    .bind(now())
+                    .bind(self.clock.now())
                     .execute(&self.pool)
                     .await?;
                 tracing::warn!(job = job.job_id, attempts = job.attempts + 1, "a push job was given up on and moved to the dead letters");
@@ -229,7 +229,7 @@ impl Messaging {
             }
             sqlx::query("update push_job set attempts = attempts + 1, next_attempt_at = $2, lease_until = 0 where job_id = $1")
                 .bind(job.job_id)
-                .bind(now() + backoff_secs(job.attempts))
+                .bind(self.clock.now() + backoff_secs(job.attempts))
                 .execute(&self.pool)
                 .await?;
             return Ok(true);

@@ -116,6 +116,7 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
 }
 
 
+#[cfg(feature = "testing")]
 /// Herald's tables with their columns (`name type`, `not null` where it applies) and indexes
 /// (`index name (columns)`), sorted, for comparing the two migration folders. Types are
 /// compared by what the column can hold: SQLite's `integer` is 64-bit, PostgreSQL's `bigint`.

@@ -6,7 +6,6 @@ use crate::error::{Error, InvalidField, Result};
 use crate::ids::{OfficialAccountId, UserId};
 use crate::message::MsgFlag;
 use crate::profile::{OfficialAccount, CUSTOM_STRING};
-use crate::store::now;
 use crate::Messaging;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -81,15 +80,21 @@ impl SubscriberChange {
 
 /// The opaque cursor of `get_subscriber_info`: the last subscriber ID of the page. Keyset
 /// paging on the primary key stays stable while others subscribe and unsubscribe.
-fn encode_cursor(last: &str) -> String {
-    URL_SAFE_NO_PAD.encode(last.as_bytes())
+/// The keyset cursor after `last`: its subscribe time and user ID (subscribe order, ties by ID).
+fn encode_cursor(last: &Subscriber) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", last.subscribed_at, last.subscriber_account))
 }
 
-fn decode_cursor(next: &str) -> Result<String, InvalidField> {
+/// The (subscribe time, user ID) a cursor names.
+fn decode_cursor(next: &str) -> Result<(i64, String), InvalidField> {
     URL_SAFE_NO_PAD
         .decode(next.as_bytes())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            let (at, user) = s.split_once(':')?;
+            Some((at.parse().ok()?, user.to_owned()))
+        })
         .ok_or_else(|| InvalidField::new("Next", "not a cursor this server gave out"))
 }
 
@@ -177,7 +182,8 @@ impl Messaging {
         Ok(results)
     }
 
-    /// A page of an account's subscribers in user-ID order, after the cursor `next`.
+    /// A page of an account's subscribers in subscribe order (earliest first; one second's
+    /// subscribers by user ID), after the keyset cursor `next`: stable while others subscribe.
     pub async fn subscribers_page(&self, account: &OfficialAccountId, limit: i64, next: &str) -> Result<SubscriberPage> {
         self.subscribers_matching(account, "", limit, next).await
     }
@@ -187,17 +193,19 @@ impl Messaging {
         if !(1..=SUBSCRIBER_PAGE_MAX).contains(&limit) {
             return Err(InvalidField::new("Limit", format!("must be between 1 and {SUBSCRIBER_PAGE_MAX} (got {limit})")).into());
         }
-        let after = if next.is_empty() { String::new() } else { decode_cursor(next)? };
+        let (after_time, after_user) = if next.is_empty() { (i64::MIN, String::new()) } else { decode_cursor(next)? };
         let info = self.account(account).await?;
         let sql = format!(
-            "select {SUBSCRIBER_COLUMNS} from subscription where account_id = $1 and subscriber_account > $2 \
-               and ($4 = '' or substr(subscriber_account, 1, length($4)) = $4) \
-             order by subscriber_account limit $3"
+            "select {SUBSCRIBER_COLUMNS} from subscription where account_id = $1 \
+               and (subscribed_at, subscriber_account) > ($2, $3) \
+               and ($5 = '' or substr(subscriber_account, 1, length($5)) = $5) \
+             order by subscribed_at, subscriber_account limit $4"
         );
         // One more than asked tells whether another page exists.
         let mut rows: Vec<Subscriber> = sqlx::query_as(&sql)
             .bind(account.as_str())
-            .bind(&after)
+            .bind(after_time)
+            .bind(&after_user)
             .bind(limit + 1)
             .bind(prefix)
             .fetch_all(&self.pool)
@@ -205,7 +213,7 @@ impl Messaging {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next = match (more, rows.last()) {
-            (true, Some(last)) => encode_cursor(&last.subscriber_account),
+            (true, Some(last)) => encode_cursor(last),
             _ => String::new(),
         };
         Ok(SubscriberPage { subscribers: rows, next, subscriber_num: info.subscriber_num })
@@ -281,7 +289,7 @@ impl Messaging {
 impl Messaging {
     /// **Benchmarks only**: subscribes `n` synthetic users (`bench1`, `bench2`, …) in one
     /// statement, skipping imports, webhooks and batch rules, to build a huge account quickly.
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
     pub async fn seed_subscribers_for_benchmark(&self, account: &OfficialAccountId, n: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -290,7 +298,7 @@ impl Messaging {
         )
         .bind(account.as_str())
         .bind(n)
-        .bind(now())
+        .bind(crate::store::now())
         .execute(&mut *tx)
         .await?;
         sqlx::query("update official_account set subscriber_num = subscriber_num + $2, max_subscriber_num = max_subscriber_num + $2 where account_id = $1")

@@ -369,20 +369,20 @@ impl Messaging {
         .await?;
         let mut progressed = false;
         for (event_id, command, body, attempts, next_attempt_at, client_ip, created_at) in head {
-            if next_attempt_at > now() || self.workers_stopping() || !self.holds_outbox_lease().await? {
+            if next_attempt_at > self.clock.now() || self.workers_stopping() || !self.holds_outbox_lease().await? {
                 break;
             }
             if self.webhooks.post(&command, &body, AFTER_TIMEOUT, Some(event_id), &client_ip).await.is_some() {
                 sqlx::query("delete from webhook_outbox where event_id = $1").bind(event_id).execute(&self.pool).await?;
                 progressed = true;
-            } else if self.delivery.gives_up(attempts + 1, created_at, now()) {
+            } else if self.delivery.gives_up(attempts + 1, created_at, self.clock.now()) {
                 self.bury_webhook(event_id, attempts + 1).await?;
                 progressed = true;
             } else {
                 let backoff = backoff_secs(attempts);
                 sqlx::query("update webhook_outbox set attempts = attempts + 1, next_attempt_at = $2 where event_id = $1")
                     .bind(event_id)
-                    .bind(now() + backoff)
+                    .bind(self.clock.now() + backoff)
                     .execute(&self.pool)
                     .await?;
                 break;

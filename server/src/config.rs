@@ -179,6 +179,7 @@ impl Config {
     }
 
     /// Defaults for tests: a given database, port 0, fixed REST identity.
+    #[cfg(feature = "testing")]
     pub fn for_tests(database_url: &str) -> Self {
         // Tests run in server/: the front end scripts/build.sh wrote is in the workspace's target/.
         let site_root = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site");

@@ -97,6 +97,12 @@ impl Application {
         self.sign_in_path.as_deref()
     }
 
+    /// This node's `messaging` handle, for tests that move its delivery clock.
+    #[cfg(feature = "testing")]
+    pub fn messaging(&self) -> messaging::Messaging {
+        self.messaging.clone()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
@@ -215,6 +221,7 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     let request_timeout = Duration::from_secs(config.request_timeout_secs.max(1));
     let build = state.leptos_options.output_name.to_string();
     Ok(Router::new()
+        .merge(testing_routes())
         .merge(rest::router())
         .merge(crate::client::router())
         .merge(pages)
@@ -230,6 +237,21 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .layer(layers::trace_layer())
         .layer(axum::middleware::from_fn(layers::request_id))
         .with_state(state))
+}
+
+/// Test builds only: a REST command and a page whose handlers panic, so tests can see what a
+/// caught panic answers.
+#[cfg(feature = "testing")]
+fn testing_routes() -> Router<AppState> {
+    async fn panics() -> &'static str {
+        panic!("a test asked for a panic")
+    }
+    Router::new().route("/v4/testing/panic", axum::routing::post(panics)).route("/testing/panic", axum::routing::get(panics))
+}
+
+#[cfg(not(feature = "testing"))]
+fn testing_routes() -> Router<AppState> {
+    Router::new()
 }
 
 async fn shutdown_signal() {

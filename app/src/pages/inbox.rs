@@ -23,6 +23,8 @@ const SHOWN: i64 = 100;
 pub struct InboxItem {
     pub subscriber: String,
     pub last_time: i64,
+    /// The last message, shortened (not one sent with NoLastMsg).
+    pub last_text: String,
     pub unread: i64,
 }
 
@@ -44,7 +46,7 @@ pub async fn list_inbox(account: String) -> Result<Vec<InboxItem>, ConsoleError>
         .inbox(&id, LISTED)
         .await?
         .into_iter()
-        .map(|r| InboxItem { subscriber: r.subscriber, last_time: r.last_time, unread: r.unread })
+        .map(|r| InboxItem { subscriber: r.subscriber, last_time: r.last_time, last_text: r.last_text, unread: r.unread })
         .collect())
 }
 
@@ -138,7 +140,8 @@ pub fn InboxPage() -> impl IntoView {
                             <a href=inbox_path(&a, Some(&i.subscriber)) aria-current=current.then_some("page")>
                                 <strong>{i.subscriber.clone()}</strong>
                                 {unread}
-                                <span class="meta">{utc_minutes(i.last_time)}</span>
+                                <span class="meta">{(i.last_time > 0).then(|| utc_minutes(i.last_time))}</span>
+                                <span class="last-message">{i.last_text.clone()}</span>
                             </a>
                         </li>
                     }

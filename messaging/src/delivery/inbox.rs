@@ -12,14 +12,39 @@ use crate::Messaging;
 /// Conversations listed at most.
 pub const INBOX_PAGE_MAX: i64 = 100;
 
+/// Characters of the last message shown in the list.
+const PREVIEW_CHARS: usize = 80;
+
 /// One conversation of an account, as its Inbox lists it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InboxRow {
     pub subscriber: String,
-    /// Unix seconds of its newest message.
+    /// Unix seconds of its last message (0: none to show).
     pub last_time: i64,
+    /// What its last message says, shortened (empty: none to show). The last message is the
+    /// newest one not sent with `SendMsgControl: ["NoLastMsg"]` and not recalled.
+    pub last_text: String,
     /// Messages from the subscriber the account has not read.
     pub unread: i64,
+}
+
+/// A message's line in the Inbox list: its text, else what it holds ("Image", or the element's
+/// type).
+fn preview(body: &str) -> String {
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let elements = body.as_array().map(Vec::as_slice).unwrap_or_default();
+    let of_type = |t: &str| elements.iter().find(|e| e.get("MsgType").and_then(|v| v.as_str()) == Some(t));
+    if let Some(text) = of_type("TIMTextElem").and_then(|e| e.pointer("/MsgContent/Text")).and_then(|t| t.as_str()) {
+        let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        return match line.char_indices().nth(PREVIEW_CHARS) {
+            Some((cut, _)) => format!("{}…", &line[..cut]),
+            None => line,
+        };
+    }
+    if of_type("TIMImageElem").is_some() {
+        return "Image".into();
+    }
+    elements.first().and_then(|e| e.get("MsgType")).and_then(|t| t.as_str()).unwrap_or("").trim_start_matches("TIM").trim_end_matches("Elem").to_owned()
 }
 
 impl Messaging {
@@ -29,19 +54,25 @@ impl Messaging {
             return Err(InvalidField::new("limit", format!("must be between 1 and {INBOX_PAGE_MAX} (got {limit})")).into());
         }
         self.account(account).await?;
-        Ok(sqlx::query_as(
-            "select s.subscriber_account as subscriber, \
-               coalesce((select max(c.msg_time) from c2c_message c where c.account_id = s.account_id \
-                 and c.subscriber_account = s.subscriber_account), 0) as last_time, \
+        let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
+            "select s.subscriber_account, coalesce(l.msg_time, 0) as last_time, coalesce(l.body, '') as last_body, \
                (select count(*) from c2c_message u where u.account_id = s.account_id and u.subscriber_account = s.subscriber_account \
                  and u.from_account = s.subscriber_account and u.seq > s.account_read_seq and u.recalled_at is null) as unread \
-             from subscription s where s.account_id = $1 and s.c2c_last_seq > 0 \
+             from subscription s \
+             left join c2c_message l on l.account_id = s.account_id and l.subscriber_account = s.subscriber_account \
+               and l.seq = (select max(m.seq) from c2c_message m where m.account_id = s.account_id \
+                 and m.subscriber_account = s.subscriber_account and m.no_last_msg = 0 and m.recalled_at is null) \
+             where s.account_id = $1 and s.c2c_last_seq > 0 \
              order by last_time desc, s.subscriber_account limit $2",
         )
         .bind(account.as_str())
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(subscriber, last_time, last_body, unread)| InboxRow { subscriber, last_time, last_text: preview(&last_body), unread })
+            .collect())
     }
 
     /// The newest `count` messages of the conversation with `user`, oldest first (as a chat

@@ -3,7 +3,7 @@
 //! the right to view the account, from Herald's own pages (cross-site upgrades are refused).
 
 use crate::state::AppState;
-use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,8 @@ pub async fn live(
     }
     let hub = state.hub.clone();
     // Watching before the upgrade is answered, so nothing after it is missed.
-    let mut conn = hub.watch_inbox(account.as_str());
+    let (out, mut frames) = messaging::delivery::hub::queue();
+    let conn = hub.watch_inbox(account.as_str(), out);
     let id = conn.id;
     ws.on_failed_upgrade({
         let (hub, account) = (hub.clone(), account.clone());
@@ -44,9 +45,9 @@ pub async fn live(
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => {}
                 },
-                frame = conn.frames.recv() => {
+                frame = frames.recv() => {
                     let Some(frame) = frame else { break };
-                    if sink.send(Message::Text((&*frame).into())).await.is_err() {
+                    if sink.send(Message::Text(text(frame))).await.is_err() {
                         break;
                     }
                 }
@@ -55,4 +56,9 @@ pub async fn live(
         }
         hub.unwatch_inbox(account.as_str(), conn.id);
     })
+}
+
+/// A hub frame as a text message (the hub's frames are JSON: UTF-8 by construction).
+fn text(frame: messaging::delivery::hub::Frame) -> Utf8Bytes {
+    Utf8Bytes::try_from(frame).unwrap_or_else(|_| Utf8Bytes::from("{}"))
 }

@@ -3,33 +3,41 @@
 //! the REST code); then each request frame becomes one `messaging` call ([`ops`]) and each
 //! change the node's hub hears becomes an event frame.
 //!
-//! The socket task owns the connection: it answers requests in order, forwards the hub's frames,
-//! pings every 30 s and closes a connection silent for 90 s. When the hub drops the connection
-//! (its queue filled up: the client does not read) or the server stops, it closes the socket.
+//! The hub writes event frames to the connection's [`socket::Socket`] itself; the connection's
+//! task answers requests in order, flushes what the socket could not take at once, pings every
+//! 30 s and closes a connection silent for 90 s. When the hub drops the connection (it fell too
+//! far behind: the client does not read) or the server stops, the task closes the socket.
 
 mod inbox;
 mod ops;
+mod socket;
 
 pub use inbox::live as inbox_live;
 
 use crate::state::AppState;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, Request, State};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures::{SinkExt, StreamExt};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use messaging::delivery::hub::Hub;
 use messaging::delivery::{OpBudget, PING_EVERY_SECS, SILENCE_MAX_SECS};
 use messaging::usersig::UserSigError;
 use messaging::{Messaging, UserId};
 use serde_json::json;
+use socket::Socket;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/client", get(upgrade))
@@ -37,10 +45,8 @@ pub fn router() -> Router<AppState> {
 
 /// Largest request frame read; anything larger closes the connection (1009).
 const FRAME_MAX_BYTES: usize = 64 * 1024;
-/// Read buffer per connection, and how much a write gathers before it goes out.
+/// Read buffer per connection.
 const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
-/// Waiting frames sent in one write at most.
-const WRITE_BATCH_MAX: usize = 16;
 
 fn refusal(code: u32, desc: impl Into<String>) -> Response {
     (StatusCode::UNAUTHORIZED, Json(json!({ "code": code, "desc": desc.into() }))).into_response()
@@ -50,7 +56,7 @@ async fn upgrade(
     State(state): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     RawQuery(query): RawQuery,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    mut req: Request,
 ) -> Response {
     let params: HashMap<String, String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     let param = |name: &str| params.get(name).filter(|v| !v.is_empty()).cloned();
@@ -83,41 +89,72 @@ async fn upgrade(
             return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" }))).into_response();
         }
     }
-    let Ok(ws) = ws else {
+    let Some((answer, on_upgrade)) = switch_protocols(&mut req) else {
         return (StatusCode::UPGRADE_REQUIRED, Json(json!({ "code": 60002, "desc": "this address takes a WebSocket upgrade" }))).into_response();
     };
     let (m, hub) = (state.messaging.clone(), state.hub.clone());
     // Registered before the upgrade is answered: once the client sees the socket open, every
-    // change reaches it (a test, or an app, may act at once).
-    let conn = match hub.connect(user.as_str()).await {
+    // change reaches it (a test, or an app, may act at once); what comes before the upgrade
+    // completes waits in the socket.
+    let socket = Socket::new();
+    let conn = match hub.connect(user.as_str(), socket.clone()).await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, %user, "a client connection could not be registered");
             return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" }))).into_response();
         }
     };
-    // tungstenite's buffers default to 128 KiB each way, per connection: far more than an idle
-    // client needs (larger frames are still read and written, in several pieces).
-    ws.max_message_size(FRAME_MAX_BYTES)
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .on_failed_upgrade({
-            let (hub, user, id) = (hub.clone(), user.clone(), conn.id);
-            move |e| {
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
                 tracing::debug!(error = %e, %user, "a client's upgrade failed");
-                hub.disconnect(user.as_str(), id);
+                hub.disconnect(user.as_str(), conn.id);
+                return;
             }
-        })
-        .on_upgrade(move |socket| {
-            // The user acts on their own behalf: the audit log and webhooks' ClientIP say so.
-            let actor = messaging::audit::Actor { name: user.to_string(), address: peer.ip().to_string() };
-            messaging::audit::acting_as(actor, session(socket, m, hub, user, conn))
-        })
+        };
+        socket.attach(TokioIo::new(upgraded));
+        // tungstenite's buffers default to 128 KiB each way, per connection: far more than an
+        // idle client needs (larger frames are still read and written, in several pieces).
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(FRAME_MAX_BYTES))
+            .max_frame_size(Some(FRAME_MAX_BYTES))
+            .read_buffer_size(SOCKET_BUFFER_BYTES)
+            .write_buffer_size(0);
+        let ws = WebSocketStream::from_raw_socket(socket::Io(socket.clone()), Role::Server, Some(config)).await;
+        // The user acts on their own behalf: the audit log and webhooks' ClientIP say so.
+        let actor = messaging::audit::Actor { name: user.to_string(), address: peer.ip().to_string() };
+        messaging::audit::acting_as(actor, session(ws, socket, m, hub, user, conn)).await
+    });
+    answer
 }
 
-async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId, mut conn: messaging::delivery::hub::Connection) {
+/// The `101 Switching Protocols` answer to a WebSocket upgrade request (RFC 6455 §4.2), and the
+/// upgrade to await; None when `req` is not one.
+fn switch_protocols(req: &mut Request) -> Option<(Response, OnUpgrade)> {
+    let headers = req.headers();
+    let has = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
+    };
+    if req.method() != Method::GET || !has(header::CONNECTION, "upgrade") || !has(header::UPGRADE, "websocket") || !has(header::SEC_WEBSOCKET_VERSION, "13") {
+        return None;
+    }
+    let accept = derive_accept_key(headers.get(header::SEC_WEBSOCKET_KEY)?.as_bytes());
+    let on_upgrade = req.extensions_mut().remove::<OnUpgrade>()?;
+    let answer = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .ok()?;
+    Some((answer, on_upgrade))
+}
+
+type Ws = WebSocketStream<socket::Io>;
+
+async fn session(mut ws: Ws, socket: Arc<Socket>, m: Messaging, hub: Arc<Hub>, user: UserId, conn: messaging::delivery::hub::Connection) {
     tracing::debug!(%user, id = conn.id, "client connected");
-    let (mut sink, mut stream) = socket.split();
     let mut budget = OpBudget::default();
     let mut ping = tokio::time::interval(Duration::from_secs(PING_EVERY_SECS));
     ping.tick().await;
@@ -125,86 +162,57 @@ async fn session(socket: WebSocket, m: Messaging, hub: Arc<Hub>, user: UserId, m
     let ctx = ops::Context { m: &m, user: &user, origin: &conn.origin };
     loop {
         tokio::select! {
-            incoming = stream.next() => {
-                let Some(Ok(incoming)) = incoming else { break };
-                heard = Instant::now();
-                match incoming {
-                    Message::Text(text) => {
-                        let answer = ops::answer(&ctx, &mut budget, text.as_str()).await;
-                        if !send(&mut sink, &conn.dropped, Message::Text(answer.into())).await {
-                            break;
-                        }
-                    }
-                    Message::Binary(_) => {
-                        let answer = ops::not_a_request("frames are JSON text, not binary");
-                        if !send(&mut sink, &conn.dropped, Message::Text(answer.into())).await {
-                            break;
-                        }
-                    }
-                    Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) => {}
+            biased;
+            // Bytes the socket could not take at once (a slow reader, or a large frame).
+            _ = socket.has_waiting.notified() => {
+                let flushed = tokio::select! {
+                    biased;
+                    flushed = std::future::poll_fn(|cx| socket.poll_flush_waiting(cx)) => flushed.is_ok(),
+                    _ = conn.dropped.notified() => false,
+                };
+                if !flushed {
+                    break;
                 }
             }
-            frame = conn.frames.recv() => {
-                let Some(frame) = frame else { break };
-                // Frames already waiting go out in the same write (a broadcast and the unread
-                // total that follows it, say): one system call, not one per frame.
-                let mut batch = vec![frame];
-                while batch.len() < WRITE_BATCH_MAX {
-                    match conn.frames.try_recv() {
-                        Ok(f) => batch.push(f),
-                        Err(_) => break,
-                    }
-                }
-                if !send_all(&mut sink, &conn.dropped, batch).await {
+            incoming = ws.next() => {
+                let Some(Ok(incoming)) = incoming else { break };
+                heard = Instant::now();
+                let answer = match incoming {
+                    Message::Text(text) => ops::answer(&ctx, &mut budget, text.as_str()).await,
+                    Message::Binary(_) => ops::not_a_request("frames are JSON text, not binary"),
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                };
+                if ws.send(Message::Text(answer.into())).await.is_err() {
                     break;
                 }
             }
             _ = conn.dropped.notified() => {
-                let _ = sink.send(close(1008, "the connection was dropped: it did not read its events, or the server is stopping")).await;
+                let _ = ws.send(close(1008, "the connection was dropped: it did not read its events, or the server is stopping")).await;
+                let _ = std::future::poll_fn(|cx| socket.poll_flush_waiting(cx)).await;
                 break;
             }
             _ = ping.tick() => {
                 if heard.elapsed() > Duration::from_secs(SILENCE_MAX_SECS) {
-                    let _ = sink.send(close(1001, "silent for too long")).await;
+                    let _ = ws.send(close(1001, "silent for too long")).await;
                     break;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if ws.send(Message::Ping(Default::default())).await.is_err() {
                     break;
                 }
             }
         }
     }
+    socket.close();
     hub.disconnect(user.as_str(), conn.id);
     tracing::debug!(%user, id = conn.id, "client disconnected");
 }
 
-/// Sends one frame unless the hub drops the connection meanwhile (a client that does not read
-/// leaves the send waiting on a full socket: the drop must not wait behind it). False: stop.
-async fn send(sink: &mut futures::stream::SplitSink<WebSocket, Message>, dropped: &tokio::sync::Notify, message: Message) -> bool {
-    tokio::select! {
-        sent = sink.send(message) => sent.is_ok(),
-        _ = dropped.notified() => false,
-    }
-}
-
-/// [`send`] for several frames, flushed once.
-async fn send_all(sink: &mut futures::stream::SplitSink<WebSocket, Message>, dropped: &tokio::sync::Notify, frames: Vec<Arc<str>>) -> bool {
-    let write = async {
-        for f in frames {
-            sink.feed(Message::Text(Utf8Bytes::from(&*f))).await?;
-        }
-        sink.flush().await
-    };
-    tokio::select! {
-        sent = write => sent.is_ok(),
-        _ = dropped.notified() => false,
-    }
-}
-
 fn close(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+    Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
 }
+
+
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)

@@ -328,7 +328,7 @@ async fn a_client_that_never_reads_is_dropped_and_does_not_slow_the_others() {
     let sender = {
         let (base, account, big) = (app.base.clone(), account.clone(), big.clone());
         tokio::spawn(async move {
-            let app = TestApp { base, client: reqwest::Client::new(), _dir: None, db: None };
+            let app = TestApp { base, client: reqwest::Client::new(), _dir: None, db: None, node: None };
             for i in 0..total {
                 let r = app.send(json!({ "Official_Account": account, "Random": i, "MsgBody": text(&big) })).await;
                 assert_ok(&r);

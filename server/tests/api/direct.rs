@@ -89,3 +89,39 @@ async fn every_sendmsg_field_is_taken_and_unknown_controls_are_refused_by_name()
     assert_eq!(h["MsgCnt"], 1, "only the valid message is stored: {h}");
     assert_eq!(h["MsgList"][0]["CloudCustomData"], "your cloud custom data");
 }
+
+#[tokio::test]
+async fn a_message_sent_with_no_last_msg_is_not_the_inbox_conversations_last_message() {
+    let app = spawn_app().await;
+    let id = app.an_account_with_subscribers("@TOA#_last", &["alice", "bob"]).await;
+    assert_ok(&app.call(SEND, json!({ "From_Account": "alice", "To_Account": id, "MsgRandom": 1, "MsgBody": text("hello from alice") })).await);
+    // MsgTime has whole seconds: bob writes in a later one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_ok(&app.call(SEND, json!({ "From_Account": "bob", "To_Account": id, "MsgRandom": 2, "MsgBody": text("hi, bob here") })).await);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let quiet = json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 3, "MsgBody": text("a receipt nobody needs to see"), "SendMsgControl": ["NoLastMsg"] });
+    assert_ok(&app.call(SEND, quiet).await);
+
+    let cookie = signed_in(&app).await;
+    let inbox = |cookie: String| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            let res = server_fn(app, "list_inbox", &[("account", &id)], Some(&cookie)).await;
+            assert_eq!(res.status(), 200);
+            let rows: Vec<serde_json::Value> = res.json().await.unwrap();
+            rows.iter().map(|r| (r["subscriber"].as_str().unwrap().to_owned(), r["last_text"].as_str().unwrap().to_owned())).collect::<Vec<_>>()
+        }
+    };
+    // Bob's message stays the newest last message; alice's is still her own.
+    assert_eq!(
+        inbox(cookie.clone()).await,
+        [("bob".to_owned(), "hi, bob here".to_owned()), ("alice".to_owned(), "hello from alice".to_owned())]
+    );
+    // The message in the history all the same.
+    let r = app.call(ROAM, json!({ "Operator_Account": id, "Peer_Account": "alice", "MaxCnt": 10 })).await;
+    assert_eq!(r["MsgCnt"], 2);
+
+    // A reply without the control is the last message and moves the conversation up.
+    assert_ok(&app.call(SEND, json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 4, "MsgBody": text("thanks, alice") })).await);
+    assert_eq!(inbox(cookie).await[0], ("alice".to_owned(), "thanks, alice".to_owned()));
+}

@@ -404,3 +404,56 @@ async fn behind_an_https_proxy_the_public_url_decides_the_origin_and_the_cookie_
     let cookie = proxied.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
+
+#[tokio::test]
+async fn a_panicking_handler_answers_the_10002_envelope_or_a_500_page_and_logs_its_request_id() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(&dir).await;
+    let port = crate::crash::free_port();
+    // The server binary of a test build has the `testing` routes whose handlers panic.
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", &db)
+        .env("HERALD_SDKAPPID", SDKAPPID.to_string())
+        .env("HERALD_SECRET_KEY", KEY)
+        .env("HERALD_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "error")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "server did not come up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let rest: serde_json::Value = client().post(format!("{base}/v4/testing/panic")).body("{}").send().await.unwrap().json().await.unwrap();
+    assert_eq!(rest["ErrorCode"], 10002, "{rest}");
+    assert_eq!(rest["ActionStatus"], "FAIL");
+    let rest_id = rest["RequestId"].as_str().unwrap().to_owned();
+
+    let page = reqwest::get(format!("{base}/testing/panic")).await.unwrap();
+    assert_eq!(page.status(), 500);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    let page_id = html.split("<code>").nth(1).and_then(|r| r.split("</code>").next()).unwrap().to_owned();
+    assert!(html.contains("Something went wrong on the server"), "{html}");
+
+    // The server goes on serving, and its log names each panic with its request ID.
+    assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().status(), 200);
+    server.kill().unwrap();
+    let mut log = String::new();
+    server.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    server.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    server.wait().unwrap();
+    for id in [&rest_id, &page_id] {
+        assert!(
+            log.lines().any(|l| l.contains(id.as_str()) && l.contains("a handler panicked") && l.contains("a test asked for a panic")),
+            "no log line names request {id}:\n{log}"
+        );
+    }
+}

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub _dir: Option<tempfile::TempDir>,
     /// The database's URL, for tests that look behind the server's back (`spawn_app` only).
     pub db: Option<String>,
+    /// The server's `messaging` handle, to move its delivery clock (in-process servers).
+    pub node: Option<messaging::Messaging>,
 }
 
 pub fn now() -> i64 {
@@ -44,8 +46,9 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     change(&mut config);
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.addr());
+    let node = Some(app.messaging());
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: reqwest::Client::new(), _dir: Some(dir), db: Some(db) }
+    TestApp { base, client: reqwest::Client::new(), _dir: Some(dir), db: Some(db), node }
 }
 
 /// An address with nothing listening on it (yet): a receiver that is down.
@@ -82,11 +85,12 @@ impl Restartable {
         (self.change)(&mut config);
         let app = Application::build(config).await.expect("the server starts");
         let base = format!("http://{}", app.addr());
+        let node = Some(app.messaging());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        Running { app: TestApp { base, client: reqwest::Client::new(), _dir: None, db: None }, stop, serving }
+        Running { app: TestApp { base, client: reqwest::Client::new(), _dir: None, db: None, node }, stop, serving }
     }
 }
 
@@ -260,5 +264,42 @@ impl TestApp {
         let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=1&contenttype=json");
         let r = self.post_raw("im_open_login_svc/account_check", &q, serde_json::json!({ "CheckItem": [{ "UserID": "x" }] }).to_string()).await;
         r["ErrorCode"].as_u64().unwrap()
+    }
+}
+
+/// The delivery clock: retries of webhook events and push batches wait on it, and a test moves
+/// it forward instead of sleeping through the backoff.
+impl TestApp {
+    fn node(&self) -> &messaging::Messaging {
+        self.node.as_ref().expect("an in-process server (spawn_app or Restartable)")
+    }
+
+    /// Waits (up to 10 s) until `hooks` has `n` calls of `command`, with the delivery clock a
+    /// minute further at every look: any backoff is over by the next one.
+    pub async fn deliveries(&self, hooks: &crate::receiver::Receiver, command: &str, n: usize) -> Vec<crate::receiver::Call> {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = hooks.calls(command);
+            if got.len() >= n || std::time::Instant::now() > end {
+                return got;
+            }
+            self.node().advance_clock(60);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) until no push job and no webhook event is left to deliver: after
+    /// this nothing more can arrive, so a test may count what did.
+    pub async fn deliveries_settled(&self) {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let node = self.node();
+            if node.pending_push_jobs().await.unwrap() == 0 && node.pending_webhooks().await.unwrap() == 0 {
+                return;
+            }
+            assert!(std::time::Instant::now() < end, "deliveries still pending after 10 s");
+            self.node().advance_clock(60);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }

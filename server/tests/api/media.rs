@@ -101,3 +101,50 @@ async fn only_a_signed_in_same_site_console_may_upload() {
     let image: serde_json::Value = avatar.json().await.unwrap();
     assert_eq!((image["original"]["width"].as_u64(), image["original"]["height"].as_u64()), (Some(512), Some(512)));
 }
+
+/// An animated GIF of `frames` frames, each a different colour.
+fn animated_gif(width: u32, height: u32, frames: u8) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new_with_speed(&mut bytes, 10);
+        encoder.set_repeat(image::codecs::gif::Repeat::Infinite).unwrap();
+        for n in 0..frames {
+            let pixels = image::RgbaImage::from_pixel(width, height, image::Rgba([n.wrapping_mul(80), 40, 200, 255]));
+            let delay = image::Delay::from_numer_denom_ms(100, 1);
+            encoder.encode_frame(image::Frame::from_parts(pixels, 0, 0, delay)).unwrap();
+        }
+    }
+    bytes
+}
+
+fn frame_count(gif: &[u8]) -> usize {
+    use image::AnimationDecoder;
+    image::codecs::gif::GifDecoder::new(std::io::Cursor::new(gif)).unwrap().into_frames().count()
+}
+
+#[tokio::test]
+async fn an_animated_gif_stays_animated_in_every_version_and_countless_frames_are_refused() {
+    let app = spawn_app_with(|c| c.upload_max_pixels = 1_000_000).await;
+    let cookie = signed_in(&app).await;
+    let res = upload(&app, Some(&cookie), animated_gif(1200, 250, 3), "").await;
+    assert_eq!(res.status(), 200);
+    let image: serde_json::Value = res.json().await.unwrap();
+    for (version, side) in [("original", (1200, 250)), ("large", (1080, 225)), ("thumbnail", (200, 42))] {
+        let url = image[version]["url"].as_str().unwrap();
+        assert!(url.ends_with(".gif"), "{url}");
+        assert_eq!((image[version]["width"].as_u64().unwrap(), image[version]["height"].as_u64().unwrap()), side);
+        let served = reqwest::get(url).await.unwrap();
+        assert_eq!(served.headers()["content-type"], "image/gif");
+        assert_eq!(frame_count(&served.bytes().await.unwrap()), 3, "the {version} version keeps every frame");
+    }
+
+    // 3 frames of 1200×250 fit in a million pixels; 4 do not, though the file is tiny.
+    let bomb = animated_gif(1200, 250, 4);
+    assert!(bomb.len() < 20_000);
+    let refused = upload(&app, Some(&cookie), bomb, "").await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await.unwrap()["error"],
+        "The animation has more than 3 frames of 1200×250 pixels; the limit is 1 megapixels over all frames."
+    );
+}

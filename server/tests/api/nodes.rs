@@ -155,8 +155,8 @@ async fn settings_and_a_key_rotation_made_on_node_a_apply_on_node_b_without_a_re
     let (port_a, port_b) = (free_port(), free_port());
     let mut node_a = start_server_with(&db, port_a, CONSOLE_NODE).await;
     let mut node_b = start_server_with(&db, port_b, CONSOLE_NODE).await;
-    let a = TestApp { base: format!("http://127.0.0.1:{port_a}"), client: reqwest::Client::new(), _dir: None, db: None };
-    let b = TestApp { base: format!("http://127.0.0.1:{port_b}"), client: reqwest::Client::new(), _dir: None, db: None };
+    let a = TestApp { base: format!("http://127.0.0.1:{port_a}"), client: reqwest::Client::new(), _dir: None, db: None, node: None };
+    let b = TestApp { base: format!("http://127.0.0.1:{port_b}"), client: reqwest::Client::new(), _dir: None, db: None, node: None };
     let admin = signed_in(&a).await;
     let key: String = server_fn(&a, "reveal_secret_key", &[], Some(&admin)).await.json().await.unwrap();
     assert_eq!(b.error_code_with_key(&key).await, 0, "both nodes share the stored key");

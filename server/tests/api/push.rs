@@ -106,11 +106,12 @@ async fn a_batch_the_gateway_refuses_is_retried_and_nothing_is_pushed_twice() {
     hooks.fail_next(2);
     assert_ok(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("again") })).await);
 
-    // Refused twice (then 1 s and 2 s of backoff), then taken; the second batch follows.
-    let pushes = hooks.wait_for(PUSH, 2, 20).await;
+    // Refused twice (then 1 s and 2 s of backoff, on the delivery clock), then taken; the
+    // second batch follows.
+    let pushes = app.deliveries(&hooks, PUSH, 2).await;
     let pushed: Vec<String> = pushes.iter().flat_map(to_accounts).collect();
     assert_eq!(pushed, users);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.deliveries_settled().await;
     assert_eq!(hooks.calls(PUSH).len(), 2, "no batch is sent again once taken");
 }
 
@@ -123,11 +124,11 @@ async fn a_message_recalled_before_its_push_is_not_pushed() {
     let oops = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("oops") })).await;
     let r = app.call("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": oops["MsgKey"] }] })).await;
     assert_eq!(r["RecallRetList"][0]["RetCode"], 0, "{r}");
-    tokio::time::sleep(Duration::from_millis(2500)).await; // past the first retry
+    app.deliveries_settled().await; // past the first retry: the job found nothing to push
     let fine = app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("fine") })).await;
 
-    let pushes = hooks.wait_for(PUSH, 1, 10).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pushes = app.deliveries(&hooks, PUSH, 1).await;
+    app.deliveries_settled().await;
     let keys: Vec<Value> = hooks.calls(PUSH).iter().map(|c| c.body["MsgKey"].clone()).collect();
     assert_eq!(keys, [fine["MsgKey"].clone()], "{pushes:?}");
 }
@@ -146,8 +147,8 @@ async fn a_push_waiting_for_a_dead_gateway_survives_a_restart() {
 
     // Second life: the gateway is up and gets the push.
     let hooks = serve_receiver(tokio::net::TcpListener::bind(addr).await.unwrap());
-    let _second = server.start().await;
-    let pushes = hooks.wait_for(PUSH, 1, 20).await;
+    let second = server.start().await;
+    let pushes = second.deliveries(&hooks, PUSH, 1).await;
     assert_eq!(pushes.len(), 1);
     assert_eq!(pushes[0].body["MsgKey"], sent["MsgKey"]);
     assert_eq!(to_accounts(&pushes[0]), ["s"]);
@@ -170,8 +171,8 @@ async fn a_one_to_one_message_from_the_account_is_pushed_to_its_subscriber_if_th
     let pushed = app.call("openim/sendmsg", send(&id, "alice", 4, "pushed")).await;
     assert_ok(&pushed);
 
-    let pushes = hooks.wait_for(PUSH, 1, 10).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pushes = app.deliveries(&hooks, PUSH, 1).await;
+    app.deliveries_settled().await;
     assert_eq!(hooks.calls(PUSH).len(), 1, "{pushes:?}");
     let p = &pushes[0];
     assert_eq!(to_accounts(p), ["alice"]);

@@ -191,3 +191,27 @@ async fn concurrent_adds_share_max_subscriber_num_and_each_user_is_added_once() 
     let stored = page["SubscriberList"].as_array().unwrap().len() + rest["SubscriberList"].as_array().unwrap().len();
     assert_eq!(stored, 250, "the rows agree with the counter");
 }
+
+#[tokio::test]
+async fn subscribers_are_listed_in_subscribe_order_not_by_name() {
+    let app = spawn_app().await;
+    let id = app.an_account_with_subscribers("@TOA#_order", &["zoe", "mia"]).await;
+    app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["amy", "bob"] })).await;
+    // SubscribeTime has whole seconds: the later ones subscribe in a later second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_ok(&app.call(ADD, json!({ "Official_Account": id, "SubscriberList": subs(&["bob", "amy"]) })).await);
+
+    let mut seen = Vec::new();
+    let mut next = String::new();
+    loop {
+        let r = app.call(GET, json!({ "Official_Account": id, "Limit": 1, "Next": next })).await;
+        assert_ok(&r);
+        seen.extend(r["SubscriberList"].as_array().unwrap().iter().map(|s| s["Subscriber_Account"].as_str().unwrap().to_owned()));
+        next = r["Next"].as_str().unwrap().to_owned();
+        if next.is_empty() {
+            break;
+        }
+    }
+    // Those of one second by user ID.
+    assert_eq!(seen, ["mia", "zoe", "amy", "bob"]);
+}

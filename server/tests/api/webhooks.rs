@@ -155,7 +155,7 @@ async fn after_callbacks_wait_for_a_dead_receiver_and_arrive_when_it_comes_back(
     assert!(started.elapsed() < Duration::from_secs(2), "a dead endpoint never slows a send");
 
     let hooks = serve_receiver(tokio::net::TcpListener::bind(addr).await.unwrap());
-    let sends = hooks.wait_for("OfficialAccount.CallbackAfterSendMsg", 3, 20).await;
+    let sends = app.deliveries(&hooks, "OfficialAccount.CallbackAfterSendMsg", 3).await;
     let texts: Vec<&str> = sends.iter().map(|c| c.body["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["m0", "m1", "m2"]);
     assert_eq!(hooks.calls("OfficialAccount.CallbackAfterCreateOfficialAccount").len(), 1, "nothing lost, nothing twice");
@@ -208,19 +208,6 @@ async fn c2c_before_send_may_refuse_with_20006() {
     assert_eq!(hooks.calls("C2C.CallbackBeforeSendMsg").len(), 2, "the forbidden before-callback was not asked");
 }
 
-/// Signs in to the console of `app` as admin (password of `spawn_app`); the session cookie.
-async fn console_cookie(app: &TestApp) -> String {
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/sign_in", app.base))
-        .header("origin", &app.base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=admin&password=test-password")
-        .send()
-        .await
-        .unwrap();
-    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn an_event_rejected_too_often_goes_to_the_dead_letters_and_the_next_ones_arrive() {
     let (hooks, url) = receiver().await;
@@ -234,12 +221,12 @@ async fn an_event_rejected_too_often_goes_to_the_dead_letters_and_the_next_ones_
     hooks.fail_next(4);
     app.an_account("o", "@TOA#_first", "First").await;
     app.an_account("o", "@TOA#_second", "Second").await;
-    let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 1, 20).await;
+    let created = app.deliveries(&hooks, "OfficialAccount.CallbackAfterCreateOfficialAccount", 1).await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].body["Official_Account"], "@TOA#_second", "the refused event no longer blocks the next");
 
     // The Settings page lists it and retries it.
-    let cookie = console_cookie(&app).await;
+    let cookie = signed_in(&app).await;
     let console = |function: &str| {
         reqwest::Client::new()
             .post(format!("{}/api/{function}", app.base))
@@ -279,15 +266,18 @@ async fn two_nodes_on_one_postgresql_deliver_each_webhook_once() {
         config.webhook_url = Some(hook_url.clone());
         let app = server::startup::Application::build(config).await.unwrap();
         let base = format!("http://{}", app.addr());
+        let node = Some(app.messaging());
         tokio::spawn(app.run_until_stopped());
-        nodes.push(TestApp { base, client: reqwest::Client::new(), _dir: None, db: None });
+        nodes.push(TestApp { base, client: reqwest::Client::new(), _dir: None, db: None, node });
     }
     for i in 0..20 {
         let node = &nodes[i % 2];
         node.an_account("o", &format!("@TOA#_n{i}"), "Node").await;
     }
     let created = hooks.wait_for("OfficialAccount.CallbackAfterCreateOfficialAccount", 20, 30).await;
-    tokio::time::sleep(Duration::from_secs(2)).await; // time for a second delivery, if any
+    for node in &nodes {
+        node.deliveries_settled().await; // nothing left anywhere for a second delivery
+    }
     let created = if created.len() == 20 { hooks.calls("OfficialAccount.CallbackAfterCreateOfficialAccount") } else { created };
     let mut ids: Vec<String> = created.iter().map(|c| c.event_id.clone().unwrap()).collect();
     let total = ids.len();
