@@ -104,6 +104,9 @@ pub struct SubscriptionRow {
     pub msg_flag: String,
     pub read_seq: i64,
     pub unread: i64,
+    /// The account's newest broadcast when the row was read: `unread` counts it already. A
+    /// change that arrives later for a broadcast up to this one must not count it again.
+    pub counted_seq: i64,
 }
 
 impl SubscriptionRow {
@@ -124,11 +127,14 @@ const UNREAD: &str = "(case when s.msg_flag = 'Discard' then 0 else \
      + (select count(*) from c2c_message c where c.account_id = s.account_id and c.subscriber_account = s.subscriber_account \
        and c.seq > s.c2c_read_seq and c.from_account = s.account_id and c.no_unread = 0 and c.recalled_at is null)";
 
+/// The account's newest broadcast, read with [`UNREAD`] (see [`SubscriptionRow::counted_seq`]).
+const COUNTED_SEQ: &str = "(select coalesce(max(b.seq), 0) from broadcast b where b.account_id = s.account_id)";
+
 impl Messaging {
     /// The live accounts `user` subscribes to with their unread counts, oldest subscription first.
     pub async fn subscriptions_of(&self, user: &str) -> Result<Vec<SubscriptionRow>> {
         let sql = format!(
-            "select s.account_id, s.subscribed_at, s.msg_flag, s.read_seq, {UNREAD} as unread \
+            "select s.account_id, s.subscribed_at, s.msg_flag, s.read_seq, {UNREAD} as unread, {COUNTED_SEQ} as counted_seq \
              from subscription s join official_account a on a.account_id = s.account_id \
              where s.subscriber_account = $1 and a.destroyed_at is null order by s.subscribed_at, s.account_id"
         );
@@ -138,7 +144,7 @@ impl Messaging {
     /// One subscription with its unread count, or [`Error::NotSubscribed`].
     pub async fn subscription_of(&self, user: &str, account: &OfficialAccountId) -> Result<SubscriptionRow> {
         let sql = format!(
-            "select s.account_id, s.subscribed_at, s.msg_flag, s.read_seq, {UNREAD} as unread \
+            "select s.account_id, s.subscribed_at, s.msg_flag, s.read_seq, {UNREAD} as unread, {COUNTED_SEQ} as counted_seq \
              from subscription s where s.account_id = $1 and s.subscriber_account = $2"
         );
         let row: Option<SubscriptionRow> = sqlx::query_as(&sql).bind(account.as_str()).bind(user).fetch_optional(&self.pool).await?;

@@ -14,6 +14,7 @@
 //! * Reaction changes are gathered and sent at most once per message per second.
 
 use super::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount, SubscriptionState};
+use super::conversation::SubscriptionRow;
 use super::Change;
 use crate::message::MsgFlag;
 use crate::{Messaging, OfficialAccountId};
@@ -34,10 +35,9 @@ pub const QUEUE_MAX: usize = 1024;
 const REACTION_COALESCE: Duration = Duration::from_secs(1);
 /// Presence counts are written at most this often.
 const PRESENCE_FLUSH: Duration = Duration::from_millis(250);
-/// A broadcast's writes go out in tasks of this many connections, which the runtime spreads
-/// over the cores: each write is a system call, and one thread alone would leave the other
-/// cores idle. (Measured on two cores with 19,000 clients: shares of 300–1,200 connections
-/// beat one share per core by about a fifth.)
+/// A broadcast to more connections than this is written on the blocking pool's threads, one
+/// share per core (each write is a system call, and one thread alone would leave the other
+/// cores idle). Smaller ones are written on the hub's task.
 const WRITE_SHARE: usize = 512;
 
 /// Where a connection's frames go. The socket code implements it; `push` runs on the hub's
@@ -84,9 +84,17 @@ struct Sub {
     subscribed_at: i64,
     read_seq: i64,
     unread: i64,
+    /// The newest broadcast `unread` counts (see `SubscriptionRow::counted_seq`): the row may
+    /// have been read after a broadcast whose change the hub applies only now.
+    counted_seq: i64,
 }
 
 impl Sub {
+    fn from_row(row: &SubscriptionRow) -> Self {
+        let state = row.state();
+        Sub { flag: state.msg_flag, subscribed_at: row.subscribed_at, read_seq: row.read_seq, unread: row.unread, counted_seq: row.counted_seq }
+    }
+
     fn state(&self) -> SubscriptionState {
         SubscriptionState { subscribed_at: self.subscribed_at, msg_flag: self.flag, unread: self.unread }
     }
@@ -153,9 +161,9 @@ struct Write {
 
 impl Outgoing {
     /// Writes everything, in order; the connections that could not take their frames, to be
-    /// dropped. `one_each`: no connection appears twice, so the writes may go out in shares of
-    /// [`WRITE_SHARE`] on several tasks (a broadcast); otherwise one after the other, keeping
-    /// each connection's frames in order.
+    /// dropped. `one_each`: no connection appears twice, so the writes may go out in shares on
+    /// several threads (a broadcast); otherwise one after the other, keeping each connection's
+    /// frames in order.
     async fn write(self, one_each: bool) -> Vec<(String, u64)> {
         fn write(writes: Vec<Write>) -> Vec<(String, u64)> {
             writes
@@ -168,13 +176,20 @@ impl Outgoing {
                 .collect()
         }
         let mut writes = self.0;
-        let mut running = tokio::task::JoinSet::new();
-        while one_each && writes.len() > WRITE_SHARE {
-            let share = writes.split_off(writes.len() - WRITE_SHARE);
-            // Outside tokio's per-task budget, like the hub's own task.
-            running.spawn(tokio::task::unconstrained(async move { write(share) }));
+        if !one_each || writes.len() <= WRITE_SHARE {
+            return write(writes);
         }
-        let mut dropped = write(writes);
+        // Off the runtime's workers: they stay free for requests (the REST send that caused
+        // this broadcast answers meanwhile, instead of queueing behind the writes), and the
+        // OS spreads the shares over the cores. Outside a task there is no tokio budget either.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let per_share = writes.len().div_ceil(cores);
+        let mut running = tokio::task::JoinSet::new();
+        while !writes.is_empty() {
+            let share = writes.split_off(writes.len().saturating_sub(per_share));
+            running.spawn_blocking(move || write(share));
+        }
+        let mut dropped = Vec::new();
         while let Some(share) = running.join_next().await {
             dropped.extend(share.unwrap_or_default());
         }
@@ -200,13 +215,7 @@ pub struct Hub {
 impl Hub {
     /// Starts the hub's tasks: changes → frames, reaction flushes, presence and heartbeats.
     pub fn start(m: Messaging) -> Arc<Self> {
-        let hub = Arc::new(Self {
-            m,
-            state: Mutex::new(State::default()),
-            next_id: AtomicU64::new(1),
-            presence: Mutex::new(HashMap::new()),
-            reactions: Mutex::new(HashMap::new()),
-        });
+        let hub = Self::new(m);
         let mut changes = hub.m.changes();
         let h = hub.clone();
         tokio::spawn(async move {
@@ -269,6 +278,17 @@ impl Hub {
             }
         });
         hub
+    }
+
+    /// A hub without its tasks (tests apply changes to it themselves).
+    fn new(m: Messaging) -> Arc<Self> {
+        Arc::new(Self {
+            m,
+            state: Mutex::new(State::default()),
+            next_id: AtomicU64::new(1),
+            presence: Mutex::new(HashMap::new()),
+            reactions: Mutex::new(HashMap::new()),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -410,10 +430,7 @@ impl Hub {
             .subscriptions_of(user)
             .await?
             .into_iter()
-            .map(|s| {
-                let state = s.state();
-                (s.account_id, Sub { flag: state.msg_flag, subscribed_at: s.subscribed_at, read_seq: s.read_seq, unread: s.unread })
-            })
+            .map(|s| (s.account_id.clone(), Sub::from_row(&s)))
             .collect())
     }
 
@@ -421,10 +438,7 @@ impl Hub {
     async fn reload_sub(&self, user: &str, account: &str) -> crate::Result<Option<Sub>> {
         let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(None) };
         match self.m.subscription_of(user, &id).await {
-            Ok(s) => {
-                let st = s.state();
-                Ok(Some(Sub { flag: st.msg_flag, subscribed_at: s.subscribed_at, read_seq: s.read_seq, unread: s.unread }))
-            }
+            Ok(s) => Ok(Some(Sub::from_row(&s))),
             Err(crate::Error::NotSubscribed { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -503,7 +517,10 @@ impl Hub {
                         if sub.flag == MsgFlag::Discard {
                             continue;
                         }
-                        sub.unread += 1;
+                        if *seq > sub.counted_seq {
+                            sub.unread += 1;
+                            sub.counted_seq = *seq;
+                        }
                         let total = totals.entry(u.total_unread()).or_insert_with_key(|t| total_frame(*t));
                         for c in &u.conns {
                             let (frame, then) = (frame.clone(), Some(total.clone()));
@@ -679,5 +696,74 @@ impl Hub {
             self.drop_slow(dropped);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broadcasts::NewBroadcast;
+    use crate::message::MsgBody;
+    use crate::users::NewUser;
+    use crate::{AccountProfile, MsgKey, NewAccount, ProfileFields, UnknownOwner, UserId};
+
+    /// An outbox that keeps what it is given.
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<Value>>);
+
+    impl Outbox for Kept {
+        fn push(&self, frames: &[&Frame]) -> bool {
+            let mut kept = self.0.lock().unwrap();
+            kept.extend(frames.iter().map(|f| serde_json::from_slice::<Value>(f).unwrap()));
+            true
+        }
+    }
+
+    fn totals(kept: &Kept) -> Vec<i64> {
+        let kept = kept.0.lock().unwrap();
+        kept.iter().filter(|f| f["event"] == "onTotalUnreadMessageCountChanged").map(|f| f["data"]["totalUnreadCount"].as_i64().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_change_applied_after_a_newer_reading_of_the_subscription_counts_no_message_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Messaging::open(&format!("sqlite://{}/hub.db", dir.path().display())).await.unwrap();
+        let alice = UserId::parse("user", "alice").unwrap();
+        m.import_user(&NewUser::bare(alice.clone())).await.unwrap();
+        let profile = AccountProfile::parse(ProfileFields { name: Some("Live".into()), ..Default::default() }).unwrap();
+        let id = OfficialAccountId::parse_custom("id", "@TOA#_live").unwrap();
+        m.create_account(NewAccount { owner: alice.clone(), id: Some(id.clone()), profile }, UnknownOwner::Refuse, "admin").await.unwrap();
+        let hub = Hub::new(m.clone());
+        let kept = Arc::new(Kept::default());
+        hub.connect("alice", kept.clone()).await.unwrap();
+
+        // Alice subscribes and a broadcast is committed; the hub hears of both only afterwards
+        // (on PostgreSQL a NOTIFY can arrive that late).
+        m.add_subscribers(&id, &[alice], "admin").await.unwrap();
+        let body = MsgBody::parse("MsgBody", json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "hi" } }])).unwrap();
+        let sent = m
+            .send_broadcast(NewBroadcast {
+                account: id.clone(),
+                random: 1,
+                body,
+                cloud_custom_data: String::new(),
+                offline_push_info: None,
+                online_only: false,
+                no_last_msg: false,
+                forbid_before_callback: true,
+                forbid_after_callback: true,
+            })
+            .await
+            .unwrap();
+        let seq = MsgKey::parse(&sent.msg_key).unwrap().seq;
+        let account = id.as_str().to_owned();
+        // The subscription read for the first change already counts the broadcast …
+        hub.apply(&Change::Subscribed { account: account.clone(), users: vec!["alice".into()] }).await.unwrap();
+        // … so the broadcast's own change delivers it without counting it again.
+        hub.apply(&Change::Message { account, user: None, seq, origin: None }).await.unwrap();
+        // The total after the subscription, then the one sent with the message: still 1.
+        assert_eq!(totals(&kept), [1, 1]);
+        let frames = kept.0.lock().unwrap();
+        assert!(frames.iter().any(|f| f["event"] == "onRecvNewMessage" && f["data"]["message"]["msgKey"] == sent.msg_key.as_str()));
     }
 }
