@@ -116,4 +116,11 @@ pub fn App() -> impl IntoView {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+    // The page is live (its handlers are attached) once resources hydrated from the page's own
+    // data have settled: mark it, so a script or a test knows when typing and clicking count.
+    request_animation_frame(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
 }

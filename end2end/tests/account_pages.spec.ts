@@ -1,8 +1,8 @@
 // An account's own pages: overview, Subscribers, the avatar upload; dialogs as modal dialogs;
 // and axe-core on every console page.
-import { test, expect, Page } from "@playwright/test";
+import { expect, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { accountPath, dialog, newAccount, png, rest, signedIn } from "./console";
+import { accountPath, dialog, newAccount, png, rest, signedIn, test } from "./console";
 
 test.beforeEach(async ({ page }) => {
   await signedIn(page);

@@ -1,5 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
-import { dialog, signedIn, unique } from "./console";
+import { expect, Page } from "@playwright/test";
+import { dialog, signedIn, test, unique } from "./console";
 
 function field(page: Page, label: string) {
   // The field's container: its label, input, counter and error sentence.

@@ -1,6 +1,6 @@
 // The post composer, as an editor uses it: write, preview, upload, save, publish, schedule, recall.
-import { test, expect, Page, APIRequestContext } from "@playwright/test";
-import { accountPath, newAccount, openComposer, png, rest, signedIn } from "./console";
+import { expect, Page, APIRequestContext } from "@playwright/test";
+import { accountPath, newAccount, openComposer, png, rest, signedIn, test } from "./console";
 
 function preview(page: Page) {
   return page.getByRole("region", { name: "Preview" });

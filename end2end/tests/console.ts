@@ -1,9 +1,47 @@
 // Page helpers: locators live here, specs read as what a user does.
-import { expect, APIRequestContext, Page } from "@playwright/test";
+import { test as base, expect, APIRequestContext, BrowserContext, Page } from "@playwright/test";
 import { deflateSync } from "node:zlib";
 import { ADMIN_PASSWORD, SDKAPPID, SECRET_KEY } from "../playwright.config";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const TLSSigAPIv2 = require("tls-sig-api-v2");
+
+/**
+ * Waits until the console's WebAssembly has taken over the page (`app::hydrate` marks the body).
+ * Before that, typing goes into the server's HTML and clicks reach no handler. Pages that are
+ * not the console (the /try page, files) are left alone.
+ */
+export async function hydrated(page: Page) {
+  const isConsole = await page
+    .evaluate(() => document.querySelector('link[rel="stylesheet"][href^="/pkg/"]') !== null)
+    .catch(() => false); // navigated away meanwhile
+  if (isConsole) await page.locator("body[data-hydrated]").waitFor({ state: "attached", timeout: 15_000 });
+}
+
+/** Every page of `context` waits for hydration after `goto` and `reload`. */
+export function hydrating(context: BrowserContext) {
+  context.on("page", (page) => {
+    const goto = page.goto.bind(page);
+    const reload = page.reload.bind(page);
+    page.goto = async (...args: Parameters<Page["goto"]>) => {
+      const response = await goto(...args);
+      await hydrated(page);
+      return response;
+    };
+    page.reload = async (...args: Parameters<Page["reload"]>) => {
+      const response = await reload(...args);
+      await hydrated(page);
+      return response;
+    };
+  });
+  return context;
+}
+
+/** Playwright's `test`, with pages that wait for hydration after each load. */
+export const test = base.extend({
+  context: async ({ context }, use) => {
+    await use(hydrating(context));
+  },
+});
 
 export async function signIn(page: Page, password = ADMIN_PASSWORD) {
   await page.goto("/login");

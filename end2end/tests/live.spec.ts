@@ -2,8 +2,8 @@
 // receives a post published in the console's composer without reloading, a reaction made there
 // counts on the console's Posts page, and a subscriber's message shows in the console's Inbox
 // live and gets a reply that reaches /try live.
-import { test, expect, Page } from "@playwright/test";
-import { accountPath, newAccount, openComposer, rest, signedIn } from "./console";
+import { expect, Page } from "@playwright/test";
+import { accountPath, newAccount, openComposer, rest, signedIn, test } from "./console";
 
 async function connectInTry(page: Page, user: string) {
   await page.goto("/try");

@@ -1,9 +1,9 @@
 // The REST API driven by a signer we did not write: npm tls-sig-api-v2.
-import { test, expect } from "@playwright/test";
+import { expect } from "@playwright/test";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const TLSSigAPIv2 = require("tls-sig-api-v2");
 import { SDKAPPID } from "../playwright.config";
-import { dialog, rest, signedIn, unique } from "./console";
+import { dialog, rest, signedIn, test, unique } from "./console";
 
 test("tls-sig-api-v2 reproduces the spec's test vector", () => {
   const realNow = Date.now;

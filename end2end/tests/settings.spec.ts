@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { signedIn } from "./console";
+import { expect } from "@playwright/test";
+import { signedIn, test } from "./console";
 import { SECRET_KEY } from "../playwright.config";
 
 test("the secret key is in no page until Show fetches it, under a CSP the console hydrates with", async ({ page }) => {

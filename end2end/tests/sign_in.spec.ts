@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { signIn, signedIn } from "./console";
+import { expect } from "@playwright/test";
+import { signedIn, signIn, test } from "./console";
 
 test("signed out, the accounts page and / lead to sign-in", async ({ page }) => {
   await page.goto("/accounts");

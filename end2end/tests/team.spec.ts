@@ -3,8 +3,8 @@
 // only, publishes on it, and is refused by the server on the other account; a viewer reads posts
 // with no Publish or Recall button and the server refuses their publish; disabling the editor ends
 // their session at the next click; the audit log names who did each of these.
-import { test, expect, Browser, Page } from "@playwright/test";
-import { accountPath, newAccount, openComposer, signedIn } from "./console";
+import { expect, Browser, Page } from "@playwright/test";
+import { accountPath, hydrating, newAccount, openComposer, signedIn, test } from "./console";
 
 /** Invites `username` as `role` on the account named `accountName`; answers the link. */
 async function invite(page: Page, username: string, role: "editor" | "viewer", accountName: string) {
@@ -21,7 +21,7 @@ async function invite(page: Page, username: string, role: "editor" | "viewer", a
 
 /** Opens `link` in a browser of its own and sets a good password; answers that browser's page. */
 async function accept(browser: Browser, link: string) {
-  const context = await browser.newContext();
+  const context = hydrating(await browser.newContext());
   const page = await context.newPage();
   await page.goto(link);
   // Typed again until the page is hydrated: typing into the server's HTML before the
@@ -63,7 +63,7 @@ test("an invited editor publishes on their account only, a viewer only reads, an
 
   // The editor, in a browser of their own: a weak password is refused first.
   const link = await invite(page, editorName, "editor", a.name);
-  const theirs = await browser.newContext();
+  const theirs = hydrating(await browser.newContext());
   const weak = await theirs.newPage();
   await weak.goto(link);
   await weak.getByLabel("New password").fill("password1234");
