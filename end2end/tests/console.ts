@@ -91,10 +91,7 @@ export function accountPath(id: string) {
   return `/accounts/${encodeURIComponent(id)}`;
 }
 
-/**
- * Opens the composer of account `id` and waits until it is hydrated (the time zone is filled in
- * then): text typed into the server's HTML before the WebAssembly takes over is not the draft.
- */
+/** Opens the composer of account `id`; its time zone is shown with the offset. */
 export async function openComposer(page: Page, id: string) {
   await page.goto(`${accountPath(id)}/posts/new`);
   await expect(page.getByText(/Time zone: .*UTC[+-]\d\d:\d\d/)).toBeVisible();

@@ -127,8 +127,9 @@ const UNREAD: &str = "(case when s.msg_flag = 'Discard' then 0 else \
      + (select count(*) from c2c_message c where c.account_id = s.account_id and c.subscriber_account = s.subscriber_account \
        and c.seq > s.c2c_read_seq and c.from_account = s.account_id and c.no_unread = 0 and c.recalled_at is null)";
 
-/// The account's newest broadcast, read with [`UNREAD`] (see [`SubscriptionRow::counted_seq`]).
-const COUNTED_SEQ: &str = "(select coalesce(max(b.seq), 0) from broadcast b where b.account_id = s.account_id)";
+/// The account's newest broadcast (its `last_seq`), read with [`UNREAD`] (see
+/// [`SubscriptionRow::counted_seq`]).
+const COUNTED_SEQ: &str = "(select oa.last_seq from official_account oa where oa.account_id = s.account_id)";
 
 impl Messaging {
     /// The live accounts `user` subscribes to with their unread counts, oldest subscription first.

@@ -4,8 +4,8 @@
 //! * A broadcast to an account touches only the account's *connected* subscribers (the
 //!   `by_account` index), never its subscriber list; its frame is serialized once and shared.
 //! * Frames go to each connection's [`Outbox`], which the socket code implements: the client
-//!   socket writes them at once, from the hub's task, and keeps only what the socket cannot take
-//!   yet (a broadcast wakes no per-connection task). A connection that falls too far behind (a
+//!   socket writes them at once, from the hub's task (a broadcast: from blocking-pool threads),
+//!   and keeps only what the socket cannot take yet (a broadcast wakes no per-connection task). A connection that falls too far behind (a
 //!   client that does not read) is dropped on the spot; nobody else waits for it, and neither
 //!   does the publisher, which answered before the hub saw the change.
 //! * Per-user state (subscriptions, read positions, unread counts) is loaded when the user's
@@ -41,7 +41,8 @@ const PRESENCE_FLUSH: Duration = Duration::from_millis(250);
 const WRITE_SHARE: usize = 512;
 
 /// Where a connection's frames go. The socket code implements it; `push` runs on the hub's
-/// task and must not wait: it writes what the socket takes at once and keeps the rest.
+/// task or, for a broadcast, on a blocking-pool thread, and must not wait: it writes what the
+/// socket takes at once and keeps the rest.
 pub trait Outbox: Send + Sync {
     /// Takes `frames`, in order, or answers false when the connection cannot take them (it is
     /// too far behind, or gone): the hub then drops it.
