@@ -4,9 +4,10 @@
 //! * A broadcast to an account touches only the account's *connected* subscribers (the
 //!   `by_account` index), never its subscriber list; its frame is serialized once and shared.
 //! * Frames go to each connection's [`Outbox`], which the socket code implements: the client
-//!   socket writes them at once, from the hub's task (a broadcast: from blocking-pool threads),
-//!   and keeps only what the socket cannot take yet (a broadcast wakes no per-connection task). A connection that falls too far behind (a
-//!   client that does not read) is dropped on the spot; nobody else waits for it, and neither
+//!   socket writes them at once, from the hub's task (a large broadcast: from the lower-priority
+//!   writer threads of `writers`), and keeps only what the socket cannot take yet (a broadcast
+//!   wakes no per-connection task). A connection that falls too far behind (a client that does
+//!   not read) is dropped on the spot; nobody else waits for it, and neither
 //!   does the publisher, which answered before the hub saw the change.
 //! * Per-user state (subscriptions, read positions, unread counts) is loaded when the user's
 //!   first connection opens and kept up to date from the changes, so a broadcast costs one
@@ -15,6 +16,7 @@
 
 use super::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount, SubscriptionState};
 use super::conversation::SubscriptionRow;
+use super::writers::Writers;
 use super::Change;
 use crate::message::MsgFlag;
 use crate::{Messaging, OfficialAccountId};
@@ -35,13 +37,13 @@ pub const QUEUE_MAX: usize = 1024;
 const REACTION_COALESCE: Duration = Duration::from_secs(1);
 /// Presence counts are written at most this often.
 const PRESENCE_FLUSH: Duration = Duration::from_millis(250);
-/// A broadcast to more connections than this is written on the blocking pool's threads, one
-/// share per core (each write is a system call, and one thread alone would leave the other
+/// A broadcast to more connections than this is written on the writer threads, one share per
+/// core (each write is a system call, and one thread alone would leave the other
 /// cores idle). Smaller ones are written on the hub's task.
 const WRITE_SHARE: usize = 512;
 
 /// Where a connection's frames go. The socket code implements it; `push` runs on the hub's
-/// task or, for a broadcast, on a blocking-pool thread, and must not wait: it writes what the
+/// task or, for a large broadcast, on a writer thread, and must not wait: it writes what the
 /// socket takes at once and keeps the rest.
 pub trait Outbox: Send + Sync {
     /// Takes `frames`, in order, or answers false when the connection cannot take them (it is
@@ -162,10 +164,10 @@ struct Write {
 
 impl Outgoing {
     /// Writes everything, in order; the connections that could not take their frames, to be
-    /// dropped. `one_each`: no connection appears twice, so the writes may go out in shares on
-    /// several threads (a broadcast); otherwise one after the other, keeping each connection's
-    /// frames in order.
-    async fn write(self, one_each: bool) -> Vec<(String, u64)> {
+    /// dropped. `writers`: where a large broadcast goes (no connection appears twice in one, so
+    /// its writes may go out in shares on several threads); otherwise the writes go out here,
+    /// one after the other, keeping each connection's frames in order.
+    async fn write(self, writers: Option<&Writers>) -> Vec<(String, u64)> {
         fn write(writes: Vec<Write>) -> Vec<(String, u64)> {
             writes
                 .into_iter()
@@ -177,22 +179,22 @@ impl Outgoing {
                 .collect()
         }
         let mut writes = self.0;
-        if !one_each || writes.len() <= WRITE_SHARE {
+        let Some(writers) = writers.filter(|_| writes.len() > WRITE_SHARE) else {
             return write(writes);
-        }
-        // Off the runtime's workers: they stay free for requests (the REST send that caused
-        // this broadcast answers meanwhile, instead of queueing behind the writes), and the
-        // OS spreads the shares over the cores. Outside a task there is no tokio budget either.
+        };
+        // Off the runtime's workers, at a lower priority (see `writers`): requests, the REST
+        // send that caused this broadcast among them, answer first. The OS spreads the shares
+        // over the cores. Outside a task there is no tokio budget either.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let per_share = writes.len().div_ceil(cores);
-        let mut running = tokio::task::JoinSet::new();
+        let mut shares = Vec::new();
         while !writes.is_empty() {
             let share = writes.split_off(writes.len().saturating_sub(per_share));
-            running.spawn_blocking(move || write(share));
+            shares.push(writers.run(move || write(share)));
         }
         let mut dropped = Vec::new();
-        while let Some(share) = running.join_next().await {
-            dropped.extend(share.unwrap_or_default());
+        for share in shares {
+            dropped.extend(share.await.unwrap_or_default());
         }
         dropped
     }
@@ -211,6 +213,8 @@ pub struct Hub {
     presence: Mutex<HashMap<String, i64>>,
     /// (account, conversation user, key) → users whose reaction changed, waiting for the next flush.
     reactions: Mutex<HashMap<(String, Option<String>, String), HashSet<String>>>,
+    /// The broadcast writer threads, started by the first large broadcast.
+    writers: std::sync::OnceLock<Writers>,
 }
 
 impl Hub {
@@ -289,6 +293,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             presence: Mutex::new(HashMap::new()),
             reactions: Mutex::new(HashMap::new()),
+            writers: std::sync::OnceLock::new(),
         })
     }
 
@@ -645,7 +650,7 @@ impl Hub {
             }
             Change::Relayed { .. } | Change::SettingsChanged => {}
         }
-        let dropped = outgoing.write(one_each).await;
+        let dropped = outgoing.write(one_each.then(|| self.writers.get_or_init(Writers::start))).await;
         self.drop_slow(dropped);
         Ok(())
     }
@@ -693,7 +698,7 @@ impl Hub {
                     }
                 }
             }
-            let dropped = outgoing.write(false).await;
+            let dropped = outgoing.write(None).await;
             self.drop_slow(dropped);
         }
         Ok(())
@@ -766,5 +771,68 @@ mod tests {
         assert_eq!(totals(&kept), [1, 1]);
         let frames = kept.0.lock().unwrap();
         assert!(frames.iter().any(|f| f["event"] == "onRecvNewMessage" && f["data"]["message"]["msgKey"] == sent.msg_key.as_str()));
+    }
+
+    /// An outbox that refuses everything (a client too far behind).
+    struct Full;
+
+    impl Outbox for Full {
+        fn push(&self, _: &[&Frame]) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_drops_the_ones_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Messaging::open(&format!("sqlite://{}/hub.db", dir.path().display())).await.unwrap();
+        let owner = UserId::parse("user", "owner").unwrap();
+        m.import_user(&NewUser::bare(owner.clone())).await.unwrap();
+        let profile = AccountProfile::parse(ProfileFields { name: Some("Big".into()), ..Default::default() }).unwrap();
+        let id = OfficialAccountId::parse_custom("id", "@TOA#_big").unwrap();
+        m.create_account(NewAccount { owner, id: Some(id.clone()), profile }, UnknownOwner::Refuse, "admin").await.unwrap();
+        // More connections than one share, and three of them behind.
+        let n = 2 * WRITE_SHARE + 3;
+        let users: Vec<UserId> = (0..n).map(|i| UserId::parse("user", &format!("u{i}")).unwrap()).collect();
+        for chunk in users.chunks(100) {
+            for u in chunk {
+                m.import_user(&NewUser::bare(u.clone())).await.unwrap();
+            }
+            m.add_subscribers(&id, chunk, "admin").await.unwrap();
+        }
+        let hub = Hub::new(m.clone());
+        let mut kept = Vec::new();
+        for (i, u) in users.iter().enumerate() {
+            if i % 500 == 7 {
+                hub.connect(u.as_str(), Arc::new(Full)).await.unwrap();
+            } else {
+                let k = Arc::new(Kept::default());
+                hub.connect(u.as_str(), k.clone()).await.unwrap();
+                kept.push(k);
+            }
+        }
+        let body = MsgBody::parse("MsgBody", json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "to all" } }])).unwrap();
+        let new = NewBroadcast {
+            account: id.clone(),
+            random: 1,
+            body,
+            cloud_custom_data: String::new(),
+            offline_push_info: None,
+            online_only: false,
+            no_last_msg: false,
+            forbid_before_callback: true,
+            forbid_after_callback: true,
+        };
+        let sent = m.send_broadcast(new).await.unwrap();
+        let seq = MsgKey::parse(&sent.msg_key).unwrap().seq;
+        hub.apply(&Change::Message { account: id.as_str().to_owned(), user: None, seq, origin: None }).await.unwrap();
+        for k in &kept {
+            let frames = k.0.lock().unwrap();
+            let messages: Vec<&Value> = frames.iter().filter(|f| f["event"] == "onRecvNewMessage").collect();
+            assert_eq!(messages.len(), 1);
+            assert_eq!(messages[0]["data"]["message"]["msgKey"], sent.msg_key.as_str());
+        }
+        assert_eq!(kept.iter().map(|k| totals(k)).collect::<HashSet<_>>(), HashSet::from([vec![1]]));
+        assert_eq!(hub.connection_counts(), (kept.len(), kept.len()), "the connections behind are dropped");
     }
 }

@@ -20,6 +20,7 @@
 //! * [`hub`]: this node's connections, indexed by user and by account.
 //! * [`inbox`]: the account's side of one-to-one conversations (the console's Inbox).
 //! * [`presence`]: who is connected on which node (offline push, `query_online_status`).
+//! * `writers`: the lower-priority threads that write a large broadcast to the sockets.
 
 pub mod conversation;
 pub mod hub;
@@ -27,6 +28,7 @@ pub mod inbox;
 pub mod objects;
 pub mod presence;
 pub mod reactions;
+mod writers;
 
 use crate::error::Result;
 use crate::store::now;
