@@ -77,6 +77,8 @@ pub struct Connection {
 
 struct Handle {
     id: u64,
+    /// Whose connection it is (an inbox watcher: the account), shared by every write to it.
+    user: Arc<str>,
     out: Arc<dyn Outbox>,
     dropped: Arc<Notify>,
 }
@@ -130,7 +132,7 @@ impl State {
     fn send(&self, user: &str, frame: &Frame, except: Option<u64>, outgoing: &mut Outgoing) {
         let Some(u) = self.users.get(user) else { return };
         for c in u.conns.iter().filter(|c| Some(c.id) != except) {
-            outgoing.0.push(Write { user: user.to_owned(), id: c.id, out: c.out.clone(), frame: frame.clone(), then: None });
+            outgoing.0.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame: frame.clone(), then: None });
         }
     }
 
@@ -155,7 +157,7 @@ struct Outgoing(Vec<Write>);
 
 /// One or two frames for one connection, written in one call.
 struct Write {
-    user: String,
+    user: Arc<str>,
     id: u64,
     out: Arc<dyn Outbox>,
     frame: Frame,
@@ -167,8 +169,8 @@ impl Outgoing {
     /// dropped. `writers`: where a large broadcast goes (no connection appears twice in one, so
     /// its writes may go out in shares on several threads); otherwise the writes go out here,
     /// one after the other, keeping each connection's frames in order.
-    async fn write(self, writers: Option<&Writers>) -> Vec<(String, u64)> {
-        fn write(writes: Vec<Write>) -> Vec<(String, u64)> {
+    async fn write(self, writers: Option<&Writers>) -> Vec<(Arc<str>, u64)> {
+        fn write(writes: Vec<Write>) -> Vec<(Arc<str>, u64)> {
             writes
                 .into_iter()
                 .filter(|w| !match &w.then {
@@ -314,7 +316,7 @@ impl Hub {
     pub async fn connect(&self, user: &str, out: Arc<dyn Outbox>) -> crate::Result<Connection> {
         let (connection, first, n) = {
             let mut state = self.lock();
-            let (handle, connection) = self.new_connection(&state, out);
+            let (handle, connection) = self.new_connection(&state, user, out);
             let first = !state.users.contains_key(user);
             let u = state.users.entry(user.to_owned()).or_default();
             u.conns.push(handle);
@@ -348,13 +350,13 @@ impl Hub {
     }
 
     /// A new connection's two ends: the hub's handle and the socket code's [`Connection`].
-    fn new_connection(&self, state: &State, out: Arc<dyn Outbox>) -> (Handle, Connection) {
+    fn new_connection(&self, state: &State, user: &str, out: Arc<dyn Outbox>) -> (Handle, Connection) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let dropped = Arc::new(Notify::new());
         if state.stopped {
             dropped.notify_one();
         }
-        let handle = Handle { id, out, dropped: dropped.clone() };
+        let handle = Handle { id, user: user.into(), out, dropped: dropped.clone() };
         (handle, Connection { id, origin: format!("{}:{id}", self.m.node_id()), dropped })
     }
 
@@ -362,7 +364,7 @@ impl Hub {
     /// Inbox), through `out`.
     pub fn watch_inbox(&self, account: &str, out: Arc<dyn Outbox>) -> Connection {
         let mut state = self.lock();
-        let (handle, connection) = self.new_connection(&state, out);
+        let (handle, connection) = self.new_connection(&state, account, out);
         state.watchers.entry(account.to_owned()).or_default().push(handle);
         connection
     }
@@ -455,11 +457,11 @@ impl Hub {
     }
 
     /// Drops the connections that could not take a frame.
-    fn drop_slow(&self, dropped: Vec<(String, u64)>) {
+    fn drop_slow(&self, dropped: Vec<(Arc<str>, u64)>) {
         for (user, id) in dropped {
             let handle = {
                 let state = self.lock();
-                state.users.get(&user).and_then(|u| u.conns.iter().find(|c| c.id == id)).map(|c| c.dropped.clone())
+                state.users.get(&*user).and_then(|u| u.conns.iter().find(|c| c.id == id)).map(|c| c.dropped.clone())
             };
             if let Some(d) = handle {
                 tracing::info!(%user, id, "dropping a client connection that does not read (it fell too far behind)");
@@ -530,7 +532,7 @@ impl Hub {
                         let total = totals.entry(u.total_unread()).or_insert_with_key(|t| total_frame(*t));
                         for c in &u.conns {
                             let (frame, then) = (frame.clone(), Some(total.clone()));
-                            outgoing.0.push(Write { user: user.clone(), id: c.id, out: c.out.clone(), frame, then });
+                            outgoing.0.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame, then });
                         }
                     }
                 }
