@@ -23,20 +23,34 @@ pub async fn account_permissions(id: String) -> Result<messaging::Permissions, C
     Ok(state.messaging.permissions(&user, &id).await?)
 }
 
-/// The signed-in user's [`messaging::Permissions`] on the current page's account (none while
-/// loading or on an error: buttons appear once allowed, never before). Fetched once per page:
-/// the page and its [`AccountHead`] share it through the context.
-pub fn use_permissions() -> Signal<messaging::Permissions> {
-    #[derive(Clone, Copy)]
-    struct PagePermissions(Signal<messaging::Permissions>);
-    if let Some(PagePermissions(shared)) = use_context::<PagePermissions>() {
+/// The signed-in user's [`messaging::Permissions`] on the current page's account. Fetched once
+/// per page: the page and its [`AccountHead`] share them through the context.
+#[derive(Clone, Copy)]
+pub struct PagePermissions(Resource<Result<messaging::Permissions, ConsoleError>>);
+
+impl PagePermissions {
+    /// The permissions now (none while loading or on an error: buttons appear once allowed,
+    /// never before). Reactive.
+    pub fn get(&self) -> messaging::Permissions {
+        self.0.get().and_then(Result::ok).unwrap_or_default()
+    }
+
+    /// Waits until they are known. A `Suspend` whose view shows buttons by them awaits this
+    /// first: otherwise the server may render its HTML before they arrive (no buttons) while
+    /// the browser hydrates with them, and hydration fails.
+    pub async fn loaded(self) {
+        let _ = self.0.await;
+    }
+}
+
+pub fn use_permissions() -> PagePermissions {
+    if let Some(shared) = use_context::<PagePermissions>() {
         return shared;
     }
     let id = use_account_id();
-    let permissions = Resource::new(move || id.get(), account_permissions);
-    let signal = Signal::derive(move || permissions.get().and_then(Result::ok).unwrap_or_default());
-    provide_context(PagePermissions(signal));
-    signal
+    let permissions = PagePermissions(Resource::new(move || id.get(), account_permissions));
+    provide_context(permissions);
+    permissions
 }
 
 /// Who works on an account, and who could be assigned (for its owner and the platform owner).
@@ -176,6 +190,7 @@ pub fn AccountHead(tab: Tab, #[prop(optional, into)] version: Signal<u32>) -> im
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                may.loaded().await; // the New post tab
                 match account.await {
                     Ok(a) => view! {
                         <div class="account-head">
@@ -205,6 +220,7 @@ pub fn AccountPage() -> impl IntoView {
             <AccountHead tab=Tab::Overview/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    may.loaded().await; // Write a post
                     account.await.ok().map(|a| view! {
                         <dl class="profile">
                             <dt>"Owner"</dt><dd>{a.owner.clone()}</dd>

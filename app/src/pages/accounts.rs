@@ -146,6 +146,9 @@ pub fn AccountsPage() -> impl IntoView {
 
     let rows = move || {
         Suspend::new(async move {
+            // The rows' Edit and Delete buttons depend on who is asking: known before the rows
+            // render, so the server's HTML and the hydrated page show the same buttons.
+            let _ = me.await;
             match accounts.await {
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No official accounts yet."</p> }.into_any(),
                 Ok(list) => view! { <AccountTable accounts=list dialog may_manage=Signal::derive(move || may.get().manage)/> }.into_any(),

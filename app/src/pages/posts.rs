@@ -272,6 +272,7 @@ pub fn PostsPage() -> impl IntoView {
             {move || published.get().then(|| view! { <p role="status" class="notice">"Published."</p> })}
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    may.loaded().await; // the rows' buttons
                     match data.await {
                         Ok(d) => view! { {unsent_table(d.unsent)} {sent_table(d.sent, d.older)} }.into_any(),
                         Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),

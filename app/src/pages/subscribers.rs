@@ -185,12 +185,15 @@ pub fn SubscribersPage() -> impl IntoView {
                             cursor.set(String::new());
                         }/>
                 </div>
-                {move || may.get().manage_subscribers.then(|| view! {
-                    <button class="primary" on:click=move |_| adding.set(true)>"Add subscribers"</button>
-                })}
+                <Transition fallback=|| ()>
+                    {move || may.get().manage_subscribers.then(|| view! {
+                        <button class="primary" on:click=move |_| adding.set(true)>"Add subscribers"</button>
+                    })}
+                </Transition>
             </div>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    may.loaded().await; // the rows' Remove buttons
                     match data.await {
                         Ok(d) => table(d).into_any(),
                         Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
