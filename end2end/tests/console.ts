@@ -17,9 +17,20 @@ export async function hydrated(page: Page) {
   if (isConsole) await page.locator("body[data-hydrated]").waitFor({ state: "attached", timeout: 15_000 });
 }
 
-/** Every page of `context` waits for hydration after `goto` and `reload`. */
+/** Rust panics that console pages reported in the browser's console, by context. */
+const panics = new WeakMap<BrowserContext, string[]>();
+
+/**
+ * Every page of `context` waits for hydration after `goto` and `reload`, and its Rust panics
+ * (a failed hydration among them) are kept for `noPanics`.
+ */
 export function hydrating(context: BrowserContext) {
+  const seen: string[] = [];
+  panics.set(context, seen);
   context.on("page", (page) => {
+    page.on("console", (message) => {
+      if (message.type() === "error" && message.text().startsWith("panicked at")) seen.push(`${page.url()}: ${message.text().split("\n\nStack")[0]}`);
+    });
     const goto = page.goto.bind(page);
     const reload = page.reload.bind(page);
     page.goto = async (...args: Parameters<Page["goto"]>) => {
@@ -36,10 +47,19 @@ export function hydrating(context: BrowserContext) {
   return context;
 }
 
-/** Playwright's `test`, with pages that wait for hydration after each load. */
+/** Fails when a page of `context` panicked in WebAssembly (the console then stops responding). */
+export function noPanics(context: BrowserContext) {
+  expect(panics.get(context) ?? [], "Rust panics in the browser").toEqual([]);
+}
+
+/**
+ * Playwright's `test`, with pages that wait for hydration after each load; a test whose pages
+ * panicked in WebAssembly fails, even if what it checked still passed.
+ */
 export const test = base.extend({
   context: async ({ context }, use) => {
     await use(hydrating(context));
+    noPanics(context);
   },
 });
 

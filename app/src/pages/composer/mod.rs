@@ -166,8 +166,9 @@ impl Draft {
     fn content(&self) -> PostContent {
         PostContent { kind: self.kind.get(), body: self.body.get(), images: self.images.get() }
     }
-    fn content_untracked(&self) -> PostContent {
-        PostContent { kind: self.kind.get_untracked(), body: self.body.get_untracked(), images: self.images.get_untracked() }
+    /// The content now; None once the composer is gone.
+    fn try_content_untracked(&self) -> Option<PostContent> {
+        Some(PostContent { kind: self.kind.try_get_untracked()?, body: self.body.try_get_untracked()?, images: self.images.try_get_untracked()? })
     }
 }
 
@@ -201,21 +202,28 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
     // One save at a time, in order: the first creates the draft, the next ones update it.
     let save_lock = StoredValue::new(std::sync::Arc::new(futures::lock::Mutex::new(())));
     let account_for_save = account_id.clone();
+    // A save may still be under way when the editor leaves the page (Publish navigates to the
+    // Posts page): the composer's signals are gone then, and the save ends without touching them.
     let persist = move || {
-        let lock = save_lock.get_value();
+        let lock = save_lock.try_get_value();
         let account = account_for_save.clone();
         async move {
+            let gone = || ConsoleError::Refused("The composer was closed.".into());
+            let lock = lock.ok_or_else(gone)?;
             let _turn = lock.lock().await;
+            let (Some(id), Some(content)) = (post_id.try_get_untracked(), draft.try_content_untracked()) else {
+                return Err(gone());
+            };
             save_state.set(SaveState::Saving);
-            let result = save_post(account.clone(), post_id.get_untracked(), draft.content_untracked()).await;
+            let result = save_post(account.clone(), id, content).await;
             match &result {
                 Ok(saved) => {
-                    if post_id.get_untracked().is_none() {
+                    if post_id.try_get_untracked().is_some_and(|id| id.is_none()) {
                         post_id.set(Some(saved.id.clone()));
                         #[cfg(feature = "hydrate")]
                         browser::replace_path(&paths::post(&account, &saved.id));
                     }
-                    if status.get_untracked() == "failed" {
+                    if status.try_get_untracked().as_deref() == Some("failed") {
                         status.set("draft".into());
                     }
                     save_state.set(SaveState::Saved(saved.updated_at));
@@ -248,6 +256,12 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                 std::time::Duration::from_millis(600),
             );
             pending.set_value(handle.ok());
+        });
+        // Leaving the page cancels an autosave that has not started yet.
+        on_cleanup(move || {
+            if let Some(Some(h)) = pending.try_get_value() {
+                h.clear();
+            }
         });
     }
 
