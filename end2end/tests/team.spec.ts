@@ -4,7 +4,7 @@
 // with no Publish or Recall button and the server refuses their publish; disabling the editor ends
 // their session at the next click; the audit log names who did each of these.
 import { expect, Browser, Page } from "@playwright/test";
-import { accountPath, hydrating, newAccount, openComposer, signedIn, test } from "./console";
+import { accountPath, hydrating, newAccount, noPanics, openComposer, signedIn, test } from "./console";
 
 /** Invites `username` as `role` on the account named `accountName`; answers the link. */
 async function invite(page: Page, username: string, role: "editor" | "viewer", accountName: string) {
@@ -65,6 +65,7 @@ test("an invited editor publishes on their account only, a viewer only reads, an
   await expect(weak.getByText(/Strength [0-2] of 4/)).toBeVisible();
   await weak.getByRole("button", { name: "Set password and sign in" }).click();
   await expect(weak.getByRole("alert")).toContainText(/too easy to guess/i);
+  noPanics(theirs);
   await theirs.close();
   const editor = await accept(browser, link);
   await expect(editor.getByRole("link", { name: a.name })).toBeVisible();
@@ -122,4 +123,5 @@ test("an invited editor publishes on their account only, a viewer only reads, an
   await expect(page.getByRole("row").filter({ hasText: "admin" })).toHaveCount(0);
   await expect(row(editorName, "Post published", /broadcast/)).toHaveCount(1);
   await page.screenshot({ path: "test-results/audit-log.png", fullPage: true });
+  for (const p of [editor, viewer]) noPanics(p.context());
 });
