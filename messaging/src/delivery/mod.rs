@@ -20,7 +20,7 @@
 //! * [`hub`]: this node's connections, indexed by user and by account.
 //! * [`inbox`]: the account's side of one-to-one conversations (the console's Inbox).
 //! * [`presence`]: who is connected on which node (offline push, `query_online_status`).
-//! * `writers`: the lower-priority threads that write a large broadcast to the sockets.
+//! * `writers`: frames out to the connections (a large broadcast on lower-priority threads).
 
 pub mod conversation;
 pub mod hub;

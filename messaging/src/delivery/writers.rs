@@ -1,5 +1,7 @@
-//! The threads that write a large broadcast's frames to the sockets: one per core, started on
-//! the first large broadcast, at a lower CPU priority than everything else in the process.
+//! Writing the hub's frames to the connections: [`Outgoing`] holds what the hub gathered, and
+//! a large broadcast goes out on [`Writers`], threads that write to the sockets: one per core,
+//! started on the first large broadcast, at a lower CPU priority than everything else in the
+//! process.
 //!
 //! Why threads of their own, and why a lower priority: a broadcast to 19,000 connections is
 //! 19,000 system calls, enough to keep every core busy for a hundred milliseconds. It starts
@@ -9,8 +11,66 @@
 //! runs first and the writes take the rest. Delivery loses nothing by it: the same writes take
 //! the same CPU, only a little later.
 
+use super::hub::{Frame, Outbox};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+
+/// A broadcast to more connections than this is written on the writer threads, one share per
+/// core (each write is a system call, and one thread alone would leave the other
+/// cores idle). Smaller ones are written on the hub's task.
+pub(super) const WRITE_SHARE: usize = 512;
+
+/// Frames for connections, gathered under the hub's lock and written once it is released (a
+/// write is a system call; the lock is wanted by every connect and disconnect meanwhile).
+#[derive(Default)]
+pub(super) struct Outgoing(pub(super) Vec<Write>);
+
+/// One or two frames for one connection, written in one call.
+pub(super) struct Write {
+    pub(super) user: Arc<str>,
+    pub(super) id: u64,
+    pub(super) out: Arc<dyn Outbox>,
+    pub(super) frame: Frame,
+    pub(super) then: Option<Frame>,
+}
+
+impl Outgoing {
+    /// Writes everything, in order; the connections that could not take their frames, to be
+    /// dropped. `writers`: where a large broadcast goes (no connection appears twice in one, so
+    /// its writes may go out in shares on several threads); otherwise the writes go out here,
+    /// one after the other, keeping each connection's frames in order.
+    pub(super) async fn write(self, writers: Option<&Writers>) -> Vec<(Arc<str>, u64)> {
+        fn write(writes: Vec<Write>) -> Vec<(Arc<str>, u64)> {
+            writes
+                .into_iter()
+                .filter(|w| !match &w.then {
+                    Some(then) => w.out.push(&[&w.frame, then]),
+                    None => w.out.push(&[&w.frame]),
+                })
+                .map(|w| (w.user, w.id))
+                .collect()
+        }
+        let mut writes = self.0;
+        let Some(writers) = writers.filter(|_| writes.len() > WRITE_SHARE) else {
+            return write(writes);
+        };
+        // Off the runtime's workers, at a lower priority (see the top of this file): requests, the REST
+        // send that caused this broadcast among them, answer first. The OS spreads the shares
+        // over the cores. Outside a task there is no tokio budget either.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let per_share = writes.len().div_ceil(cores);
+        let mut shares = Vec::new();
+        while !writes.is_empty() {
+            let share = writes.split_off(writes.len().saturating_sub(per_share));
+            shares.push(writers.run(move || write(share)));
+        }
+        let mut dropped = Vec::new();
+        for share in shares {
+            dropped.extend(share.await.unwrap_or_default());
+        }
+        dropped
+    }
+}
 
 /// How much lower the writers' priority is than the process's (Linux nice levels: each step is
 /// about 1.25× less CPU when the cores are contended; 5 is about a third of a normal thread's).

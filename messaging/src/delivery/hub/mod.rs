@@ -16,7 +16,7 @@
 
 use super::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount, SubscriptionState};
 use super::conversation::SubscriptionRow;
-use super::writers::Writers;
+use super::writers::{Outgoing, Write, Writers};
 use super::Change;
 use crate::message::MsgFlag;
 use crate::{Messaging, OfficialAccountId};
@@ -37,10 +37,6 @@ pub const QUEUE_MAX: usize = 1024;
 const REACTION_COALESCE: Duration = Duration::from_secs(1);
 /// Presence counts are written at most this often.
 const PRESENCE_FLUSH: Duration = Duration::from_millis(250);
-/// A broadcast to more connections than this is written on the writer threads, one share per
-/// core (each write is a system call, and one thread alone would leave the other
-/// cores idle). Smaller ones are written on the hub's task.
-const WRITE_SHARE: usize = 512;
 
 /// Where a connection's frames go. The socket code implements it; `push` runs on the hub's
 /// task or, for a large broadcast, on a writer thread, and must not wait: it writes what the
@@ -147,58 +143,6 @@ impl State {
                 self.by_account.remove(account);
             }
         }
-    }
-}
-
-/// Frames for connections, gathered under the hub's lock and written once it is released (a
-/// write is a system call; the lock is wanted by every connect and disconnect meanwhile).
-#[derive(Default)]
-struct Outgoing(Vec<Write>);
-
-/// One or two frames for one connection, written in one call.
-struct Write {
-    user: Arc<str>,
-    id: u64,
-    out: Arc<dyn Outbox>,
-    frame: Frame,
-    then: Option<Frame>,
-}
-
-impl Outgoing {
-    /// Writes everything, in order; the connections that could not take their frames, to be
-    /// dropped. `writers`: where a large broadcast goes (no connection appears twice in one, so
-    /// its writes may go out in shares on several threads); otherwise the writes go out here,
-    /// one after the other, keeping each connection's frames in order.
-    async fn write(self, writers: Option<&Writers>) -> Vec<(Arc<str>, u64)> {
-        fn write(writes: Vec<Write>) -> Vec<(Arc<str>, u64)> {
-            writes
-                .into_iter()
-                .filter(|w| !match &w.then {
-                    Some(then) => w.out.push(&[&w.frame, then]),
-                    None => w.out.push(&[&w.frame]),
-                })
-                .map(|w| (w.user, w.id))
-                .collect()
-        }
-        let mut writes = self.0;
-        let Some(writers) = writers.filter(|_| writes.len() > WRITE_SHARE) else {
-            return write(writes);
-        };
-        // Off the runtime's workers, at a lower priority (see `writers`): requests, the REST
-        // send that caused this broadcast among them, answer first. The OS spreads the shares
-        // over the cores. Outside a task there is no tokio budget either.
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let per_share = writes.len().div_ceil(cores);
-        let mut shares = Vec::new();
-        while !writes.is_empty() {
-            let share = writes.split_off(writes.len().saturating_sub(per_share));
-            shares.push(writers.run(move || write(share)));
-        }
-        let mut dropped = Vec::new();
-        for share in shares {
-            dropped.extend(share.await.unwrap_or_default());
-        }
-        dropped
     }
 }
 
@@ -708,125 +652,4 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::broadcasts::NewBroadcast;
-    use crate::message::MsgBody;
-    use crate::users::NewUser;
-    use crate::{AccountProfile, MsgKey, NewAccount, ProfileFields, UnknownOwner, UserId};
-
-    /// An outbox that keeps what it is given.
-    #[derive(Default)]
-    struct Kept(Mutex<Vec<Value>>);
-
-    impl Outbox for Kept {
-        fn push(&self, frames: &[&Frame]) -> bool {
-            let mut kept = self.0.lock().unwrap();
-            kept.extend(frames.iter().map(|f| serde_json::from_slice::<Value>(f).unwrap()));
-            true
-        }
-    }
-
-    fn totals(kept: &Kept) -> Vec<i64> {
-        let kept = kept.0.lock().unwrap();
-        kept.iter().filter(|f| f["event"] == "onTotalUnreadMessageCountChanged").map(|f| f["data"]["totalUnreadCount"].as_i64().unwrap()).collect()
-    }
-
-    /// A database with one account, `account`, owned by `owner`.
-    async fn with_account(dir: &tempfile::TempDir, owner: &str, account: &str) -> (Messaging, OfficialAccountId) {
-        let m = Messaging::open(&format!("sqlite://{}/hub.db", dir.path().display())).await.unwrap();
-        let owner = UserId::parse("user", owner).unwrap();
-        m.import_user(&NewUser::bare(owner.clone())).await.unwrap();
-        let profile = AccountProfile::parse(ProfileFields { name: Some("Live".into()), ..Default::default() }).unwrap();
-        let id = OfficialAccountId::parse_custom("id", account).unwrap();
-        m.create_account(NewAccount { owner, id: Some(id.clone()), profile }, UnknownOwner::Refuse, "admin").await.unwrap();
-        (m, id)
-    }
-
-    /// Broadcasts `text` to `account`; answers its sequence number and MsgKey.
-    async fn broadcast(m: &Messaging, account: &OfficialAccountId, text: &str) -> (i64, String) {
-        let body = MsgBody::parse("MsgBody", json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }])).unwrap();
-        let new = NewBroadcast {
-            account: account.clone(),
-            random: 1,
-            body,
-            cloud_custom_data: String::new(),
-            offline_push_info: None,
-            online_only: false,
-            no_last_msg: false,
-            forbid_before_callback: true,
-            forbid_after_callback: true,
-        };
-        let sent = m.send_broadcast(new).await.unwrap();
-        (MsgKey::parse(&sent.msg_key).unwrap().seq, sent.msg_key)
-    }
-
-    #[tokio::test]
-    async fn a_change_applied_after_a_newer_reading_of_the_subscription_counts_no_message_twice() {
-        let dir = tempfile::tempdir().unwrap();
-        let (m, id) = with_account(&dir, "alice", "@TOA#_live").await;
-        let alice = UserId::parse("user", "alice").unwrap();
-        let hub = Hub::new(m.clone());
-        let kept = Arc::new(Kept::default());
-        hub.connect("alice", kept.clone()).await.unwrap();
-
-        // Alice subscribes and a broadcast is committed; the hub hears of both only afterwards
-        // (on PostgreSQL a NOTIFY can arrive that late).
-        m.add_subscribers(&id, &[alice], "admin").await.unwrap();
-        let (seq, msg_key) = broadcast(&m, &id, "hi").await;
-        let account = id.as_str().to_owned();
-        // The subscription read for the first change already counts the broadcast …
-        hub.apply(&Change::Subscribed { account: account.clone(), users: vec!["alice".into()] }).await.unwrap();
-        // … so the broadcast's own change delivers it without counting it again.
-        hub.apply(&Change::Message { account, user: None, seq, origin: None }).await.unwrap();
-        // The total after the subscription, then the one sent with the message: still 1.
-        assert_eq!(totals(&kept), [1, 1]);
-        let frames = kept.0.lock().unwrap();
-        assert!(frames.iter().any(|f| f["event"] == "onRecvNewMessage" && f["data"]["message"]["msgKey"] == msg_key.as_str()));
-    }
-
-    /// An outbox that refuses everything (a client too far behind).
-    struct Full;
-
-    impl Outbox for Full {
-        fn push(&self, _: &[&Frame]) -> bool {
-            false
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_drops_the_ones_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let (m, id) = with_account(&dir, "owner", "@TOA#_big").await;
-        // More connections than one share, and three of them behind.
-        let n = 2 * WRITE_SHARE + 3;
-        let users: Vec<UserId> = (0..n).map(|i| UserId::parse("user", &format!("u{i}")).unwrap()).collect();
-        for chunk in users.chunks(100) {
-            for u in chunk {
-                m.import_user(&NewUser::bare(u.clone())).await.unwrap();
-            }
-            m.add_subscribers(&id, chunk, "admin").await.unwrap();
-        }
-        let hub = Hub::new(m.clone());
-        let mut kept = Vec::new();
-        for (i, u) in users.iter().enumerate() {
-            if i % 500 == 7 {
-                hub.connect(u.as_str(), Arc::new(Full)).await.unwrap();
-            } else {
-                let k = Arc::new(Kept::default());
-                hub.connect(u.as_str(), k.clone()).await.unwrap();
-                kept.push(k);
-            }
-        }
-        let (seq, msg_key) = broadcast(&m, &id, "to all").await;
-        hub.apply(&Change::Message { account: id.as_str().to_owned(), user: None, seq, origin: None }).await.unwrap();
-        for k in &kept {
-            let frames = k.0.lock().unwrap();
-            let messages: Vec<&Value> = frames.iter().filter(|f| f["event"] == "onRecvNewMessage").collect();
-            assert_eq!(messages.len(), 1);
-            assert_eq!(messages[0]["data"]["message"]["msgKey"], msg_key.as_str());
-        }
-        assert_eq!(kept.iter().map(|k| totals(k)).collect::<HashSet<_>>(), HashSet::from([vec![1]]));
-        assert_eq!(hub.connection_counts(), (kept.len(), kept.len()), "the connections behind are dropped");
-    }
-}
+mod tests;
