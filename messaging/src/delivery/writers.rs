@@ -13,7 +13,7 @@
 
 use super::hub::{Frame, Outbox};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A broadcast to more connections than this is written on the writer threads, one share per
 /// core (each write is a system call, and one thread alone would leave the other
@@ -36,10 +36,10 @@ pub(super) struct Write {
 
 impl Outgoing {
     /// Writes everything, in order; the connections that could not take their frames, to be
-    /// dropped. `writers`: where a large broadcast goes (no connection appears twice in one, so
-    /// its writes may go out in shares on several threads); otherwise the writes go out here,
-    /// one after the other, keeping each connection's frames in order.
-    pub(super) async fn write(self, writers: Option<&Writers>) -> Vec<(Arc<str>, u64)> {
+    /// dropped. `writers`: where a large broadcast goes, started on first use (no connection
+    /// appears twice in one, so its writes may go out in shares on several threads); otherwise
+    /// the writes go out here, one after the other, keeping each connection's frames in order.
+    pub(super) async fn write(self, writers: Option<&OnceLock<Writers>>) -> Vec<(Arc<str>, u64)> {
         fn write(writes: Vec<Write>) -> Vec<(Arc<str>, u64)> {
             writes
                 .into_iter()
@@ -51,14 +51,14 @@ impl Outgoing {
                 .collect()
         }
         let mut writes = self.0;
-        let Some(writers) = writers.filter(|_| writes.len() > WRITE_SHARE) else {
+        let large = writers.filter(|_| writes.len() > WRITE_SHARE).map(|w| w.get_or_init(Writers::start));
+        let Some(writers) = large.filter(|w| w.threads > 0) else {
             return write(writes);
         };
-        // Off the runtime's workers, at a lower priority (see the top of this file): requests, the REST
-        // send that caused this broadcast among them, answer first. The OS spreads the shares
-        // over the cores. Outside a task there is no tokio budget either.
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let per_share = writes.len().div_ceil(cores);
+        // Off the runtime's workers, at a lower priority (see the top of this file): requests,
+        // the REST send that caused this broadcast among them, answer first. The OS spreads the
+        // shares over the cores. Outside a task there is no tokio budget either.
+        let per_share = writes.len().div_ceil(writers.threads);
         let mut shares = Vec::new();
         while !writes.is_empty() {
             let share = writes.split_off(writes.len().saturating_sub(per_share));
@@ -81,6 +81,8 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The writer threads; jobs go to whichever is free.
 pub(super) struct Writers {
     jobs: mpsc::Sender<Job>,
+    /// How many started (none: every write goes out on the hub's task).
+    threads: usize,
 }
 
 impl Writers {
@@ -89,6 +91,7 @@ impl Writers {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut threads = 0;
         for i in 0..cores {
             let queue = queue.clone();
             let spawned = std::thread::Builder::new().name(format!("herald-writer-{i}")).spawn(move || {
@@ -101,11 +104,12 @@ impl Writers {
                     }
                 }
             });
-            if let Err(e) = spawned {
-                tracing::warn!(error = %e, "a broadcast writer thread could not start");
+            match spawned {
+                Ok(_) => threads += 1,
+                Err(e) => tracing::warn!(error = %e, "a broadcast writer thread could not start"),
             }
         }
-        Writers { jobs }
+        Writers { jobs, threads }
     }
 
     /// Hands `work` to a writer thread now; the answer is its result (None if the writers are gone).

@@ -596,7 +596,7 @@ impl Hub {
             }
             Change::Relayed { .. } | Change::SettingsChanged => {}
         }
-        let dropped = outgoing.write(one_each.then(|| self.writers.get_or_init(Writers::start))).await;
+        let dropped = outgoing.write(one_each.then_some(&self.writers)).await;
         self.drop_slow(dropped);
         Ok(())
     }
