@@ -120,16 +120,24 @@ fn PeopleSection() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </ul>
-                            <ActionForm action=assign>
-                                <input type="hidden" name="id" value=account.clone()/>
-                                <input type="hidden" name="assign" value="true"/>
-                                <label for="assign-user">"Editor or viewer"</label>
-                                <select id="assign-user" name="username">
-                                    {p.assignable.into_iter().map(|u| view! { <option value=u.clone()>{u.clone()}</option> }).collect_view()}
-                                </select>
-                                <button type="submit">"Assign"</button>
-                                {move || assign.value().get().and_then(|r| r.err()).map(|e| view! { <p role="alert" class="form-error">{e.to_string()}</p> })}
-                            </ActionForm>
+                            {if p.assignable.is_empty() {
+                                view! {
+                                    <p class="muted">"No editors or viewers to assign yet: the platform owner invites them under Users."</p>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <ActionForm action=assign>
+                                        <input type="hidden" name="id" value=account.clone()/>
+                                        <input type="hidden" name="assign" value="true"/>
+                                        <label for="assign-user">"Editor or viewer"</label>
+                                        <select id="assign-user" name="username">
+                                            {p.assignable.into_iter().map(|u| view! { <option value=u.clone()>{u.clone()}</option> }).collect_view()}
+                                        </select>
+                                        <button type="submit">"Assign"</button>
+                                    </ActionForm>
+                                }.into_any()
+                            }}
+                            {move || assign.value().get().and_then(|r| r.err()).map(|e| view! { <p role="alert" class="form-error">{e.to_string()}</p> })}
                         </section>
                     }
                 })
