@@ -217,6 +217,9 @@ async fn bench() {
     };
     let mut rest_without: Vec<f64> = Vec::new();
     for i in 0..BROADCASTS {
+        // Paced like the sends with clients below: a send after a pause finds the server's
+        // threads parked and its caches cold, and that is worth about a millisecond here.
+        tokio::time::sleep(SETTLE).await;
         rest_without.push(send(1_000_000 + i).await.2);
     }
     rest_without.sort_by(f64::total_cmp);
