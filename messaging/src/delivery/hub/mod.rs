@@ -30,6 +30,11 @@ use tokio::sync::{mpsc, Notify};
 /// A serialized frame (JSON text), shared by every connection it goes to without a copy.
 pub type Frame = bytes::Bytes;
 
+/// The hub's maps: keyed by user and account IDs, looked up once per recipient of a broadcast,
+/// so with a fast (seeded) hash instead of SipHash.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type Set<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// Frames a queued connection ([`queue`]) may have waiting; past this the client is too slow
 /// and is dropped.
 pub const QUEUE_MAX: usize = 1024;
@@ -104,7 +109,9 @@ impl Sub {
 #[derive(Default)]
 struct User {
     conns: Vec<Handle>,
-    subs: HashMap<String, Sub>,
+    /// Keyed by the account's ID as `by_account` holds it (one allocation per account, so a
+    /// broadcast's key comparisons read memory that is already in the cache).
+    subs: Map<Arc<str>, Sub>,
 }
 
 impl User {
@@ -113,11 +120,15 @@ impl User {
     }
 }
 
+/// The user and account IDs are shared `Arc<str>`s: a user's ID is one allocation, held by
+/// `users`, `by_account` and the user's handles; an account's is held by `by_account` and the
+/// subscriptions. A broadcast walks `by_account` and looks each user up: it reads one copy of
+/// each ID, which its lookups then find in the cache.
 #[derive(Default)]
 struct State {
-    users: HashMap<String, User>,
+    users: Map<Arc<str>, User>,
     /// account → its connected subscribers (any msgFlag).
-    by_account: HashMap<String, HashSet<String>>,
+    by_account: Map<Arc<str>, Set<Arc<str>>>,
     /// account → console pages watching its Inbox.
     watchers: HashMap<String, Vec<Handle>>,
     stopped: bool,
@@ -128,12 +139,34 @@ impl State {
     fn send(&self, user: &str, frame: &Frame, except: Option<u64>, outgoing: &mut Outgoing) {
         let Some(u) = self.users.get(user) else { return };
         for c in u.conns.iter().filter(|c| Some(c.id) != except) {
-            outgoing.0.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame: frame.clone(), then: None });
+            outgoing.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame: frame.clone(), then: None });
         }
     }
 
-    fn index(&mut self, user: &str, account: &str) {
-        self.by_account.entry(account.to_owned()).or_default().insert(user.to_owned());
+    /// The shared copy of an account's ID (a new one if no connected user subscribes to it yet).
+    fn account_key(&self, account: &str) -> Arc<str> {
+        self.by_account.get_key_value(account).map_or_else(|| account.into(), |(k, _)| k.clone())
+    }
+
+    /// Sets (`Some`) or removes a connected user's subscription, keeping `by_account` in step.
+    fn set_sub(&mut self, user: &str, account: &str, sub: Option<Sub>) {
+        let Some((user, _)) = self.users.get_key_value(user) else { return };
+        let user = user.clone();
+        match sub {
+            Some(sub) => {
+                let key = self.account_key(account);
+                if let Some(u) = self.users.get_mut(&*user) {
+                    u.subs.insert(key.clone(), sub);
+                }
+                self.by_account.entry(key).or_default().insert(user);
+            }
+            None => {
+                if let Some(u) = self.users.get_mut(&*user) {
+                    u.subs.remove(account);
+                }
+                self.unindex(&user, account);
+            }
+        }
     }
 
     fn unindex(&mut self, user: &str, account: &str) {
@@ -260,9 +293,11 @@ impl Hub {
     pub async fn connect(&self, user: &str, out: Arc<dyn Outbox>) -> crate::Result<Connection> {
         let (connection, first, n) = {
             let mut state = self.lock();
-            let (handle, connection) = self.new_connection(&state, user, out);
-            let first = !state.users.contains_key(user);
-            let u = state.users.entry(user.to_owned()).or_default();
+            let key = state.users.get_key_value(user).map(|(k, _)| k.clone());
+            let first = key.is_none();
+            let key = key.unwrap_or_else(|| user.into());
+            let (handle, connection) = self.new_connection(&state, key.clone(), out);
+            let u = state.users.entry(key).or_default();
             u.conns.push(handle);
             (connection, first, u.conns.len())
         };
@@ -271,17 +306,11 @@ impl Hub {
             match self.load_subs(user).await {
                 Ok(subs) => {
                     let mut state = self.lock();
-                    let mut added = Vec::new();
-                    if let Some(u) = state.users.get_mut(user) {
-                        for (account, sub) in subs {
-                            if !u.subs.contains_key(&account) {
-                                u.subs.insert(account.clone(), sub);
-                                added.push(account);
-                            }
+                    for (account, sub) in subs {
+                        let known = state.users.get(user).is_some_and(|u| u.subs.contains_key(account.as_str()));
+                        if !known {
+                            state.set_sub(user, &account, Some(sub));
                         }
-                    }
-                    for account in added {
-                        state.index(user, &account);
                     }
                 }
                 Err(e) => {
@@ -294,13 +323,13 @@ impl Hub {
     }
 
     /// A new connection's two ends: the hub's handle and the socket code's [`Connection`].
-    fn new_connection(&self, state: &State, user: &str, out: Arc<dyn Outbox>) -> (Handle, Connection) {
+    fn new_connection(&self, state: &State, user: Arc<str>, out: Arc<dyn Outbox>) -> (Handle, Connection) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let dropped = Arc::new(Notify::new());
         if state.stopped {
             dropped.notify_one();
         }
-        let handle = Handle { id, user: user.into(), out, dropped: dropped.clone() };
+        let handle = Handle { id, user, out, dropped: dropped.clone() };
         (handle, Connection { id, origin: format!("{}:{id}", self.m.node_id()), dropped })
     }
 
@@ -308,7 +337,7 @@ impl Hub {
     /// Inbox), through `out`.
     pub fn watch_inbox(&self, account: &str, out: Arc<dyn Outbox>) -> Connection {
         let mut state = self.lock();
-        let (handle, connection) = self.new_connection(&state, account, out);
+        let (handle, connection) = self.new_connection(&state, account.into(), out);
         state.watchers.entry(account.to_owned()).or_default().push(handle);
         connection
     }
@@ -346,7 +375,7 @@ impl Hub {
         u.conns.retain(|c| c.id != id);
         let n = u.conns.len();
         if n == 0 {
-            let accounts: Vec<String> = u.subs.keys().cloned().collect();
+            let accounts: Vec<Arc<str>> = u.subs.keys().cloned().collect();
             state.users.remove(user);
             for a in accounts {
                 state.unindex(user, &a);
@@ -420,21 +449,8 @@ impl Hub {
         let mut state = self.lock();
         let Some(u) = state.users.get_mut(user) else { return };
         let before = u.total_unread();
-        match sub {
-            Some(s) => {
-                u.subs.insert(account.to_owned(), s);
-            }
-            None => {
-                u.subs.remove(account);
-            }
-        }
-        let after = u.total_unread();
-        let present = u.subs.contains_key(account);
-        if present {
-            state.index(user, account);
-        } else {
-            state.unindex(user, account);
-        }
+        state.set_sub(user, account, sub);
+        let after = state.users.get(user).map_or(before, User::total_unread);
         if after != before {
             state.send(user, &total_frame(after), None, outgoing);
         }
@@ -449,11 +465,9 @@ impl Hub {
             self.m.account_cache.forget(account);
         }
         let mut outgoing = Outgoing::default();
-        // A broadcast has one write per connection (its message and the new total together).
-        let mut one_each = false;
         match change {
             Change::Message { account, user: None, seq, .. } => {
-                if !self.lock().by_account.contains_key(account) {
+                if !self.lock().by_account.contains_key(account.as_str()) {
                     return Ok(());
                 }
                 let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
@@ -462,10 +476,13 @@ impl Hub {
                     let mut state = self.lock();
                     let State { users, by_account, .. } = &mut *state;
                     // Most recipients end up with the same total: its frame is made once per value.
-                    let mut totals: HashMap<i64, Frame> = HashMap::new();
-                    for user in by_account.get(account).into_iter().flatten() {
-                        let Some(u) = users.get_mut(user) else { continue };
-                        let Some(sub) = u.subs.get_mut(account) else { continue };
+                    let mut totals: Map<i64, Frame> = Map::default();
+                    let recipients = by_account.get(account.as_str());
+                    // One write per connection (its message and the new total together).
+                    outgoing = Outgoing::for_broadcast(&self.writers, recipients.map_or(0, Set::len));
+                    for user in recipients.into_iter().flatten() {
+                        let Some(u) = users.get_mut(&**user) else { continue };
+                        let Some(sub) = u.subs.get_mut(account.as_str()) else { continue };
                         if sub.flag == MsgFlag::Discard {
                             continue;
                         }
@@ -476,11 +493,10 @@ impl Hub {
                         let total = totals.entry(u.total_unread()).or_insert_with_key(|t| total_frame(*t));
                         for c in &u.conns {
                             let (frame, then) = (frame.clone(), Some(total.clone()));
-                            outgoing.0.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame, then });
+                            outgoing.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame, then });
                         }
                     }
                 }
-                one_each = true;
             }
             Change::Message { account, user: Some(user), seq, origin } => {
                 if !self.is_connected(user) {
@@ -496,12 +512,12 @@ impl Hub {
             Change::Live { account, user, message } => {
                 let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message })).into();
                 let state = self.lock();
-                let users: Vec<String> = match user {
-                    Some(u) => vec![u.clone()],
-                    None => state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                let users: Vec<Arc<str>> = match user {
+                    Some(u) => vec![u.as_str().into()],
+                    None => state.by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
                 };
                 for u in users {
-                    let wants = state.users.get(&u).and_then(|x| x.subs.get(account)).is_some_and(|s| user.is_some() || s.flag != MsgFlag::Discard);
+                    let wants = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).is_some_and(|s| user.is_some() || s.flag != MsgFlag::Discard);
                     if wants {
                         state.send(&u, &frame, None, &mut outgoing);
                     }
@@ -520,10 +536,10 @@ impl Hub {
                     None => {
                         let seq = crate::MsgKey::parse(key).map_or(0, |k| k.seq);
                         let mut state = self.lock();
-                        let users: Vec<String> = state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                        let users: Vec<Arc<str>> = state.by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
                         for u in users {
                             let total = state.users.get_mut(&u).and_then(|x| {
-                                let sub = x.subs.get_mut(account)?;
+                                let sub = x.subs.get_mut(account.as_str())?;
                                 (sub.flag != MsgFlag::Discard && seq > sub.read_seq && sub.unread > 0).then(|| sub.unread -= 1)?;
                                 Some(x.total_unread())
                             });
@@ -565,22 +581,22 @@ impl Hub {
                 }
             }
             Change::ProfileChanged { account } => {
-                if !self.lock().by_account.contains_key(account) {
+                if !self.lock().by_account.contains_key(account.as_str()) {
                     return Ok(());
                 }
                 let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
                 let info = self.m.account_from_storage(&id).await?;
                 let state = self.lock();
-                let users: Vec<String> = state.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                let users: Vec<Arc<str>> = state.by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
                 for u in users {
-                    let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account)).map(Sub::state) else { continue };
+                    let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).map(Sub::state) else { continue };
                     let frame: Frame = event_frame("onOfficialAccountInfoChanged", json!({ "officialAccountInfo": account_info(&info, Some(&sub)) })).into();
                     state.send(&u, &frame, None, &mut outgoing);
                 }
             }
             Change::AccountDeleted { account } => {
                 let frame: Frame = event_frame("onOfficialAccountDeleted", json!({ "officialAccountID": account })).into();
-                let users: Vec<String> = self.lock().by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                let users: Vec<Arc<str>> = self.lock().by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
                 for u in users {
                     self.lock().send(&u, &frame, None, &mut outgoing);
                     self.put_sub(&u, account, None, &mut outgoing);
@@ -596,7 +612,7 @@ impl Hub {
             }
             Change::Relayed { .. } | Change::SettingsChanged => {}
         }
-        let dropped = outgoing.write(one_each.then_some(&self.writers)).await;
+        let dropped = outgoing.write().await;
         self.drop_slow(dropped);
         Ok(())
     }
@@ -609,8 +625,8 @@ impl Hub {
             let recipients: Vec<String> = {
                 let state = self.lock();
                 match &thread {
-                    Some(u) => state.users.contains_key(u).then(|| vec![u.clone()]).unwrap_or_default(),
-                    None => state.by_account.get(&account).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                    Some(u) => state.users.contains_key(u.as_str()).then(|| vec![u.clone()]).unwrap_or_default(),
+                    None => state.by_account.get(account.as_str()).map(|s| s.iter().map(|u| u.to_string()).collect()).unwrap_or_default(),
                 }
             };
             if recipients.is_empty() {
@@ -644,7 +660,7 @@ impl Hub {
                     }
                 }
             }
-            let dropped = outgoing.write(None).await;
+            let dropped = outgoing.write().await;
             self.drop_slow(dropped);
         }
         Ok(())
