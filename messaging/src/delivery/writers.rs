@@ -63,21 +63,21 @@ fn write_all(writes: Vec<Write>) -> Vec<(Arc<str>, u64)> {
 }
 
 impl Outgoing {
-    /// For a broadcast to `connections` (at most one write each, so its writes may go out in
-    /// shares on several threads): past [`WRITE_SHARE`], on the writer threads, started on first
-    /// use. Otherwise like `Outgoing::default()`: written on the hub's task, in order.
-    pub(super) fn for_broadcast(writers: &OnceLock<Writers>, connections: usize) -> Self {
-        let mut outgoing = Outgoing { writes: Vec::new(), large: None };
-        if connections > WRITE_SHARE {
+    /// For a broadcast to about `recipients` connections, at most one write each (so its writes
+    /// may go out in shares on several threads): past [`WRITE_SHARE`], on the writer threads,
+    /// started on first use. Otherwise like `Outgoing::default()`: written on the hub's task.
+    pub(super) fn for_broadcast(writers: &OnceLock<Writers>, recipients: usize) -> Self {
+        let mut outgoing = Outgoing::default();
+        if recipients > WRITE_SHARE {
             let writers = writers.get_or_init(Writers::start);
             if writers.threads > 0 {
-                let share = connections.div_ceil(writers.threads * SHARES_PER_THREAD).max(WRITE_SHARE);
+                let share = recipients.div_ceil(writers.threads * SHARES_PER_THREAD).max(WRITE_SHARE);
                 outgoing.writes.reserve(share);
                 outgoing.large = Some(Large { jobs: writers.jobs.clone(), share, results: Vec::new() });
                 return outgoing;
             }
         }
-        outgoing.writes.reserve(connections);
+        outgoing.writes.reserve(recipients);
         outgoing
     }
 
@@ -112,14 +112,16 @@ impl Large {
     /// Hands one share to whichever writer thread is free: off the runtime's workers, at a lower
     /// priority (see the top of this file), so requests (the REST send that caused this
     /// broadcast among them) answer first. Outside a task there is no tokio budget either.
+    /// Should the writers be gone, the share is written here: no frame is lost.
     fn send(&mut self, share: Vec<Write>) {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = done.send(write_all(share));
         });
-        if self.jobs.send(job).is_ok() {
-            self.results.push(result);
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            job();
         }
+        self.results.push(result);
     }
 }
 

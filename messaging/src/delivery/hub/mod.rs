@@ -143,6 +143,11 @@ impl State {
         }
     }
 
+    /// The users connected here who subscribe to `account` (any msgFlag).
+    fn subscribers_here(&self, account: &str) -> Vec<Arc<str>> {
+        self.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    }
+
     /// The shared copy of an account's ID (a new one if no connected user subscribes to it yet).
     fn account_key(&self, account: &str) -> Arc<str> {
         self.by_account.get_key_value(account).map_or_else(|| account.into(), |(k, _)| k.clone())
@@ -514,7 +519,12 @@ impl Hub {
                 let state = self.lock();
                 let users: Vec<Arc<str>> = match user {
                     Some(u) => vec![u.as_str().into()],
-                    None => state.by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                    None => {
+                        // Online only, to the whole account: a broadcast like any other.
+                        let users = state.subscribers_here(account);
+                        outgoing = Outgoing::for_broadcast(&self.writers, users.len());
+                        users
+                    }
                 };
                 for u in users {
                     let wants = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).is_some_and(|s| user.is_some() || s.flag != MsgFlag::Discard);
@@ -536,7 +546,7 @@ impl Hub {
                     None => {
                         let seq = crate::MsgKey::parse(key).map_or(0, |k| k.seq);
                         let mut state = self.lock();
-                        let users: Vec<Arc<str>> = state.by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                        let users = state.subscribers_here(account);
                         for u in users {
                             let total = state.users.get_mut(&u).and_then(|x| {
                                 let sub = x.subs.get_mut(account.as_str())?;
@@ -587,7 +597,7 @@ impl Hub {
                 let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
                 let info = self.m.account_from_storage(&id).await?;
                 let state = self.lock();
-                let users: Vec<Arc<str>> = state.by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                let users = state.subscribers_here(account);
                 for u in users {
                     let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).map(Sub::state) else { continue };
                     let frame: Frame = event_frame("onOfficialAccountInfoChanged", json!({ "officialAccountInfo": account_info(&info, Some(&sub)) })).into();
@@ -596,7 +606,7 @@ impl Hub {
             }
             Change::AccountDeleted { account } => {
                 let frame: Frame = event_frame("onOfficialAccountDeleted", json!({ "officialAccountID": account })).into();
-                let users: Vec<Arc<str>> = self.lock().by_account.get(account.as_str()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                let users = self.lock().subscribers_here(account);
                 for u in users {
                     self.lock().send(&u, &frame, None, &mut outgoing);
                     self.put_sub(&u, account, None, &mut outgoing);
@@ -626,7 +636,7 @@ impl Hub {
                 let state = self.lock();
                 match &thread {
                     Some(u) => state.users.contains_key(u.as_str()).then(|| vec![u.clone()]).unwrap_or_default(),
-                    None => state.by_account.get(account.as_str()).map(|s| s.iter().map(|u| u.to_string()).collect()).unwrap_or_default(),
+                    None => state.subscribers_here(&account).iter().map(|u| u.to_string()).collect(),
                 }
             };
             if recipients.is_empty() {

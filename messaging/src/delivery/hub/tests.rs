@@ -120,4 +120,14 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
     }
     assert_eq!(kept.iter().map(|k| totals(k)).collect::<HashSet<_>>(), HashSet::from([vec![1]]));
     assert_eq!(hub.connection_counts(), (kept.len(), kept.len()), "the connections behind are dropped");
+
+    // An online-only broadcast to the account goes out the same way: once to each, no new total.
+    let live = json!({ "msgKey": "live-key", "elements": [] });
+    hub.apply(&Change::Live { account: id.as_str().to_owned(), user: None, message: live }).await.unwrap();
+    for k in &kept {
+        let frames = k.0.lock().unwrap();
+        let lives = frames.iter().filter(|f| f["event"] == "onRecvNewMessage" && f["data"]["message"]["msgKey"] == "live-key").count();
+        assert_eq!(lives, 1);
+    }
+    assert_eq!(kept.iter().map(|k| totals(k)).collect::<HashSet<_>>(), HashSet::from([vec![1]]));
 }
