@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, protocol::WebSocketConfig, Message, WebSocket};
 
 const SDKAPPID: u64 = 1_400_000_997;
 const KEY: &str = "fanout-key";
@@ -34,6 +34,10 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// Clients per load-generator process at most (each process may hold 20,000 files); a node's
 /// clients are shared evenly among as few processes as that allows.
 const PER_PROCESS: usize = 17_000;
+/// How often a load generator looks for frames while they are coming (see `clients_process`).
+const BATCH_PAUSE: Duration = Duration::from_micros(500);
+/// Threads a load generator connects its clients from.
+const CONNECTING_THREADS: usize = 32;
 /// The load generators' CPU priority (nice level; `HERALD_FANOUT_GENERATOR_NICE` changes it).
 /// They stand in for phones, which in a deployment do their reading on CPUs of their own; here
 /// they share the servers' two cores, and at the servers' own priority their reading would be
@@ -81,34 +85,113 @@ async fn connect(port: u16, user: &str, source: std::net::IpAddr) -> tokio_tungs
     ws
 }
 
+/// A client's socket as the load generator reads it. Once reading starts (`edge`), it is
+/// nonblocking and registered edge-triggered, and it remembers when a read came back short: the
+/// next read then says "would block" without asking the kernel (new bytes bring a new readiness
+/// event, which clears `drained`). That saves each client a second system call per broadcast.
+struct ClientSocket {
+    stream: std::net::TcpStream,
+    edge: bool,
+    drained: bool,
+}
+
+impl std::io::Read for ClientSocket {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.drained {
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        let n = self.stream.read(buf)?;
+        self.drained = self.edge && n < buf.len();
+        Ok(n)
+    }
+}
+
+impl Write for ClientSocket {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.stream.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// Opens one client connection from `source` (blocking: the handshake), then makes it
+/// nonblocking for the reading loop.
+fn connect_client(port: u16, user: &str, source: std::net::IpAddr) -> WebSocket<ClientSocket> {
+    let sig: String = form_urlencoded::byte_serialize(messaging::usersig::sign(SDKAPPID, KEY, user, 86_400, now()).as_bytes()).collect();
+    let url = format!("ws://127.0.0.1:{port}/v1/client?sdkappid={SDKAPPID}&identifier={user}&usersig={sig}");
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&std::net::SocketAddr::from((source, 0)).into()).unwrap();
+    socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into()).expect("connect");
+    let stream = ClientSocket { stream: socket.into(), edge: false, drained: false };
+    // tungstenite zeroes its read buffer before every read: a broadcast's frames are < 1 KiB.
+    let config = WebSocketConfig::default().read_buffer_size(2048).write_buffer_size(2048);
+    let (mut ws, _) = tungstenite::client::client_with_config(url.as_str(), stream, Some(config)).expect("upgrade");
+    ws.get_mut().stream.set_nonblocking(true).unwrap();
+    ws.get_mut().edge = true;
+    ws
+}
+
 /// A load-generator process: users `from..to` on `port`; prints `ready`, then for every
-/// broadcast `done {msgKey} {micros of the last arrival}` once all its clients have it. One
-/// thread (a current-thread runtime): the generators share the two cores with the servers, and
-/// threads handing work to each other would only add wake-ups.
-async fn clients_process() {
+/// broadcast `done {msgKey} {micros of the last arrival}` once all its clients have it.
+/// One thread reading every socket as epoll reports it (tungstenite parses the frames and
+/// answers pings): the generators share the two cores with the servers, and they stand in for
+/// phones, so they should take as little of them as a client can.
+fn clients_process() {
     let var = |n: &str| std::env::var(n).unwrap();
     let port: u16 = var("FANOUT_PORT").parse().unwrap();
     let (from, to): (usize, usize) = (var("FANOUT_FROM").parse().unwrap(), var("FANOUT_TO").parse().unwrap());
     let source_base: u8 = var("FANOUT_SOURCE").parse().unwrap();
     let n = to - from;
+    let mut poll = mio::Poll::new().unwrap();
+    // Connected from a few threads at once (each handshake waits for the server to load the
+    // user's subscriptions); read from this one.
+    let clients: Vec<WebSocket<ClientSocket>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..CONNECTING_THREADS)
+            .map(|t| {
+                scope.spawn(move || {
+                    (from + t..to)
+                        .step_by(CONNECTING_THREADS)
+                        .map(|i| (i, connect_client(port, &format!("u{i}"), std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, source_base + ((i - from) / 10_000) as u8)))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().unwrap()).map(|(_, ws)| ws).collect()
+    });
+    for (token, ws) in clients.iter().enumerate() {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&ws.get_ref().stream);
+        poll.registry().register(&mut mio::unix::SourceFd(&fd), mio::Token(token), mio::Interest::READABLE).unwrap();
+    }
+    let mut clients = clients;
+    println!("ready");
+    std::io::stdout().flush().unwrap();
     // msgKey → (clients that have it, latest arrival).
-    let counts = std::sync::Arc::new(std::sync::Mutex::new(HashMap::<String, (usize, u128)>::new()));
-    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(200));
-    for i in from..to {
-        let permit = gate.clone().acquire_owned().await.unwrap();
-        let counts = counts.clone();
-        let source = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, source_base + ((i - from) / 10_000) as u8));
-        tokio::spawn(async move {
-            let mut ws = connect(port, &format!("u{i}"), source).await;
-            drop(permit);
-            // Unsplit: tungstenite answers pings by itself as it reads.
-            while let Some(Ok(frame)) = ws.next().await {
-                match frame {
-                    Message::Text(t) if t.as_str().contains("\"onRecvNewMessage\"") => {
+    let mut counts = HashMap::<String, (usize, u128)>::new();
+    let mut events = mio::Events::with_capacity(4096);
+    let mut busy = false;
+    loop {
+        // While frames are coming, look every BATCH_PAUSE instead of waiting in epoll: on
+        // loopback the sender pays the receiver's wake-up, and 17,000 phones would each wake on
+        // a CPU of their own, not on the server's.
+        if busy {
+            std::thread::sleep(BATCH_PAUSE);
+        }
+        let timeout = if busy { Some(Duration::ZERO) } else { None };
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "{e}");
+            continue;
+        }
+        busy = !events.is_empty();
+        for event in &events {
+            let ws = &mut clients[event.token().0];
+            ws.get_mut().drained = false;
+            loop {
+                match ws.read() {
+                    Ok(Message::Text(t)) if t.as_str().contains("\"onRecvNewMessage\"") => {
                         let at = micros();
-                        // A string search, not a parse: the load generator shares the two cores.
+                        // A string search, not a parse.
                         let key = t.as_str().split("\"msgKey\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
-                        let mut counts = counts.lock().unwrap();
                         let entry = match counts.get_mut(key) {
                             Some(e) => e,
                             None => counts.entry(key.to_owned()).or_insert((0, 0)),
@@ -120,14 +203,19 @@ async fn clients_process() {
                             std::io::stdout().flush().unwrap();
                         }
                     }
-                    _ => {}
+                    Ok(_) => {}
+                    Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    // Closed: the bench is over, or the server dropped this client (it then
+                    // never counts, and the bench says so by waiting in vain).
+                    Err(_) => {
+                        let fd = std::os::fd::AsRawFd::as_raw_fd(&ws.get_ref().stream);
+                        let _ = poll.registry().deregister(&mut mio::unix::SourceFd(&fd));
+                        break;
+                    }
                 }
             }
-        });
+        }
     }
-    let _ = gate.acquire_many(200).await.unwrap();
-    println!("ready");
-    std::future::pending::<()>().await;
 }
 
 fn start_node(db: &str, port: u16) -> Child {
@@ -149,7 +237,7 @@ fn start_node(db: &str, port: u16) -> Child {
 
 fn main() {
     if std::env::var("FANOUT_ROLE").as_deref() == Ok("clients") {
-        return tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(clients_process());
+        return clients_process();
     }
     tokio::runtime::Runtime::new().unwrap().block_on(bench());
 }
