@@ -13,14 +13,16 @@
 //!   first connection opens and kept up to date from the changes, so a broadcast costs one
 //!   database read per node, not one per recipient.
 //! * Reaction changes are gathered and sent at most once per message per second.
+//!
+//! Here: the connections and their indexes. What each change becomes is in `changes`.
 
-use super::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount, SubscriptionState};
+use super::objects::{event_frame, SubscriptionState};
 use super::conversation::SubscriptionRow;
 use super::writers::{Outgoing, Write, Writers};
 use super::Change;
 use crate::message::MsgFlag;
-use crate::{Messaging, OfficialAccountId};
-use serde_json::{json, Value};
+use crate::Messaging;
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -184,9 +186,8 @@ impl State {
     }
 }
 
-fn total_frame(total: i64) -> Frame {
-    event_frame("onTotalUnreadMessageCountChanged", json!({ "totalUnreadCount": total })).into()
-}
+/// (account, conversation user (None: a broadcast), msgKey) → users whose reaction changed.
+type PendingReactions = HashMap<(String, Option<String>, String), HashSet<String>>;
 
 /// This node's connections. Create one with [`Hub::start`]; it runs until [`Hub::stop`].
 pub struct Hub {
@@ -195,8 +196,8 @@ pub struct Hub {
     next_id: AtomicU64,
     /// user → connections on this node, waiting to be written to `presence`.
     presence: Mutex<HashMap<String, i64>>,
-    /// (account, conversation user, key) → users whose reaction changed, waiting for the next flush.
-    reactions: Mutex<HashMap<(String, Option<String>, String), HashSet<String>>>,
+    /// Reaction changes waiting for the next flush.
+    reactions: Mutex<PendingReactions>,
     /// The broadcast writer threads, started by the first large broadcast.
     writers: std::sync::OnceLock<Writers>,
 }
@@ -247,7 +248,7 @@ impl Hub {
             let mut beats = 0u64;
             loop {
                 tick.tick().await;
-                if beats % (super::presence::HEARTBEAT_SECS * 4) == 0 {
+                if beats.is_multiple_of(super::presence::HEARTBEAT_SECS * 4) {
                     if let Err(e) = h.m.heartbeat_node().await {
                         tracing::warn!(error = %e, "node heartbeat failed");
                     }
@@ -420,262 +421,8 @@ impl Hub {
             .collect())
     }
 
-    /// Reloads one subscription of a connected user from the database (None: not subscribed).
-    async fn reload_sub(&self, user: &str, account: &str) -> crate::Result<Option<Sub>> {
-        let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(None) };
-        match self.m.subscription_of(user, &id).await {
-            Ok(s) => Ok(Some(Sub::from_row(&s))),
-            Err(crate::Error::NotSubscribed { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn is_connected(&self, user: &str) -> bool {
-        self.lock().users.contains_key(user)
-    }
-
-    /// Drops the connections that could not take a frame.
-    fn drop_slow(&self, dropped: Vec<(Arc<str>, u64)>) {
-        for (user, id) in dropped {
-            let handle = {
-                let state = self.lock();
-                state.users.get(&*user).and_then(|u| u.conns.iter().find(|c| c.id == id)).map(|c| c.dropped.clone())
-            };
-            if let Some(d) = handle {
-                tracing::info!(%user, id, "dropping a client connection that does not read (it fell too far behind)");
-                d.notify_one();
-            }
-            self.disconnect(&user, id);
-        }
-    }
-
-    /// Sets (or removes) a connected user's subscription and sends the unread total if it moved.
-    fn put_sub(&self, user: &str, account: &str, sub: Option<Sub>, outgoing: &mut Outgoing) {
-        let mut state = self.lock();
-        let Some(u) = state.users.get_mut(user) else { return };
-        let before = u.total_unread();
-        state.set_sub(user, account, sub);
-        let after = state.users.get(user).map_or(before, User::total_unread);
-        if after != before {
-            state.send(user, &total_frame(after), None, outgoing);
-        }
-    }
-
-    async fn apply(&self, change: &Change) -> crate::Result<()> {
-        self.tell_inbox(change);
-        // This node's account cache forgets what changed on any node (profile, subscriber count).
-        if let Change::ProfileChanged { account } | Change::AccountDeleted { account } | Change::Subscribed { account, .. }
-        | Change::Unsubscribed { account, .. } = change
-        {
-            self.m.account_cache.forget(account);
-        }
-        let mut outgoing = Outgoing::default();
-        match change {
-            Change::Message { account, user: None, seq, .. } => {
-                if !self.lock().by_account.contains_key(account.as_str()) {
-                    return Ok(());
-                }
-                let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
-                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
-                {
-                    let mut state = self.lock();
-                    let State { users, by_account, .. } = &mut *state;
-                    // Most recipients end up with the same total: its frame is made once per value.
-                    let mut totals: Map<i64, Frame> = Map::default();
-                    let recipients = by_account.get(account.as_str());
-                    // One write per connection (its message and the new total together).
-                    outgoing = Outgoing::for_broadcast(&self.writers, recipients.map_or(0, Set::len));
-                    for user in recipients.into_iter().flatten() {
-                        let Some(u) = users.get_mut(&**user) else { continue };
-                        let Some(sub) = u.subs.get_mut(account.as_str()) else { continue };
-                        if sub.flag == MsgFlag::Discard {
-                            continue;
-                        }
-                        if *seq > sub.counted_seq {
-                            sub.unread += 1;
-                            sub.counted_seq = *seq;
-                        }
-                        let total = totals.entry(u.total_unread()).or_insert_with_key(|t| total_frame(*t));
-                        for c in &u.conns {
-                            let (frame, then) = (frame.clone(), Some(total.clone()));
-                            outgoing.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame, then });
-                        }
-                    }
-                }
-            }
-            Change::Message { account, user: Some(user), seq, origin } => {
-                if !self.is_connected(user) {
-                    return Ok(());
-                }
-                let Some(message) = self.m.direct_message(account, user, *seq).await? else { return Ok(()) };
-                let except = origin.as_deref().and_then(|o| o.strip_prefix(&format!("{}:", self.m.node_id()))).and_then(|id| id.parse().ok());
-                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
-                self.lock().send(user, &frame, except, &mut outgoing);
-                let sub = self.reload_sub(user, account).await?;
-                self.put_sub(user, account, sub, &mut outgoing);
-            }
-            Change::Live { account, user, message } => {
-                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message })).into();
-                let state = self.lock();
-                let users: Vec<Arc<str>> = match user {
-                    Some(u) => vec![u.as_str().into()],
-                    None => {
-                        // Online only, to the whole account: a broadcast like any other.
-                        let users = state.subscribers_here(account);
-                        outgoing = Outgoing::for_broadcast(&self.writers, users.len());
-                        users
-                    }
-                };
-                for u in users {
-                    let wants = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).is_some_and(|s| user.is_some() || s.flag != MsgFlag::Discard);
-                    if wants {
-                        state.send(&u, &frame, None, &mut outgoing);
-                    }
-                }
-            }
-            Change::Recalled { account, user, key } => {
-                let frame: Frame = event_frame("onRecvMessageRevoked", json!({ "conversationID": conversation_id(account), "msgKey": key })).into();
-                match user {
-                    Some(u) => {
-                        self.lock().send(u, &frame, None, &mut outgoing);
-                        if self.is_connected(u) {
-                            let sub = self.reload_sub(u, account).await?;
-                            self.put_sub(u, account, sub, &mut outgoing);
-                        }
-                    }
-                    None => {
-                        let seq = crate::MsgKey::parse(key).map_or(0, |k| k.seq);
-                        let mut state = self.lock();
-                        let users = state.subscribers_here(account);
-                        for u in users {
-                            let total = state.users.get_mut(&u).and_then(|x| {
-                                let sub = x.subs.get_mut(account.as_str())?;
-                                (sub.flag != MsgFlag::Discard && seq > sub.read_seq && sub.unread > 0).then(|| sub.unread -= 1)?;
-                                Some(x.total_unread())
-                            });
-                            state.send(&u, &frame, None, &mut outgoing);
-                            if let Some(t) = total {
-                                state.send(&u, &total_frame(t), None, &mut outgoing);
-                            }
-                        }
-                    }
-                }
-            }
-            Change::Subscribed { account, users } => {
-                let connected: Vec<&String> = users.iter().filter(|u| self.is_connected(u)).collect();
-                if connected.is_empty() {
-                    return Ok(());
-                }
-                let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
-                let info = self.m.account_from_storage(&id).await?;
-                for user in connected {
-                    let Some(sub) = self.reload_sub(user, account).await? else { continue };
-                    let frame: Frame = event_frame("onOfficialAccountSubscribed", json!({ "officialAccountInfo": account_info(&info, Some(&sub.state())) })).into();
-                    self.lock().send(user, &frame, None, &mut outgoing);
-                    self.put_sub(user, account, Some(sub), &mut outgoing);
-                }
-            }
-            Change::Unsubscribed { account, users } => {
-                let frame: Frame = event_frame("onOfficialAccountUnsubscribed", json!({ "officialAccountID": account })).into();
-                for user in users {
-                    if self.is_connected(user) {
-                        self.lock().send(user, &frame, None, &mut outgoing);
-                        self.put_sub(user, account, None, &mut outgoing);
-                    }
-                }
-            }
-            Change::ReceiveOption { account, user } | Change::Read { account, user } => {
-                if self.is_connected(user) {
-                    let sub = self.reload_sub(user, account).await?;
-                    self.put_sub(user, account, sub, &mut outgoing);
-                }
-            }
-            Change::ProfileChanged { account } => {
-                if !self.lock().by_account.contains_key(account.as_str()) {
-                    return Ok(());
-                }
-                let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
-                let info = self.m.account_from_storage(&id).await?;
-                let state = self.lock();
-                let users = state.subscribers_here(account);
-                for u in users {
-                    let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).map(Sub::state) else { continue };
-                    let frame: Frame = event_frame("onOfficialAccountInfoChanged", json!({ "officialAccountInfo": account_info(&info, Some(&sub)) })).into();
-                    state.send(&u, &frame, None, &mut outgoing);
-                }
-            }
-            Change::AccountDeleted { account } => {
-                let frame: Frame = event_frame("onOfficialAccountDeleted", json!({ "officialAccountID": account })).into();
-                let users = self.lock().subscribers_here(account);
-                for u in users {
-                    self.lock().send(&u, &frame, None, &mut outgoing);
-                    self.put_sub(&u, account, None, &mut outgoing);
-                }
-            }
-            Change::Reactions { account, user, key, by } => {
-                self.reactions
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry((account.clone(), user.clone(), key.clone()))
-                    .or_default()
-                    .insert(by.clone());
-            }
-            Change::Relayed { .. } | Change::SettingsChanged => {}
-        }
-        let dropped = outgoing.write().await;
-        self.drop_slow(dropped);
-        Ok(())
-    }
-
-    /// Sends one `onMessageReactionsChanged` per message whose reactions changed since the last
-    /// flush: the counts are read once; `reactedByMe` is looked up for the recipients.
-    async fn flush_reactions(&self) -> crate::Result<()> {
-        let pending = std::mem::take(&mut *self.reactions.lock().unwrap_or_else(|p| p.into_inner()));
-        for ((account, thread, key), _by) in pending {
-            let recipients: Vec<String> = {
-                let state = self.lock();
-                match &thread {
-                    Some(u) => state.users.contains_key(u.as_str()).then(|| vec![u.clone()]).unwrap_or_default(),
-                    None => state.subscribers_here(&account).iter().map(|u| u.to_string()).collect(),
-                }
-            };
-            if recipients.is_empty() {
-                continue;
-            }
-            let thread_key = thread.as_deref().unwrap_or("");
-            let totals = self.m.reaction_totals(&account, thread_key, &key).await?;
-            let mine = self.m.reactions_by(&account, thread_key, &key, &recipients).await?;
-            let frame_for = |me: Option<&str>| -> Frame {
-                let reactions: Vec<ReactionCount> = totals
-                    .iter()
-                    .map(|(r, total)| ReactionCount {
-                        reaction_id: r.clone(),
-                        total: *total,
-                        reacted_by_me: me.is_some_and(|me| mine.iter().any(|(u, mr)| u == me && mr == r)),
-                    })
-                    .collect();
-                let data: Value = json!({ "conversationID": conversation_id(&account), "msgKey": key, "reactions": reactions_json(&reactions) });
-                event_frame("onMessageReactionsChanged", data).into()
-            };
-            let shared = frame_for(None);
-            let reacted: HashSet<&str> = mine.iter().map(|(u, _)| u.as_str()).collect();
-            let mut outgoing = Outgoing::default();
-            {
-                let state = self.lock();
-                for u in &recipients {
-                    if reacted.contains(u.as_str()) {
-                        state.send(u, &frame_for(Some(u)), None, &mut outgoing);
-                    } else {
-                        state.send(u, &shared, None, &mut outgoing);
-                    }
-                }
-            }
-            let dropped = outgoing.write().await;
-            self.drop_slow(dropped);
-        }
-        Ok(())
-    }
 }
 
+mod changes;
 #[cfg(test)]
 mod tests;

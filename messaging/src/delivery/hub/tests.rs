@@ -5,7 +5,8 @@ use crate::delivery::writers::WRITE_SHARE;
 use crate::broadcasts::NewBroadcast;
 use crate::message::MsgBody;
 use crate::users::NewUser;
-use crate::{AccountProfile, MsgKey, NewAccount, ProfileFields, UnknownOwner, UserId};
+use crate::{AccountProfile, MsgKey, NewAccount, OfficialAccountId, ProfileFields, UnknownOwner, UserId};
+use serde_json::Value;
 
 /// An outbox that keeps what it is given.
 #[derive(Default)]
