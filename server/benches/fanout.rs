@@ -10,11 +10,14 @@
 //! * REST send latency with and without the clients connected (each send once the previous
 //!   broadcast has settled), and while another broadcast is going out to every client;
 //! * one more client's round trip for getOfficialAccountsInfo with 20 subscriptions, meanwhile.
+//!
 //! Asserts nothing; stops by itself.
 //!
-//!     scripts/build.sh && cargo bench -p server --bench fanout                    # 1 node, SQLite
-//!     HERALD_FANOUT_NODES=3 HERALD_FANOUT_CLIENTS=50000 \
-//!       HERALD_FANOUT_DB=postgres://postgres@127.0.0.1:5432/fanout cargo bench -p server --bench fanout
+//! ```text
+//! scripts/build.sh && cargo bench -p server --bench fanout                    # 1 node, SQLite
+//! HERALD_FANOUT_NODES=3 HERALD_FANOUT_CLIENTS=50000 \
+//!   HERALD_FANOUT_DB=postgres://postgres@127.0.0.1:5432/fanout cargo bench -p server --bench fanout
+//! ```
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -295,7 +298,7 @@ async fn bench() {
         rest("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": ACCOUNT, "SubscriberList": list })).await;
     }
     let send = |random: usize| {
-        let rest = rest.clone();
+        let rest = rest;
         async move {
             let started = Instant::now();
             let at = micros();
