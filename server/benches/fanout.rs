@@ -298,7 +298,6 @@ async fn bench() {
         rest("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": ACCOUNT, "SubscriberList": list })).await;
     }
     let send = |random: usize| {
-        let rest = rest;
         async move {
             let started = Instant::now();
             let at = micros();
