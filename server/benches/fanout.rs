@@ -149,7 +149,7 @@ fn clients_process() {
     let mut poll = mio::Poll::new().unwrap();
     // Connected from a few threads at once (each handshake waits for the server to load the
     // user's subscriptions); read from this one.
-    let clients: Vec<WebSocket<ClientSocket>> = std::thread::scope(|scope| {
+    let mut clients: Vec<WebSocket<ClientSocket>> = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..CONNECTING_THREADS)
             .map(|t| {
                 scope.spawn(move || {
@@ -166,7 +166,6 @@ fn clients_process() {
         let fd = std::os::fd::AsRawFd::as_raw_fd(&ws.get_ref().stream);
         poll.registry().register(&mut mio::unix::SourceFd(&fd), mio::Token(token), mio::Interest::READABLE).unwrap();
     }
-    let mut clients = clients;
     println!("ready");
     std::io::stdout().flush().unwrap();
     // msgKey → (clients that have it, latest arrival).

@@ -3,18 +3,14 @@
 //! kept in step (subscriptions, unread counts), and the reaction events gathered per message.
 
 use crate::delivery::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount};
-use crate::delivery::writers::{Outgoing, Write};
+use crate::delivery::writers::Outgoing;
 use crate::delivery::Change;
-use super::{Frame, Hub, Map, Set, State, Sub, User};
+use super::{total_frame, Frame, Hub, Sub, User};
 use crate::message::MsgFlag;
 use crate::OfficialAccountId;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
-
-fn total_frame(total: i64) -> Frame {
-    event_frame("onTotalUnreadMessageCountChanged", json!({ "totalUnreadCount": total })).into()
-}
 
 impl Hub {
     /// Reloads one subscription of a connected user from the database (None: not subscribed).
@@ -74,31 +70,7 @@ impl Hub {
                 }
                 let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
                 let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
-                {
-                    let mut state = self.lock();
-                    let State { users, by_account, .. } = &mut *state;
-                    // Most recipients end up with the same total: its frame is made once per value.
-                    let mut totals: Map<i64, Frame> = Map::default();
-                    let recipients = by_account.get(account.as_str());
-                    // One write per connection (its message and the new total together).
-                    outgoing = Outgoing::for_broadcast(&self.writers, recipients.map_or(0, Set::len));
-                    for user in recipients.into_iter().flatten() {
-                        let Some(u) = users.get_mut(&**user) else { continue };
-                        let Some(sub) = u.subs.get_mut(account.as_str()) else { continue };
-                        if sub.flag == MsgFlag::Discard {
-                            continue;
-                        }
-                        if *seq > sub.counted_seq {
-                            sub.unread += 1;
-                            sub.counted_seq = *seq;
-                        }
-                        let total = totals.entry(u.total_unread()).or_insert_with_key(|t| total_frame(*t));
-                        for c in &u.conns {
-                            let (frame, then) = (frame.clone(), Some(total.clone()));
-                            outgoing.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame, then });
-                        }
-                    }
-                }
+                outgoing = self.lock().broadcast(account, &frame, Some(*seq), &self.writers);
             }
             Change::Message { account, user: Some(user), seq, origin } => {
                 if !self.is_connected(user) {
@@ -113,20 +85,14 @@ impl Hub {
             }
             Change::Live { account, user, message } => {
                 let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message })).into();
-                let state = self.lock();
-                let users: Vec<Arc<str>> = match user {
-                    Some(u) => vec![u.as_str().into()],
-                    None => {
-                        // Online only, to the whole account: a broadcast like any other.
-                        let users = state.subscribers_here(account);
-                        outgoing = Outgoing::for_broadcast(&self.writers, users.len());
-                        users
-                    }
-                };
-                for u in users {
-                    let wants = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).is_some_and(|s| user.is_some() || s.flag != MsgFlag::Discard);
-                    if wants {
-                        state.send(&u, &frame, None, &mut outgoing);
+                let mut state = self.lock();
+                match user {
+                    // Online only, to the whole account: a broadcast like any other, not counted.
+                    None => outgoing = state.broadcast(account, &frame, None, &self.writers),
+                    Some(u) => {
+                        if state.users.get(u.as_str()).is_some_and(|x| x.subs.contains_key(account.as_str())) {
+                            state.send(u, &frame, None, &mut outgoing);
+                        }
                     }
                 }
             }

@@ -25,7 +25,7 @@ use crate::Messaging;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
@@ -145,6 +145,33 @@ impl State {
         }
     }
 
+    /// A broadcast to the connected subscribers of `account` who do not discard it: one write
+    /// per connection. A stored broadcast (`seq`) is counted in their unread totals and each
+    /// write carries the new total too; an online-only one (`None`) is not counted.
+    fn broadcast(&mut self, account: &str, frame: &Frame, seq: Option<i64>, writers: &OnceLock<Writers>) -> Outgoing {
+        let State { users, by_account, .. } = self;
+        let recipients = by_account.get(account);
+        let mut outgoing = Outgoing::for_broadcast(writers, recipients.map_or(0, Set::len));
+        // Most recipients end up with the same total: its frame is made once per value.
+        let mut totals: Map<i64, Frame> = Map::default();
+        for user in recipients.into_iter().flatten() {
+            let Some(u) = users.get_mut(&**user) else { continue };
+            let Some(sub) = u.subs.get_mut(account) else { continue };
+            if sub.flag == MsgFlag::Discard {
+                continue;
+            }
+            if let Some(seq) = seq.filter(|seq| *seq > sub.counted_seq) {
+                sub.unread += 1;
+                sub.counted_seq = seq;
+            }
+            let then = seq.map(|_| totals.entry(u.total_unread()).or_insert_with_key(|t| total_frame(*t)).clone());
+            for c in &u.conns {
+                outgoing.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame: frame.clone(), then: then.clone() });
+            }
+        }
+        outgoing
+    }
+
     /// The users connected here who subscribe to `account` (any msgFlag).
     fn subscribers_here(&self, account: &str) -> Vec<Arc<str>> {
         self.by_account.get(account).map(|s| s.iter().cloned().collect()).unwrap_or_default()
@@ -186,6 +213,10 @@ impl State {
     }
 }
 
+fn total_frame(total: i64) -> Frame {
+    event_frame("onTotalUnreadMessageCountChanged", json!({ "totalUnreadCount": total })).into()
+}
+
 /// (account, conversation user (None: a broadcast), msgKey) → users whose reaction changed.
 type PendingReactions = HashMap<(String, Option<String>, String), HashSet<String>>;
 
@@ -199,7 +230,7 @@ pub struct Hub {
     /// Reaction changes waiting for the next flush.
     reactions: Mutex<PendingReactions>,
     /// The broadcast writer threads, started by the first large broadcast.
-    writers: std::sync::OnceLock<Writers>,
+    writers: OnceLock<Writers>,
 }
 
 impl Hub {
@@ -278,7 +309,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             presence: Mutex::new(HashMap::new()),
             reactions: Mutex::new(HashMap::new()),
-            writers: std::sync::OnceLock::new(),
+            writers: OnceLock::new(),
         })
     }
 
