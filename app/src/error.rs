@@ -1,7 +1,7 @@
 //! The console's error type: what a server function tells the page. It crosses the network as
 //! JSON, so a dialog can tell which field failed and put the sentence next to it.
 
-use leptos::server_fn::codec::JsonEncoding;
+
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -38,7 +38,7 @@ impl fmt::Display for ConsoleError {
 impl std::error::Error for ConsoleError {}
 
 impl FromServerFnError for ConsoleError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::codec::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         ConsoleError::Server(value.to_string())

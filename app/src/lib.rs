@@ -15,6 +15,7 @@
 //!   (platform owner). `pages::profile`: Your account (password, sessions), for everyone.
 //! * `try_support`: server functions of the subscriber view at `/try` (a plain page, not Leptos).
 
+mod codec;
 pub mod error;
 mod pages;
 mod paths;
@@ -45,7 +46,7 @@ const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/v1/", "/try/", "/sign-i
 /// a protected one is protected too, and unknown pages are protected rather than open).
 pub fn is_protected_page(path: &str) -> bool {
     let under = |prefix: &str| path == prefix.trim_end_matches('/') || path.starts_with(prefix);
-    !PUBLIC_PAGES.iter().any(|p| path == *p) && !PUBLIC_PAGE_PREFIXES.iter().any(|p| path.starts_with(p)) && !NOT_PAGES.iter().any(|p| under(p))
+    !PUBLIC_PAGES.contains(&path) && !PUBLIC_PAGE_PREFIXES.iter().any(|p| path.starts_with(p)) && !NOT_PAGES.iter().any(|p| under(p))
 }
 
 /// The Content-Security-Policy of console pages: scripts only from this origin or with this

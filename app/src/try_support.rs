@@ -18,7 +18,7 @@ const TEST_USERSIG_SECS: i64 = 86_400;
 
 /// A UserSig (valid a day) for `user_id`, importing the user if needed. Only the platform owner
 /// may mint one: it is signed with the app's secret key.
-#[server(endpoint = "try_usersig")]
+#[server(endpoint = "try_usersig", output = crate::codec::Json)]
 pub async fn try_usersig(user_id: String) -> Result<TestUserSig, ConsoleError> {
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
     let id = messaging::UserId::parse("User ID", user_id.trim()).map_err(messaging::Error::from)?;
@@ -35,7 +35,7 @@ pub async fn try_usersig(user_id: String) -> Result<TestUserSig, ConsoleError> {
 }
 
 /// The app's SDKAppID (public: every client sends it), for a UserSig pasted on `/try`.
-#[server(endpoint = "try_sdkappid")]
+#[server(endpoint = "try_sdkappid", output = crate::codec::Json)]
 pub async fn try_sdkappid() -> Result<u64, ConsoleError> {
     Ok(crate::ssr::state()?.messaging.sdkappid())
 }
@@ -43,7 +43,7 @@ pub async fn try_sdkappid() -> Result<u64, ConsoleError> {
 /// A message body (Tencent elements as JSON) as HTML, by the renderer the composer's preview and
 /// the console's sent posts use: a post made in the composer renders as a post, anything else as
 /// its elements. Open to anyone (it reads and stores nothing); bounded like a message.
-#[server(endpoint = "try_render")]
+#[server(endpoint = "try_render", output = crate::codec::Json)]
 pub async fn try_render(msg_body: String) -> Result<String, ConsoleError> {
     use messaging::post::{render_elements, render_post, PostContent, PostWire};
     if msg_body.len() > 2 * messaging::message::MESSAGE_MAX_BYTES {

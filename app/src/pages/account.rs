@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use messaging::OfficialAccount;
 
-#[server(endpoint = "account_overview")]
+#[server(endpoint = "account_overview", output = crate::codec::Json)]
 pub async fn account_overview(id: String) -> Result<OfficialAccount, ConsoleError> {
     let id = crate::ssr::account_id(&id)?;
     let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
@@ -16,7 +16,7 @@ pub async fn account_overview(id: String) -> Result<OfficialAccount, ConsoleErro
 }
 
 /// What the signed-in user may do on the account: pages show only those buttons.
-#[server(endpoint = "account_permissions")]
+#[server(endpoint = "account_permissions", output = crate::codec::Json)]
 pub async fn account_permissions(id: String) -> Result<messaging::Permissions, ConsoleError> {
     let id = crate::ssr::account_id(&id)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
@@ -61,7 +61,7 @@ pub struct People {
     pub assignable: Vec<String>,
 }
 
-#[server(endpoint = "account_people")]
+#[server(endpoint = "account_people", output = crate::codec::Json)]
 pub async fn account_people(id: String) -> Result<People, ConsoleError> {
     let id = crate::ssr::account_id(&id)?;
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;
@@ -76,7 +76,7 @@ pub async fn account_people(id: String) -> Result<People, ConsoleError> {
 }
 
 /// Assigns an editor or viewer to the account, or (`assign` false) takes it away.
-#[server(endpoint = "assign_person")]
+#[server(endpoint = "assign_person", output = crate::codec::Json)]
 pub async fn assign_person(id: String, username: String, assign: bool) -> Result<(), ConsoleError> {
     let id = crate::ssr::account_id(&id)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;

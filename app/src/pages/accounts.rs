@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use messaging::OfficialAccount;
 use serde::{Deserialize, Serialize};
 
-#[server(endpoint = "list_accounts")]
+#[server(endpoint = "list_accounts", output = crate::codec::Json)]
 pub async fn list_accounts(search: String) -> Result<Vec<OfficialAccount>, ConsoleError> {
     /// The page shows at most this many accounts; search narrows it down.
     const LIST_LIMIT: i64 = 200;
@@ -31,7 +31,7 @@ pub struct AccountForm {
 
 /// Creates or edits an account through `messaging`, which holds every rule; an owner who is
 /// not yet an imported user is imported (the dialog says so before Create).
-#[server(input = leptos::server_fn::codec::Json, endpoint = "save_account")]
+#[server(input = leptos::server_fn::codec::Json, endpoint = "save_account", output = crate::codec::Json)]
 pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleError> {
     use messaging::{AccountProfile, NewAccount, OfficialAccountId, ProfileFields, ProfileUpdate, UnknownOwner, UserId};
     let editing = form.editing.as_deref().map(crate::ssr::account_id).transpose()?;
@@ -88,7 +88,7 @@ pub struct OwnerCheck {
     pub problem: Option<String>,
 }
 
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn check_owner(owner: String) -> Result<OwnerCheck, ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::CreateAccount, None).await?;
     match messaging::UserId::parse("Owner_Account", owner.trim()) {
@@ -98,7 +98,7 @@ pub async fn check_owner(owner: String) -> Result<OwnerCheck, ConsoleError> {
 }
 
 /// Destroys an account after the user typed its name.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn delete_account(id: String, confirm_name: String) -> Result<(), ConsoleError> {
     let id = crate::ssr::account_id(&id)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;

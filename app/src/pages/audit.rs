@@ -11,7 +11,7 @@ use messaging::audit::AuditEvent;
 const PAGE: i64 = 50;
 
 /// A page of the log, newest first; `user` and `account` filter when not empty.
-#[server(endpoint = "audit_page")]
+#[server(endpoint = "audit_page", output = crate::codec::Json)]
 pub async fn audit_page(user: String, account: String, before: Option<i64>) -> Result<Vec<AuditEvent>, ConsoleError> {
     let (state, _) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
     let filter = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());

@@ -37,7 +37,7 @@ pub struct ChatLine {
     pub revoked: bool,
 }
 
-#[server(endpoint = "list_inbox")]
+#[server(endpoint = "list_inbox", output = crate::codec::Json)]
 pub async fn list_inbox(account: String) -> Result<Vec<InboxItem>, ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
     let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
@@ -51,7 +51,7 @@ pub async fn list_inbox(account: String) -> Result<Vec<InboxItem>, ConsoleError>
 }
 
 /// The open conversation, oldest first; reading it marks it read for the account.
-#[server(endpoint = "inbox_conversation")]
+#[server(endpoint = "inbox_conversation", output = crate::codec::Json)]
 pub async fn inbox_conversation(account: String, subscriber: String) -> Result<Vec<ChatLine>, ConsoleError> {
     use messaging::post::{PlainElement, PostContent, PostWire};
     let id = crate::ssr::account_id(&account)?;
@@ -78,7 +78,7 @@ pub async fn inbox_conversation(account: String, subscriber: String) -> Result<V
         .collect())
 }
 
-#[server(endpoint = "inbox_reply")]
+#[server(endpoint = "inbox_reply", output = crate::codec::Json)]
 pub async fn inbox_reply(account: String, subscriber: String, text: String) -> Result<(), ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageSubscribers, Some(&id)).await?;

@@ -78,7 +78,7 @@ fn reactions_text(reactions: &[(String, i64)]) -> String {
     reactions.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(" · ")
 }
 
-#[server(endpoint = "list_posts")]
+#[server(endpoint = "list_posts", output = crate::codec::Json)]
 pub async fn list_posts(account: String, older_than: Option<String>) -> Result<PostsData, ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
     let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
@@ -119,7 +119,7 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
 }
 
 /// Recalls a sent post, through the same `messaging` call as REST recall.
-#[server(endpoint = "recall_post")]
+#[server(endpoint = "recall_post", output = crate::codec::Json)]
 pub async fn recall_post(account: String, msg_key: String) -> Result<(), ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&id)).await?;
@@ -131,7 +131,7 @@ pub async fn recall_post(account: String, msg_key: String) -> Result<(), Console
     Ok(())
 }
 
-#[server(endpoint = "delete_post")]
+#[server(endpoint = "delete_post", output = crate::codec::Json)]
 pub async fn delete_post(account: String, id: String) -> Result<(), ConsoleError> {
     let account = crate::ssr::account_id(&account)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
@@ -147,7 +147,7 @@ pub struct SentPostView {
     pub html: String,
 }
 
-#[server(endpoint = "sent_post")]
+#[server(endpoint = "sent_post", output = crate::codec::Json)]
 pub async fn sent_post(account: String, msg_key: String) -> Result<SentPostView, ConsoleError> {
     use messaging::post::{render_elements, render_post, PostContent, PostWire};
     let id = crate::ssr::account_id(&account)?;

@@ -15,14 +15,14 @@ pub struct Me {
     pub has_password: bool,
 }
 
-#[server(endpoint = "who_am_i")]
+#[server(endpoint = "who_am_i", output = crate::codec::Json)]
 pub async fn who_am_i() -> Result<Me, ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     Ok(Me { has_password: state.messaging.has_console_password(&user.username).await?, username: user.username, role: user.role })
 }
 
 /// Changes the signed-in user's password; asks for the current one when there is one.
-#[server(endpoint = "change_password")]
+#[server(endpoint = "change_password", output = crate::codec::Json)]
 pub async fn change_password(current_password: String, password: String) -> Result<(), ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     let client = crate::ssr::client_address().await;
@@ -60,7 +60,7 @@ fn browser_name(agent: &str) -> String {
     }
 }
 
-#[server(endpoint = "my_sessions")]
+#[server(endpoint = "my_sessions", output = crate::codec::Json)]
 pub async fn my_sessions() -> Result<Vec<SessionRow>, ConsoleError> {
     let (state, me) = crate::ssr::signed_in_session().await?;
     let sessions = state.messaging.console_sessions(&me.user.username, &me.session_id).await?;
@@ -78,7 +78,7 @@ pub async fn my_sessions() -> Result<Vec<SessionRow>, ConsoleError> {
 }
 
 /// Ends one of your sessions (another browser is signed out at its next request).
-#[server(endpoint = "end_session")]
+#[server(endpoint = "end_session", output = crate::codec::Json)]
 pub async fn end_session(handle: String) -> Result<(), ConsoleError> {
     let (state, me) = crate::ssr::signed_in_session().await?;
     state.messaging.end_console_session(&me.user.username, &handle).await?;
@@ -86,7 +86,7 @@ pub async fn end_session(handle: String) -> Result<(), ConsoleError> {
 }
 
 /// Ends every session of yours, this one too, and goes to the sign-in page.
-#[server(endpoint = "sign_out_everywhere")]
+#[server(endpoint = "sign_out_everywhere", output = crate::codec::Json)]
 pub async fn sign_out_everywhere() -> Result<(), ConsoleError> {
     let (state, me) = crate::ssr::signed_in_session().await?;
     state.messaging.end_all_console_sessions(&me.user.username).await?;
@@ -97,7 +97,7 @@ pub async fn sign_out_everywhere() -> Result<(), ConsoleError> {
 }
 
 /// Rates a new password as it is typed (zxcvbn, with the user name as a known word).
-#[server(endpoint = "rate_my_new_password")]
+#[server(endpoint = "rate_my_new_password", output = crate::codec::Json)]
 pub async fn rate_my_new_password(password: String) -> Result<messaging::PasswordRating, ConsoleError> {
     let (_, user) = crate::ssr::signed_in().await?;
     Ok(messaging::rate_password(&password, &user.username))

@@ -26,7 +26,7 @@ async fn platform_owner() -> Result<(crate::ssr::ConsoleState, messaging::Consol
 }
 
 /// The REST identity without its secret, and the app settings in force (platform owner).
-#[server(endpoint = "get_rest_settings")]
+#[server(endpoint = "get_rest_settings", output = crate::codec::Json)]
 pub async fn get_rest_settings() -> Result<RestSettings, ConsoleError> {
     let (state, _) = platform_owner().await?;
     let identity = state.messaging.identity();
@@ -41,7 +41,7 @@ pub async fn get_rest_settings() -> Result<RestSettings, ConsoleError> {
 
 /// The secret key, on the platform owner's explicit request (the **Show** button); logged and
 /// audited.
-#[server(endpoint = "reveal_secret_key")]
+#[server(endpoint = "reveal_secret_key", output = crate::codec::Json)]
 pub async fn reveal_secret_key() -> Result<String, ConsoleError> {
     let (state, user) = platform_owner().await?;
     let client = crate::ssr::client_address().await;
@@ -52,7 +52,7 @@ pub async fn reveal_secret_key() -> Result<String, ConsoleError> {
 
 /// A new secret key; the old one keeps working for `grace_hours`. Answers the new key (shown
 /// once).
-#[server(endpoint = "rotate_secret_key")]
+#[server(endpoint = "rotate_secret_key", output = crate::codec::Json)]
 pub async fn rotate_secret_key(grace_hours: String) -> Result<String, ConsoleError> {
     let (state, user) = platform_owner().await?;
     let grace: i64 = grace_hours.trim().parse().map_err(|_| messaging::Error::from(messaging::InvalidField::new("grace", "a number of hours")))?;
@@ -70,7 +70,7 @@ fn number(field: SettingField, text: &str) -> Result<u32, ConsoleError> {
 
 /// Stores the app settings from the form; an empty webhook secret keeps the one set.
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "save_app_settings")]
+#[server(endpoint = "save_app_settings", output = crate::codec::Json)]
 pub async fn save_app_settings(
     webhook_url: String,
     webhook_secret: String,
@@ -99,7 +99,7 @@ pub async fn save_app_settings(
 }
 
 /// Sends a test callback to the webhook URL in force.
-#[server(endpoint = "send_test_callback")]
+#[server(endpoint = "send_test_callback", output = crate::codec::Json)]
 pub async fn send_test_callback() -> Result<messaging::app_settings::TestCallback, ConsoleError> {
     let (state, _) = platform_owner().await?;
     Ok(state.messaging.send_test_callback().await?)
@@ -114,7 +114,7 @@ pub struct FailedDelivery {
 }
 
 /// Deliveries given up on, newest first (platform owner).
-#[server(endpoint = "failed_deliveries")]
+#[server(endpoint = "failed_deliveries", output = crate::codec::Json)]
 pub async fn failed_deliveries() -> Result<Vec<FailedDelivery>, ConsoleError> {
     let (state, _) = platform_owner().await?;
     let (webhooks, pushes) = state.messaging.dead_letters().await?;
@@ -132,7 +132,7 @@ pub async fn failed_deliveries() -> Result<Vec<FailedDelivery>, ConsoleError> {
 }
 
 /// Queues every failed delivery again; answers how many.
-#[server(endpoint = "retry_failed_deliveries")]
+#[server(endpoint = "retry_failed_deliveries", output = crate::codec::Json)]
 pub async fn retry_failed_deliveries() -> Result<u64, ConsoleError> {
     let (state, user) = platform_owner().await?;
     let n = state.messaging.retry_dead_letters().await?;

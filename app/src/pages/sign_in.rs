@@ -4,7 +4,7 @@ use crate::error::ConsoleError;
 use leptos::prelude::*;
 
 /// Checks the password, starts a session and goes to the accounts page.
-#[server(endpoint = "sign_in")]
+#[server(endpoint = "sign_in", output = crate::codec::Json)]
 pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleError> {
     let state = crate::ssr::state()?;
     let client = crate::ssr::client_address().await;
@@ -16,7 +16,7 @@ pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleEr
 
 /// Ends the session (its console session row and the cookie's record) and goes to the sign-in
 /// page.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn sign_out() -> Result<(), ConsoleError> {
     if let Ok((state, signed_in)) = crate::ssr::signed_in_session().await {
         state.messaging.close_console_session(&signed_in.session_id).await?;

@@ -30,7 +30,7 @@ pub struct SubscribersData {
     pub total: i64,
 }
 
-#[server(endpoint = "list_subscribers")]
+#[server(endpoint = "list_subscribers", output = crate::codec::Json)]
 pub async fn list_subscribers(account: String, prefix: String, cursor: String) -> Result<SubscribersData, ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
     let (state, _user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
@@ -59,7 +59,7 @@ pub struct AddReport {
     pub invalid: Vec<String>,
 }
 
-#[server(endpoint = "add_subscribers")]
+#[server(endpoint = "add_subscribers", output = crate::codec::Json)]
 pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddReport, ConsoleError> {
     use messaging::subscribers::{BatchResult, SUBSCRIBER_BATCH_MAX};
     let id = crate::ssr::account_id(&account)?;
@@ -94,7 +94,7 @@ pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddRep
     Ok(report)
 }
 
-#[server(endpoint = "remove_subscriber")]
+#[server(endpoint = "remove_subscriber", output = crate::codec::Json)]
 pub async fn remove_subscriber(account: String, user_id: String) -> Result<(), ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageSubscribers, Some(&id)).await?;

@@ -19,7 +19,7 @@ pub struct TeamData {
     pub accounts: Vec<(String, String)>,
 }
 
-#[server(endpoint = "list_team")]
+#[server(endpoint = "list_team", output = crate::codec::Json)]
 pub async fn list_team() -> Result<TeamData, ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
     let accounts = state.messaging.search_accounts("", 200).await?.into_iter().map(|a| (a.id, a.name)).collect();
@@ -32,7 +32,7 @@ fn role_of(s: &str) -> Result<Role, ConsoleError> {
 }
 
 /// Invites a user; answers the invitation link's path (shown once).
-#[server(endpoint = "invite_user")]
+#[server(endpoint = "invite_user", output = crate::codec::Json)]
 /// `accounts`: account IDs, one a line.
 pub async fn invite_user(username: String, role: String, accounts: String) -> Result<String, ConsoleError> {
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
@@ -41,20 +41,20 @@ pub async fn invite_user(username: String, role: String, accounts: String) -> Re
     Ok(format!("/invite/{token}"))
 }
 
-#[server(endpoint = "set_user_disabled")]
+#[server(endpoint = "set_user_disabled", output = crate::codec::Json)]
 pub async fn set_user_disabled(username: String, disabled: bool) -> Result<(), ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
     Ok(state.messaging.set_console_user_disabled(&username, disabled).await?)
 }
 
-#[server(endpoint = "change_user_role")]
+#[server(endpoint = "change_user_role", output = crate::codec::Json)]
 pub async fn change_user_role(username: String, role: String) -> Result<(), ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
     Ok(state.messaging.change_console_role(&username, role_of(&role)?).await?)
 }
 
 /// A new one-time link (the user's password is removed).
-#[server(endpoint = "new_user_link")]
+#[server(endpoint = "new_user_link", output = crate::codec::Json)]
 pub async fn new_user_link(username: String) -> Result<String, ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
     Ok(format!("/invite/{}", state.messaging.new_invitation_link(&username).await?))
@@ -196,13 +196,13 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 /// Rates a password being chosen on an invitation page (the token names the user).
-#[server(endpoint = "rate_new_password")]
+#[server(endpoint = "rate_new_password", output = crate::codec::Json)]
 pub async fn rate_new_password(password: String) -> Result<PasswordRating, ConsoleError> {
     Ok(messaging::rate_password(&password, ""))
 }
 
 /// Accepts an invitation: stores the password and signs the user in.
-#[server(endpoint = "accept_invitation")]
+#[server(endpoint = "accept_invitation", output = crate::codec::Json)]
 pub async fn accept_invitation(token: String, password: String) -> Result<(), ConsoleError> {
     let state = crate::ssr::state()?;
     let user = state.messaging.accept_invitation(&token, &password).await?;

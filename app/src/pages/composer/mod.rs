@@ -65,7 +65,7 @@ impl From<messaging::StoredPost> for PostView {
 
 /// The account, and the post when continuing one (`post` is a draft ID). The composer is for
 /// those who may publish: a viewer gets the refusal's sentence instead of a form.
-#[server(endpoint = "composer_data")]
+#[server(endpoint = "composer_data", output = crate::codec::Json)]
 pub async fn composer_data(account: String, post: Option<String>) -> Result<ComposerLoad, ConsoleError> {
     let id = crate::ssr::account_id(&account)?;
     let (state, _user) = crate::ssr::allowed(messaging::Action::Publish, Some(&id)).await?;
@@ -78,7 +78,7 @@ pub async fn composer_data(account: String, post: Option<String>) -> Result<Comp
 }
 
 /// Creates (`id` None) or updates a draft; the composer calls it as the editor types.
-#[server(input = leptos::server_fn::codec::Json, endpoint = "save_post")]
+#[server(input = leptos::server_fn::codec::Json, endpoint = "save_post", output = crate::codec::Json)]
 pub async fn save_post(account: String, id: Option<String>, content: PostContent) -> Result<SavedPost, ConsoleError> {
     let account = crate::ssr::account_id(&account)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
@@ -97,7 +97,7 @@ fn publish_refusal(e: messaging::Error) -> ConsoleError {
 }
 
 /// Publishes a saved draft now, as one broadcast; answers its MsgKey.
-#[server(endpoint = "publish_post")]
+#[server(endpoint = "publish_post", output = crate::codec::Json)]
 pub async fn publish_post(account: String, id: String) -> Result<String, ConsoleError> {
     let account = crate::ssr::account_id(&account)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
@@ -107,7 +107,7 @@ pub async fn publish_post(account: String, id: String) -> Result<String, Console
 }
 
 /// Schedules a saved draft for `at` (Unix seconds, UTC), or unschedules it (`None`).
-#[server(endpoint = "schedule_post")]
+#[server(endpoint = "schedule_post", output = crate::codec::Json)]
 pub async fn schedule_post(account: String, id: String, at: Option<i64>) -> Result<PostView, ConsoleError> {
     let account = crate::ssr::account_id(&account)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&account)).await?;
