@@ -114,6 +114,14 @@ pub struct Config {
     #[arg(long, env = "HERALD_UPLOAD_MAX_PIXELS", default_value_t = messaging::MediaLimits::DEFAULT.max_pixels)]
     pub upload_max_pixels: u64,
 
+    /// Seconds between the pings the server sends each client connection (`/v1/client`).
+    #[arg(long, env = "HERALD_CLIENT_PING_SECS", default_value_t = messaging::delivery::Keepalive::DEFAULT.ping_every_secs)]
+    pub client_ping_secs: u64,
+
+    /// Seconds a client connection may stay silent (not even a pong) before it is closed.
+    #[arg(long, env = "HERALD_CLIENT_SILENCE_SECS", default_value_t = messaging::delivery::Keepalive::DEFAULT.silence_max_secs)]
+    pub client_silence_secs: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

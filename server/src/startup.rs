@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use messaging::webhooks::DeliveryPolicy;
 use messaging::delivery::hub::Hub;
+use messaging::delivery::Keepalive;
 use messaging::{Backend, MediaLimits, Messaging, SettingsOverrides};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -74,7 +75,8 @@ impl Application {
             .site_addr(addr)
             .build();
         let console_state = ConsoleState { messaging: messaging.clone(), admin_identifier: config.admin_identifier.clone() };
-        let hub = Hub::start(messaging.clone());
+        let keepalive = Keepalive { ping_every_secs: config.client_ping_secs.max(1), silence_max_secs: config.client_silence_secs.max(1) };
+        let hub = Hub::start(messaging.clone(), keepalive);
         let state = AppState {
             hub: hub.clone(),
             leptos_options,

@@ -75,10 +75,19 @@ pub enum Change {
 pub const CLIENT_OPS_PER_SECOND: u32 = 50;
 /// … and at once after a quiet spell.
 pub const CLIENT_OPS_BURST: u32 = 100;
-/// The server pings a connection this often …
-pub const PING_EVERY_SECS: u64 = 30;
-/// … and drops one it has heard nothing from for this long.
-pub const SILENCE_MAX_SECS: u64 = 90;
+/// How often the server pings a client connection, and how long a client may stay silent (no
+/// frame of any kind, pongs included) before its connection is dropped. The hub sends the
+/// pings ([`hub::Hub`]); the socket code tells it when it hears from the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub ping_every_secs: u64,
+    pub silence_max_secs: u64,
+}
+
+impl Keepalive {
+    /// product.md §4: a ping every 30 s, dropped after 90 s of silence.
+    pub const DEFAULT: Keepalive = Keepalive { ping_every_secs: 30, silence_max_secs: 90 };
+}
 
 /// One connection's request budget (a token bucket): past it, requests get 60007.
 pub struct OpBudget {

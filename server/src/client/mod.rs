@@ -4,9 +4,10 @@
 //! change the node's hub hears becomes an event frame.
 //!
 //! The hub writes event frames to the connection's [`socket::Socket`] itself; the connection's
-//! task answers requests in order, flushes what the socket could not take at once, pings every
-//! 30 s and closes a connection silent for 90 s. When the hub drops the connection (it fell too
-//! far behind: the client does not read) or the server stops, the task closes the socket.
+//! task answers requests in order, flushes what the socket could not take at once and tells the
+//! hub of every frame it reads (the hub pings every 30 s and drops a connection silent for
+//! 90 s). When the hub drops the connection (it fell too far behind: the client does not read;
+//! it went silent; or the server stops), the task closes the socket.
 
 mod inbox;
 mod ops;
@@ -24,15 +25,13 @@ use futures::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use messaging::delivery::hub::Hub;
-use messaging::delivery::{OpBudget, PING_EVERY_SECS, SILENCE_MAX_SECS};
+use messaging::delivery::OpBudget;
 use messaging::usersig::UserSigError;
 use messaging::{Messaging, UserId};
 use serde_json::json;
 use socket::Socket;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -156,9 +155,6 @@ type Ws = WebSocketStream<socket::Io>;
 async fn session(mut ws: Ws, socket: Arc<Socket>, m: Messaging, hub: Arc<Hub>, user: UserId, conn: messaging::delivery::hub::Connection) {
     tracing::debug!(%user, id = conn.id, "client connected");
     let mut budget = OpBudget::default();
-    let mut ping = tokio::time::interval(Duration::from_secs(PING_EVERY_SECS));
-    ping.tick().await;
-    let mut heard = Instant::now();
     let ctx = ops::Context { m: &m, user: &user, origin: &conn.origin };
     loop {
         tokio::select! {
@@ -176,7 +172,7 @@ async fn session(mut ws: Ws, socket: Arc<Socket>, m: Messaging, hub: Arc<Hub>, u
             }
             incoming = ws.next() => {
                 let Some(Ok(incoming)) = incoming else { break };
-                heard = Instant::now();
+                conn.heard();
                 let answer = match incoming {
                     Message::Text(text) => ops::answer(&ctx, &mut budget, text.as_str()).await,
                     Message::Binary(_) => ops::not_a_request("frames are JSON text, not binary"),
@@ -188,18 +184,14 @@ async fn session(mut ws: Ws, socket: Arc<Socket>, m: Messaging, hub: Arc<Hub>, u
                 }
             }
             _ = conn.dropped.notified() => {
-                let _ = ws.send(close(1008, "the connection was dropped: it did not read its events, or the server is stopping")).await;
+                let why = if conn.went_silent() {
+                    close(1001, "silent for too long")
+                } else {
+                    close(1008, "the connection was dropped: it did not read its events, or the server is stopping")
+                };
+                let _ = ws.send(why).await;
                 let _ = std::future::poll_fn(|cx| socket.poll_flush_waiting(cx)).await;
                 break;
-            }
-            _ = ping.tick() => {
-                if heard.elapsed() > Duration::from_secs(SILENCE_MAX_SECS) {
-                    let _ = ws.send(close(1001, "silent for too long")).await;
-                    break;
-                }
-                if ws.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
             }
         }
     }

@@ -144,6 +144,11 @@ impl Outbox for Socket {
         }
         self.write(&bytes, &mut Context::from_waker(Waker::noop()))
     }
+
+    /// An empty ping (RFC 6455 §5.5.2: FIN, opcode 9, no payload), written like a frame.
+    fn ping(&self) -> bool {
+        self.write(&[0x89, 0x00], &mut Context::from_waker(Waker::noop()))
+    }
 }
 
 /// The connection as tungstenite sees it: reads from the socket, writes through [`Socket::write`].

@@ -483,3 +483,25 @@ async fn profile_changes_and_deletion_reach_every_device_of_every_connected_subs
     let info = phone.ok("getOfficialAccountsInfo", json!({ "officialAccountIDList": [] })).await;
     assert_eq!(info["results"], json!([]), "a destroyed account is no longer listed");
 }
+
+#[tokio::test]
+async fn the_server_pings_every_client_and_closes_one_that_stays_silent_with_1001() {
+    let app = spawn_app_with(|c| {
+        c.client_ping_secs = 1;
+        c.client_silence_secs = 3;
+    })
+    .await;
+    app.account_import("alice").await;
+    app.account_import("bob").await;
+    let mut alice = Ws::connect(&app.base, "alice").await;
+    let mut bob = silent_client(&app.base, "bob").await;
+    // Alice's client reads all along, so it answers each ping: past the silence limit she is
+    // still connected. Bob's reads nothing and answers nothing.
+    let alice_saw = alice.control_within(Duration::from_secs(5)).await;
+    assert!(alice_saw.pings >= 3, "a ping a second: {} in 5 s", alice_saw.pings);
+    assert_eq!(alice_saw.closed_with, None);
+    alice.ok("ping", json!({})).await;
+    let bob_saw = control_of_silent(&mut bob, WAIT).await;
+    assert!(bob_saw.pings >= 2, "bob was pinged until he was dropped: {} pings", bob_saw.pings);
+    assert_eq!(bob_saw.closed_with, Some(1001), "silent for too long");
+}

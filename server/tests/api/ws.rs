@@ -114,6 +114,79 @@ impl Ws {
     }
 }
 
+/// What a client saw of the connection's control frames over a while.
+pub struct Control {
+    pub pings: usize,
+    /// The Close frame's code, if the server closed the connection.
+    pub closed_with: Option<u16>,
+}
+
+impl Ws {
+    /// Reads for `wait` (answering pings, as any WebSocket client does while it reads): how
+    /// many pings came and whether the server closed the connection, with which code.
+    pub async fn control_within(&mut self, wait: Duration) -> Control {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut seen = Control { pings: 0, closed_with: None };
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Ok(Some(Ok(Message::Ping(_)))) => seen.pings += 1,
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    seen.closed_with = frame.map(|f| u16::from(f.code));
+                    return seen;
+                }
+                Ok(Some(Ok(_))) => continue,
+                Err(_) | Ok(None | Some(Err(_))) => return seen,
+            }
+        }
+    }
+}
+
+/// A client that connects as `user` and then neither reads nor writes (its app hung, or its
+/// network went away without a word): a bare TCP stream after the upgrade, which answers no
+/// ping (a WebSocket library would, as soon as it reads).
+pub async fn silent_client(base: &str, user: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = client_url(base, user, &sig_for(user));
+    let rest = url.strip_prefix("ws://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    // The 101 answer, byte by byte so that nothing after its blank line is consumed.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    tcp
+}
+
+/// Reads what the server wrote to a [`silent_client`] until it closes the connection (or
+/// `wait` passes): the frames are unmasked and small, so each is two header bytes and its
+/// payload.
+pub async fn control_of_silent(tcp: &mut tokio::net::TcpStream, wait: Duration) -> Control {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(wait, tcp.read_to_end(&mut bytes)).await;
+    let mut seen = Control { pings: 0, closed_with: None };
+    let mut at = 0;
+    while at + 2 <= bytes.len() {
+        let (opcode, len) = (bytes[at] & 0x0f, usize::from(bytes[at + 1] & 0x7f));
+        let payload = &bytes[at + 2..(at + 2 + len).min(bytes.len())];
+        match opcode {
+            0x9 => seen.pings += 1,
+            0x8 if payload.len() >= 2 => seen.closed_with = Some(u16::from_be_bytes([payload[0], payload[1]])),
+            _ => {}
+        }
+        at += 2 + len;
+    }
+    seen
+}
+
 pub fn conversation(account: &str) -> String {
     format!("c2c_{account}")
 }

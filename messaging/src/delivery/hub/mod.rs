@@ -19,7 +19,7 @@
 use super::objects::{event_frame, SubscriptionState};
 use super::conversation::SubscriptionRow;
 use super::writers::{Outgoing, Write, Writers};
-use super::Change;
+use super::{Change, Keepalive};
 use crate::message::MsgFlag;
 use crate::Messaging;
 use serde_json::json;
@@ -52,6 +52,12 @@ pub trait Outbox: Send + Sync {
     /// Takes `frames`, in order, or answers false when the connection cannot take them (it is
     /// too far behind, or gone): the hub then drops it.
     fn push(&self, frames: &[&Frame]) -> bool;
+
+    /// Sends a WebSocket ping (the keep-alive's, see `keepalive`), like `push`. An outbox
+    /// whose socket code pings on its own keeps the default.
+    fn ping(&self) -> bool {
+        true
+    }
 }
 
 /// An [`Outbox`] that is a bounded queue, for socket code that writes from its own task.
@@ -74,8 +80,24 @@ pub struct Connection {
     pub id: u64,
     /// `"{node}:{id}"`: names this connection in changes (`sendMessage`'s own message).
     pub origin: String,
-    /// Notified when the hub drops the connection (it fell behind, or shutdown).
+    /// Notified when the hub drops the connection (it fell behind, went silent, or shutdown).
     pub dropped: Arc<Notify>,
+    /// The keep-alive's view of a client connection (none for an Inbox watcher).
+    beat: Option<Arc<keepalive::Beat>>,
+}
+
+impl Connection {
+    /// The client was just heard from (any frame): call on every frame read.
+    pub fn heard(&self) {
+        if let Some(beat) = &self.beat {
+            beat.heard();
+        }
+    }
+
+    /// Whether the hub dropped this connection because its client was silent too long.
+    pub fn went_silent(&self) -> bool {
+        self.beat.as_ref().is_some_and(|b| b.went_silent())
+    }
 }
 
 struct Handle {
@@ -231,12 +253,17 @@ pub struct Hub {
     reactions: Mutex<PendingReactions>,
     /// The broadcast writer threads, started by the first large broadcast.
     writers: OnceLock<Writers>,
+    /// Client connections by keep-alive slice.
+    beats: keepalive::Slices,
 }
 
 impl Hub {
-    /// Starts the hub's tasks: changes → frames, reaction flushes, presence and heartbeats.
-    pub fn start(m: Messaging) -> Arc<Self> {
-        let hub = Self::new(m);
+    /// Starts the hub's tasks: changes → frames, reaction flushes, presence and node
+    /// heartbeats, and the clients' keep-alive (pings as `keepalive` says).
+    pub fn start(m: Messaging, keepalive: Keepalive) -> Arc<Self> {
+        let hub = Self::new(m, keepalive);
+        let h = hub.clone();
+        tokio::spawn(async move { h.keep_alive().await });
         let mut changes = hub.m.changes();
         let h = hub.clone();
         tokio::spawn(async move {
@@ -302,7 +329,7 @@ impl Hub {
     }
 
     /// A hub without its tasks (tests apply changes to it themselves).
-    fn new(m: Messaging) -> Arc<Self> {
+    fn new(m: Messaging, keepalive: Keepalive) -> Arc<Self> {
         Arc::new(Self {
             m,
             state: Mutex::new(State::default()),
@@ -310,6 +337,7 @@ impl Hub {
             presence: Mutex::new(HashMap::new()),
             reactions: Mutex::new(HashMap::new()),
             writers: OnceLock::new(),
+            beats: keepalive::Slices::new(keepalive),
         })
     }
 
@@ -333,7 +361,7 @@ impl Hub {
             let key = state.users.get_key_value(user).map(|(k, _)| k.clone());
             let first = key.is_none();
             let key = key.unwrap_or_else(|| user.into());
-            let (handle, connection) = self.new_connection(&state, key.clone(), out);
+            let (handle, connection) = self.new_connection(&state, key.clone(), out, true);
             let u = state.users.entry(key).or_default();
             u.conns.push(handle);
             (connection, first, u.conns.len())
@@ -359,22 +387,24 @@ impl Hub {
         Ok(connection)
     }
 
-    /// A new connection's two ends: the hub's handle and the socket code's [`Connection`].
-    fn new_connection(&self, state: &State, user: Arc<str>, out: Arc<dyn Outbox>) -> (Handle, Connection) {
+    /// A new connection's two ends: the hub's handle and the socket code's [`Connection`]
+    /// (a client's, `pinged`, also joins the keep-alive).
+    fn new_connection(&self, state: &State, user: Arc<str>, out: Arc<dyn Outbox>, pinged: bool) -> (Handle, Connection) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let dropped = Arc::new(Notify::new());
         if state.stopped {
             dropped.notify_one();
         }
+        let beat = pinged.then(|| self.beats.add(id, out.clone(), dropped.clone()));
         let handle = Handle { id, user, out, dropped: dropped.clone() };
-        (handle, Connection { id, origin: format!("{}:{id}", self.m.node_id()), dropped })
+        (handle, Connection { id, origin: format!("{}:{id}", self.m.node_id()), dropped, beat })
     }
 
     /// Opens a console connection that hears of `account`'s one-to-one conversations (its
     /// Inbox), through `out`.
     pub fn watch_inbox(&self, account: &str, out: Arc<dyn Outbox>) -> Connection {
         let mut state = self.lock();
-        let (handle, connection) = self.new_connection(&state, account.into(), out);
+        let (handle, connection) = self.new_connection(&state, account.into(), out, false);
         state.watchers.entry(account.to_owned()).or_default().push(handle);
         connection
     }
@@ -407,6 +437,7 @@ impl Hub {
 
     /// Closes connection `id` of `user` (the socket ended).
     pub fn disconnect(&self, user: &str, id: u64) {
+        self.beats.remove(id);
         let mut state = self.lock();
         let Some(u) = state.users.get_mut(user) else { return };
         u.conns.retain(|c| c.id != id);
@@ -455,5 +486,6 @@ impl Hub {
 }
 
 mod changes;
+mod keepalive;
 #[cfg(test)]
 mod tests;

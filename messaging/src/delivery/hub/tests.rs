@@ -59,7 +59,7 @@ async fn a_change_applied_after_a_newer_reading_of_the_subscription_counts_no_me
     let dir = tempfile::tempdir().unwrap();
     let (m, id) = with_account(&dir, "alice", "@TOA#_live").await;
     let alice = UserId::parse("user", "alice").unwrap();
-    let hub = Hub::new(m.clone());
+    let hub = Hub::new(m.clone(), crate::delivery::Keepalive::DEFAULT);
     let kept = Arc::new(Kept::default());
     hub.connect("alice", kept.clone()).await.unwrap();
 
@@ -100,7 +100,7 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
         }
         m.add_subscribers(&id, chunk, "admin").await.unwrap();
     }
-    let hub = Hub::new(m.clone());
+    let hub = Hub::new(m.clone(), crate::delivery::Keepalive::DEFAULT);
     let mut kept = Vec::new();
     for (i, u) in users.iter().enumerate() {
         if i % 500 == 7 {
