@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// How long a large broadcast waits after its commit before this node starts gathering it.
+const LARGE_BROADCAST_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+
 impl Hub {
     /// Reloads one subscription of a connected user from the database (None: not subscribed).
     async fn reload_sub(&self, user: &str, account: &str) -> crate::Result<Option<Sub>> {
@@ -65,8 +68,14 @@ impl Hub {
         let mut outgoing = Outgoing::default();
         match change {
             Change::Message { account, user: None, seq, .. } => {
-                if !self.lock().by_account.contains_key(account.as_str()) {
+                let here = self.lock().by_account.get(account.as_str()).map_or(0, |s| s.len());
+                if here == 0 {
                     return Ok(());
+                }
+                if here > crate::delivery::writers::WRITE_SHARE {
+                    // A large broadcast takes the cores for a while: the request that committed
+                    // it (on this node or another) answers first.
+                    tokio::time::sleep(LARGE_BROADCAST_DELAY).await;
                 }
                 let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
                 let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
