@@ -7,7 +7,8 @@
 //!   p50/p99 over 20 broadcasts (one node, 19,000 clients: < 0.2 s; three nodes on one
 //!   PostgreSQL, 50,000 clients: < 0.5 s);
 //! * the servers' memory per idle connection (< 20 KB) and CPU while idle;
-//! * REST send latency with and without the clients connected (each send once the previous
+//! * REST send latency to the account (a million subscribers, the clients among them) with and
+//!   without the clients connected (each send once the previous
 //!   broadcast has settled), and while another broadcast is going out to every client;
 //! * one more client's round trip for getOfficialAccountsInfo with 20 subscriptions, meanwhile.
 //!
@@ -31,6 +32,8 @@ const SDKAPPID: u64 = 1_400_000_997;
 const KEY: &str = "fanout-key";
 const ACCOUNT: &str = "@TOA#_fanout";
 const BROADCASTS: usize = 20;
+/// Subscribers of the broadcasting account, connected or not (issue: "a 1M-subscriber account").
+const SUBSCRIBERS: usize = 1_000_000;
 /// The pause before each measured send, so that it meets connected clients, not the tail of
 /// the previous broadcast (the load generators reading, the writes' buffers being freed).
 const SETTLE: Duration = Duration::from_millis(200);
@@ -284,7 +287,7 @@ async fn bench() {
         if db.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" }
     );
     rest("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "probe"] })).await;
-    rest("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": ACCOUNT, "Name": "Fan-out", "MaxSubscriberNum": 1_000_000 })).await;
+    rest("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": ACCOUNT, "Name": "Fan-out", "MaxSubscriberNum": SUBSCRIBERS })).await;
     for i in 0..20 {
         let id = format!("@TOA#_probe{i}");
         rest("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": id, "Name": format!("Probe {i}") })).await;
@@ -296,6 +299,14 @@ async fn bench() {
         let list: Vec<Value> = chunk.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
         rest("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": ACCOUNT, "SubscriberList": list })).await;
     }
+    // The rest of the account's subscribers never connect: REST sends go to an account of
+    // SUBSCRIBERS (a million), `clients` of them connected (the broadcast costs the same for
+    // the others: stored once, read when they come).
+    let seeded = Instant::now();
+    let m = messaging::Messaging::open(&db).await.expect("the bench's own handle on the database");
+    let account = messaging::OfficialAccountId::parse("account", ACCOUNT).unwrap();
+    m.seed_subscribers_for_benchmark(&account, SUBSCRIBERS.saturating_sub(clients) as i64).await.unwrap();
+    println!("the account has {} subscribers, {clients} of them to connect (seeded in {:.1} s)", SUBSCRIBERS.max(clients), seeded.elapsed().as_secs_f64());
     let send = |random: usize| {
         async move {
             let started = Instant::now();
