@@ -26,6 +26,18 @@ impl Hub {
         }
     }
 
+    /// Before a broadcast to `account`: false when no subscriber of it is connected here. A
+    /// large one (past a share of writes) waits [`LARGE_BROADCAST_DELAY`] first: it takes the
+    /// cores for a while, and the request that committed it (on this node or another) should
+    /// answer first.
+    async fn before_broadcast(&self, account: &str) -> bool {
+        let here = self.lock().by_account.get(account).map_or(0, |s| s.len());
+        if here > crate::delivery::writers::WRITE_SHARE {
+            tokio::time::sleep(LARGE_BROADCAST_DELAY).await;
+        }
+        here > 0
+    }
+
     fn is_connected(&self, user: &str) -> bool {
         self.lock().users.contains_key(user)
     }
@@ -68,14 +80,8 @@ impl Hub {
         let mut outgoing = Outgoing::default();
         match change {
             Change::Message { account, user: None, seq, .. } => {
-                let here = self.lock().by_account.get(account.as_str()).map_or(0, |s| s.len());
-                if here == 0 {
+                if !self.before_broadcast(account).await {
                     return Ok(());
-                }
-                if here > crate::delivery::writers::WRITE_SHARE {
-                    // A large broadcast takes the cores for a while: the request that committed
-                    // it (on this node or another) answers first.
-                    tokio::time::sleep(LARGE_BROADCAST_DELAY).await;
                 }
                 let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
                 let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
@@ -94,11 +100,16 @@ impl Hub {
             }
             Change::Live { account, user, message } => {
                 let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message })).into();
-                let mut state = self.lock();
                 match user {
                     // Online only, to the whole account: a broadcast like any other, not counted.
-                    None => outgoing = state.broadcast(account, &frame, None, &self.writers),
+                    None => {
+                        if !self.before_broadcast(account).await {
+                            return Ok(());
+                        }
+                        outgoing = self.lock().broadcast(account, &frame, None, &self.writers);
+                    }
                     Some(u) => {
+                        let state = self.lock();
                         if state.users.get(u.as_str()).is_some_and(|x| x.subs.contains_key(account.as_str())) {
                             state.send(u, &frame, None, &mut outgoing);
                         }
