@@ -308,6 +308,13 @@ impl Messaging {
             .await?;
         tx.commit().await?;
         self.account_cache.forget(account.as_str());
+        // A deployment gathers its subscribers over time, its write-ahead log checkpointed as
+        // it goes. Seeded at once, the log holds them all, and whichever request commits next
+        // would copy them into the database (SQLite checkpoints on commit): do it here, before
+        // anything is measured.
+        if self.backend() == crate::store::Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        }
         Ok(())
     }
 }
