@@ -33,6 +33,11 @@ impl Role {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// Editors and viewers work on the accounts they are assigned to (owners on their own).
+    pub fn works_on_assigned_accounts(self) -> bool {
+        matches!(self, Self::Editor | Self::Viewer)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::PlatformOwner => "Platform owner",

@@ -80,7 +80,7 @@ pub fn UsersPage() -> impl IntoView {
     let disable = ServerAction::<SetUserDisabled>::new();
     let role = ServerAction::<ChangeUserRole>::new();
     let link = ServerAction::<NewUserLink>::new();
-    let role_choice = RwSignal::new("editor".to_owned());
+    let role_choice = RwSignal::new(Role::Editor.as_str().to_owned());
     let chosen = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| {
         let changed = [invite.version().get(), disable.version().get(), role.version().get(), link.version().get()];
@@ -156,7 +156,7 @@ pub fn UsersPage() -> impl IntoView {
                         {[Role::Editor, Role::Viewer, Role::AccountOwner, Role::PlatformOwner].into_iter()
                             .map(|r| view! { <option value=r.as_str() selected=r == Role::Editor>{r.label()}</option> }).collect_view()}
                     </select>
-                    <fieldset class:hidden-part=move || !matches!(role_choice.get().as_str(), "editor" | "viewer")>
+                    <fieldset class:hidden-part=move || !role_choice.with(|r| Role::parse(r).is_some_and(Role::works_on_assigned_accounts))>
                         <legend>"Accounts they work on"</legend>
                         {d.accounts.is_empty().then(|| view! { <p class="empty">"No accounts yet: create one first."</p> })}
                         {d.accounts.into_iter().map(|(id, name)| {

@@ -123,7 +123,7 @@ impl Messaging {
         self.account(account).await?;
         if assign {
             let role = self.console_user(username).await?.map(|u| u.role);
-            if !matches!(role, Some(Role::Editor | Role::Viewer)) {
+            if !role.is_some_and(Role::works_on_assigned_accounts) {
                 return Err(InvalidField::new("username", format!("{username} is not an enabled editor or viewer")).into());
             }
             let mut tx = self.begin_write().await?;
@@ -180,7 +180,7 @@ impl Messaging {
     /// token of the invitation link (72 h), which only its hash is stored of.
     pub async fn invite_console_user(&self, by: &str, username: &str, role: Role, accounts: &[OfficialAccountId]) -> Result<String> {
         check_username(username)?;
-        let assigned = matches!(role, Role::Editor | Role::Viewer);
+        let assigned = role.works_on_assigned_accounts();
         if assigned && accounts.is_empty() {
             return Err(InvalidField::new("accounts", "choose the accounts an editor or viewer works on").into());
         }
