@@ -56,6 +56,15 @@ test("an invited editor publishes on their account only, a viewer only reads, an
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
   await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
 
+  // Only editors and viewers are asked which accounts they work on.
+  const inviteForm = page.getByRole("region", { name: "Invite user" });
+  const workOn = inviteForm.getByRole("group", { name: "Accounts they work on" });
+  await expect(workOn).toBeVisible();
+  await inviteForm.getByLabel("Role").selectOption("account_owner");
+  await expect(workOn).toBeHidden();
+  await inviteForm.getByLabel("Role").selectOption("viewer");
+  await expect(workOn).toBeVisible();
+
   // The editor, in a browser of their own: a weak password is refused first.
   const link = await invite(page, editorName, "editor", a.name);
   const theirs = hydrating(await browser.newContext());
