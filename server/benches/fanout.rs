@@ -441,6 +441,7 @@ async fn bench() {
         arrived(&second, &done_rx, &mut pending);
     }
     let in_order: Vec<String> = last_frame.iter().map(|ms| format!("{ms:.0}")).collect();
+    let rest_in_order: Vec<String> = rest_with.iter().map(|ms| format!("{ms:.1}")).collect();
     for v in [&mut last_frame, &mut rest_with, &mut rest_during, &mut probe_rtt] {
         v.sort_by(f64::total_cmp);
     }
@@ -454,6 +455,7 @@ async fn bench() {
     println!("| REST send while another broadcast goes out to the {clients} clients | {:.2} ms | {:.2} ms | |", percentile(&rest_during, 0.5), percentile(&rest_during, 0.99));
     println!("| getOfficialAccountsInfo (20 subscriptions) round trip under load | {:.2} ms | {:.2} ms | |", percentile(&probe_rtt, 0.5), percentile(&probe_rtt, 0.99));
     println!("each broadcast until the last client had it, in the order sent: {} ms", in_order.join(", "));
+    println!("each REST send that made them, in the same order: {} ms", rest_in_order.join(", "));
     println!("server memory per idle connection: {per_conn_kb:.1} KB (RSS of the node(s) {:.0} → {:.0} MiB; target < 20 KB)", rss_before / 1024.0, rss_connected / 1024.0);
     // Everything shares the machine's cores: the wall time of a broadcast cannot be under
     // (servers' CPU + load generators' CPU) / cores.
