@@ -1,7 +1,6 @@
 //! The console's error type: what a server function tells the page. It crosses the network as
 //! JSON, so a dialog can tell which field failed and put the sentence next to it.
 
-
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -75,7 +75,8 @@ impl Application {
             .site_addr(addr)
             .build();
         let console_state = ConsoleState { messaging: messaging.clone(), admin_identifier: config.admin_identifier.clone() };
-        let keepalive = Keepalive { ping_every_secs: config.client_ping_secs.max(1), silence_max_secs: config.client_silence_secs.max(1) };
+        let keepalive = Keepalive::parse(config.client_ping_secs, config.client_silence_secs)
+            .map_err(|e| anyhow::anyhow!("HERALD_CLIENT_PING_SECS / HERALD_CLIENT_SILENCE_SECS: {e}"))?;
         let hub = Hub::start(messaging.clone(), keepalive);
         let state = AppState {
             hub: hub.clone(),

@@ -87,6 +87,22 @@ pub struct Keepalive {
 impl Keepalive {
     /// product.md §4: a ping every 30 s, dropped after 90 s of silence.
     pub const DEFAULT: Keepalive = Keepalive { ping_every_secs: 30, silence_max_secs: 90 };
+
+    /// Settings as configured: a ping at least every second, and a silence limit longer than
+    /// the pings' period (an idle client is heard from only when it answers a ping, so a
+    /// shorter limit would drop every idle client).
+    pub fn parse(ping_every_secs: u64, silence_max_secs: u64) -> std::result::Result<Self, crate::error::InvalidField> {
+        if ping_every_secs == 0 {
+            return Err(crate::error::InvalidField::new("client_ping_secs", "must be at least 1 second"));
+        }
+        if silence_max_secs <= ping_every_secs {
+            return Err(crate::error::InvalidField::new(
+                "client_silence_secs",
+                format!("must be longer than the ping period ({ping_every_secs} s): an idle client is heard from only when it answers a ping"),
+            ));
+        }
+        Ok(Keepalive { ping_every_secs, silence_max_secs })
+    }
 }
 
 /// One connection's request budget (a token bucket): past it, requests get 60007.
@@ -243,6 +259,15 @@ mod tests {
             budget.take().unwrap();
         }
         assert!(matches!(budget.take(), Err(crate::Error::RateLimited(_))));
+    }
+
+    #[test]
+    fn a_keepalive_needs_a_ping_period_and_a_longer_silence_limit() {
+        assert_eq!(Keepalive::parse(30, 90), Ok(Keepalive::DEFAULT));
+        assert_eq!(Keepalive::parse(1, 2).map(|k| k.silence_max_secs), Ok(2));
+        assert_eq!(Keepalive::parse(0, 90).unwrap_err().field, "client_ping_secs");
+        assert_eq!(Keepalive::parse(30, 30).unwrap_err().field, "client_silence_secs");
+        assert_eq!(Keepalive::parse(30, 0).unwrap_err().field, "client_silence_secs");
     }
 
     #[test]

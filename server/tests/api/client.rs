@@ -505,3 +505,14 @@ async fn the_server_pings_every_client_and_closes_one_that_stays_silent_with_100
     assert!(bob_saw.pings >= 2, "bob was pinged until he was dropped: {} pings", bob_saw.pings);
     assert_eq!(bob_saw.closed_with, Some(1001), "silent for too long");
 }
+
+#[tokio::test]
+async fn the_server_refuses_to_start_with_a_silence_limit_no_longer_than_the_ping_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = server::config::Config::for_tests(&database_url(&dir).await);
+    config.client_ping_secs = 30;
+    config.client_silence_secs = 30;
+    let Err(e) = server::startup::Application::build(config).await else { panic!("the server started") };
+    let said = format!("{e:#}");
+    assert!(said.contains("HERALD_CLIENT_SILENCE_SECS") && said.contains("must be longer than the ping period (30 s)"), "{said}");
+}

@@ -32,13 +32,14 @@ pub(super) struct Beat {
     since: Instant,
 }
 
-impl Beat {
-    fn now_ms(&self) -> u64 {
-        self.since.elapsed().as_millis() as u64
-    }
+/// Milliseconds since `since` (the keep-alive's clock).
+fn ms_since(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
 
+impl Beat {
     pub(super) fn heard(&self) {
-        self.heard_ms.store(self.now_ms(), Ordering::Relaxed);
+        self.heard_ms.store(ms_since(self.since), Ordering::Relaxed);
     }
 
     pub(super) fn went_silent(&self) -> bool {
@@ -55,7 +56,7 @@ pub(super) struct Slices {
 
 impl Slices {
     pub(super) fn new(keepalive: Keepalive) -> Self {
-        let n = (Duration::from_secs(keepalive.ping_every_secs.max(1)).as_millis() / TICK.as_millis()).max(1) as usize;
+        let n = (Duration::from_secs(keepalive.ping_every_secs).as_millis() / TICK.as_millis()).max(1) as usize;
         Slices { slices: Mutex::new(vec![Vec::new(); n]), silence_max_ms: keepalive.silence_max_secs.saturating_mul(1000), since: Instant::now() }
     }
 
@@ -85,7 +86,7 @@ impl Slices {
             let slices = self.lock();
             slices[tick as usize % slices.len()].clone()
         };
-        let now = self.since.elapsed().as_millis() as u64;
+        let now = ms_since(self.since);
         for beat in slice {
             let silent = now.saturating_sub(beat.heard_ms.load(Ordering::Relaxed)) > self.silence_max_ms;
             if silent {
