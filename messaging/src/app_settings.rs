@@ -32,7 +32,7 @@ impl Default for AppLimits {
 /// page, only replaced).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSettings {
-    /// Where webhooks go (rest-api.md §8); `None`: no callbacks.
+    /// Where webhooks go (docs/rest-api.md §8); `None`: no callbacks.
     pub webhook_url: Option<String>,
     /// The offline push hook; `None`: no pushes.
     pub push_url: Option<String>,

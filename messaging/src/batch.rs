@@ -1,4 +1,4 @@
-//! Limits on how many items one call may carry (rest-api.md §3–4).
+//! Limits on how many items one call may carry (docs/rest-api.md §3–4).
 
 use crate::error::InvalidField;
 

@@ -1,4 +1,4 @@
-//! Broadcasts (rest-api.md §5): sending, history, recall. A broadcast is one row, whatever the
+//! Broadcasts (docs/rest-api.md §5): sending, history, recall. A broadcast is one row, whatever the
 //! number of subscribers; subscribers read it through their position (fan-out on read).
 
 use crate::audit::{record, AuditAction};

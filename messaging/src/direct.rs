@@ -1,4 +1,4 @@
-//! One-to-one messages between an official account and one of its subscribers (rest-api.md §7).
+//! One-to-one messages between an official account and one of its subscribers (docs/rest-api.md §7).
 //! The subscriber sees them in conversation `c2c_{officialAccountID}`.
 
 use crate::error::{Error, InvalidField, Result};

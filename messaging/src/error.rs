@@ -25,7 +25,7 @@ impl fmt::Display for InvalidField {
 
 impl std::error::Error for InvalidField {}
 
-/// A message's limit: MsgBody + CloudCustomData, in bytes (rest-api.md §5, §7).
+/// A message's limit: MsgBody + CloudCustomData, in bytes (docs/rest-api.md §5, §7).
 pub const MESSAGE_MAX_BYTES: usize = 12 * 1024;
 
 /// Every way a core operation can fail, named by outcome.

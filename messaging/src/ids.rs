@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Every official account ID starts with this.
 pub const ACCOUNT_ID_PREFIX: &str = "@TOA#_";
-/// IDs Herald generates start with this; custom IDs may not (rest-api.md §4).
+/// IDs Herald generates start with this; custom IDs may not (docs/rest-api.md §4).
 pub const GENERATED_ID_PREFIX: &str = "@TOA#_@TOA#";
 pub const ACCOUNT_ID_MAX_BYTES: usize = 48;
 pub const USER_ID_MAX_BYTES: usize = 32;

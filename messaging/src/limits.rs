@@ -1,4 +1,4 @@
-//! Rate rules: the per-account broadcast frequency (rest-api.md §5) and the per-command REST
+//! Rate rules: the per-account broadcast frequency (docs/rest-api.md §5) and the per-command REST
 //! call rate (§1). Both limits are app settings (`AppLimits`).
 //!
 //! Broadcast sends are recorded in `broadcast_send` inside the send's transaction, which holds

@@ -1,4 +1,4 @@
-//! Message bodies (rest-api.md §6): `MsgBody` is a non-empty array of typed elements. Herald
+//! Message bodies (docs/rest-api.md §6): `MsgBody` is a non-empty array of typed elements. Herald
 //! checks each element's type and the fields a client needs to show it, then stores the JSON as
 //! sent. The size rule (12 KB for MsgBody + CloudCustomData) lives here too.
 

@@ -1,4 +1,4 @@
-//! The editable profile of an official account and its byte limits (rest-api.md §4).
+//! The editable profile of an official account and its byte limits (docs/rest-api.md §4).
 //!
 //! Limits count UTF-8 **bytes**, not characters: a CJK character is 3 bytes. The console's live
 //! counters read the same [`TextLimit`] constants, so the browser and the server never disagree.
@@ -43,7 +43,7 @@ pub const ORGANIZATION: TextLimit = TextLimit { field: "Organization", max_bytes
 pub const CUSTOM_STRING: TextLimit = TextLimit { field: "CustomString", max_bytes: 3000 };
 
 pub const MAX_SUBSCRIBERS_DEFAULT: i64 = 100_000;
-/// Tencent's own ceiling is lower; a self-hosted Herald allows ten million (rest-api.md §4).
+/// Tencent's own ceiling is lower; a self-hosted Herald allows ten million (docs/rest-api.md §4).
 pub const MAX_SUBSCRIBERS_CEILING: i64 = 10_000_000;
 
 /// Profile fields as a caller sent them: any may be missing. Parse into [`AccountProfile`]

@@ -1,4 +1,4 @@
-//! Offline push (product.md §2, rest-api.md §5): the pluggable hook that hands a broadcast to the
+//! Offline push (docs/client-protocol.md §7, docs/rest-api.md §5): the pluggable hook that hands a broadcast to the
 //! app's push gateway (APNs/FCM) for the subscribers who asked to be notified.
 //!
 //! A broadcast that wants a push (not `OnlineOnlyFlag`, `OfflinePushInfo.PushFlag` not 1) writes

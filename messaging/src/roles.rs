@@ -1,4 +1,4 @@
-//! Who may do what in the console (product.md §3): a [`Role`] per console user and the
+//! Who may do what in the console (README, Publishing from the console): a [`Role`] per console user and the
 //! [`Action`]s each role may take. The rule lives here once; every console server function asks
 //! [`Role::may`] (through `Messaging::authorize`) before acting.
 //!

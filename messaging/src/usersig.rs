@@ -1,5 +1,5 @@
 //! UserSig (TLSSigAPIv2): the credential every REST call and client connection carries
-//! (rest-api.md §2). Herald verifies it; [`sign`] exists for tests and tooling.
+//! (docs/rest-api.md §2). Herald verifies it; [`sign`] exists for tests and tooling.
 //!
 //! Wire form: JSON → zlib (RFC 1950) → standard base64 → `+`→`*`, `/`→`-`, `=`→`_`.
 //! The HMAC key is the secret string's UTF-8 bytes, not hex-decoded.
@@ -61,7 +61,7 @@ pub fn sign(sdkappid: u64, key: &str, identifier: &str, expire: i64, now: i64) -
     packed.replace('+', "*").replace('/', "-").replace('=', "_")
 }
 
-/// Checks `usersig` for this app, this identifier and this moment, in the order of rest-api.md §2.
+/// Checks `usersig` for this app, this identifier and this moment, in the order of docs/rest-api.md §2.
 pub fn verify(usersig: &str, sdkappid: u64, identifier: &str, key: &str, now: i64) -> Result<(), UserSigError> {
     verify_until(usersig, sdkappid, identifier, key, now).map(|_| ())
 }
@@ -108,7 +108,7 @@ pub fn verify_until(usersig: &str, sdkappid: u64, identifier: &str, key: &str, n
 mod tests {
     use super::*;
 
-    // rest-api.md §2: made by npm tls-sig-api-v2 1.0.2 with its clock fixed at 1700000000.
+    // docs/rest-api.md §2: made by npm tls-sig-api-v2 1.0.2 with its clock fixed at 1700000000.
     const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
     const VECTOR: &str = "eJyrVgrxCdYrSy1SslIy0jNQ0gHzM1NS80oy0zLBwhWZiflZpXlQqeKU7MSCgswUJStDEwMogMiUZOamKlkZmqOKplYUZBaBxE1NTY3gosWZ6UpWSj5ljuYp*p7l5unBxXnF2WVhVU4uAf7Ozi5JpX7O5SbuHuUhzgZJmQXaTia2SrUAohcx8g__";
 

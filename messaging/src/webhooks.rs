@@ -1,4 +1,4 @@
-//! Webhooks to the app's back end (rest-api.md §8).
+//! Webhooks to the app's back end (docs/rest-api.md §8).
 //!
 //! * "Before" callbacks are asked synchronously with a 2 s timeout; no answer means allow, so a
 //!   dead endpoint delays a request by at most 2 s and never fails it.

@@ -1,4 +1,4 @@
-//! Live fan-out (issue 9, product.md §5): release servers in their own processes, and the
+//! Live fan-out (issue 9, docs/benchmarks.md): release servers in their own processes, and the
 //! connected clients in load-generator processes of their own (every process here is held to
 //! 20,000 open files; they run at nice 19, standing in for phones on CPUs of their own), all
 //! subscribers of one account, spread over loopback addresses 127.0.0.2…. Prints, against the

@@ -1,4 +1,4 @@
-//! Herald's REST benchmarks (product.md §5), on SQLite and, when HERALD_TEST_PG_URL is set,
+//! Herald's REST benchmarks (docs/benchmarks.md), on SQLite and, when HERALD_TEST_PG_URL is set,
 //! PostgreSQL. Prints numbers beside their targets; asserts nothing.
 //!
 //!     cargo bench -p server --bench rest

@@ -53,7 +53,7 @@ pub struct Config {
     #[arg(long, env = "HERALD_SESSION_IDLE_HOURS")]
     pub session_idle_hours: Option<u32>,
 
-    /// The app's webhook URL (rest-api.md §8); unset: no callbacks.
+    /// The app's webhook URL (docs/rest-api.md §8); unset: no callbacks.
     #[arg(long, env = "HERALD_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
 

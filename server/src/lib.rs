@@ -4,7 +4,7 @@
 //! * [`config`]: flags and environment variables.
 //! * [`startup`]: [`startup::Application`] opens the database, builds the router, serves.
 //! * `rest`: `/v4/{service}/{command}`, the Tencent wire contract (envelope, UserSig, codes).
-//! * `client`: `/v1/client`, the WebSocket end users' apps speak (product.md §4).
+//! * `client`: `/v1/client`, the WebSocket end users' apps speak (docs/client-protocol.md).
 //! * `try_page`: `/try`, a subscriber view built on the TypeScript client library.
 //! * `console`: sign-in guard, one-time sign-in links, sessions, server-function statuses.
 //! * `media`: image uploads (`POST /media`) and serving them (`GET /media/{hash}.{ext}`).

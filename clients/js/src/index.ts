@@ -1,5 +1,5 @@
 /**
- * Herald's client protocol (product.md §4) for apps: one WebSocket per logged-in user, one
+ * Herald's client protocol (docs/client-protocol.md) for apps: one WebSocket per logged-in user, one
  * promise-returning method per `op`, events by name, and reconnection that resumes without
  * losing or repeating a message (missed messages are fetched with `getMessageList` and
  * delivered as `onRecvNewMessage`, oldest first, exactly once per connection's lifetime).
@@ -32,7 +32,7 @@ export interface Reaction {
   reactedByMe: boolean;
 }
 
-/** A Tencent message element (rest-api.md §6), e.g. `{MsgType: "TIMTextElem", MsgContent: {Text: "hi"}}`. */
+/** A Tencent message element (docs/rest-api.md §6), e.g. `{MsgType: "TIMTextElem", MsgContent: {Text: "hi"}}`. */
 export interface MsgElement {
   MsgType: string;
   MsgContent: Record<string, unknown>;

@@ -13,7 +13,7 @@ const KEY = "js-client-test-key";
 const ADMIN = "administrator";
 const BINARY = resolve(process.env.HERALD_SERVER_BIN ?? "../../target/release/server");
 
-/** TLSSigAPIv2 (rest-api.md §2): what an app's back end runs; never shipped to clients. */
+/** TLSSigAPIv2 (docs/rest-api.md §2): what an app's back end runs; never shipped to clients. */
 export function userSig(identifier: string, expire = 3600): string {
   const time = Math.floor(Date.now() / 1000);
   const text = `TLS.identifier:${identifier}\nTLS.sdkappid:${SDKAPPID}\nTLS.time:${time}\nTLS.expire:${expire}\n`;

@@ -1,4 +1,4 @@
-//! Live delivery (product.md §4): what end users' apps receive while connected.
+//! Live delivery (docs/client-protocol.md): what end users' apps receive while connected.
 //!
 //! Every write that a connected client should learn of (a broadcast, a recall, a subscription,
 //! a profile change, a reaction…) announces a [`Change`] in the same transaction. A `Change`
@@ -85,7 +85,7 @@ pub struct Keepalive {
 }
 
 impl Keepalive {
-    /// product.md §4: a ping every 30 s, dropped after 90 s of silence.
+    /// docs/client-protocol.md: a ping every 30 s, dropped after 90 s of silence.
     pub const DEFAULT: Keepalive = Keepalive { ping_every_secs: 30, silence_max_secs: 90 };
 
     /// Settings as configured: a ping at least every second, and a silence limit longer than

@@ -1,4 +1,4 @@
-//! The protocol's objects (product.md §4, "Objects"), spelled as apps expect them. Built here
+//! The protocol's objects (docs/client-protocol.md, "Objects"), spelled as apps expect them. Built here
 //! once, so an operation's response and the hub's events say the same thing the same way.
 
 use crate::message::MsgFlag;

@@ -4,7 +4,7 @@
 //! are pure, so the console's WebAssembly half checks the same rules and renders the same preview
 //! as the server:
 //! * [`render`]: the one Markdown → HTML function (preview, published post, Posts page).
-//! * [`wire`]: a post as a broadcast's `MsgBody` (rest-api.md §6) and back, and its size in the
+//! * [`wire`]: a post as a broadcast's `MsgBody` (docs/rest-api.md §6) and back, and its size in the
 //!   12 KB budget, measured by the function that refuses 80002.
 //! * with `backend`: `store` keeps drafts, publishes them through `send_broadcast`, and runs the
 //!   scheduled-post worker.
@@ -69,7 +69,7 @@ impl PostKind {
     }
 }
 
-/// `ImageFormat` of a `TIMImageElem` (rest-api.md §6).
+/// `ImageFormat` of a `TIMImageElem` (docs/rest-api.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImageFormat {
     Jpeg,

@@ -1,4 +1,4 @@
-//! A post on the wire (rest-api.md §6): the Markdown source as one `TIMTextElem`, each image as a
+//! A post on the wire (docs/rest-api.md §6): the Markdown source as one `TIMTextElem`, each image as a
 //! `TIMImageElem` with its three `ImageInfoArray` entries, and last one `TIMCustomElem` marking the
 //! message as a post. Nothing is said twice, since the 12 KB budget is shared; the HTML is never
 //! stored, every reader renders it with [`super::render`].

@@ -1,4 +1,4 @@
-//! The client protocol's front door (product.md §4): `GET /v1/client` upgraded to a WebSocket,
+//! The client protocol's front door (docs/client-protocol.md): `GET /v1/client` upgraded to a WebSocket,
 //! for end users' apps. The UserSig is checked before the upgrade (a refusal is HTTP 401 with
 //! the REST code); then each request frame becomes one `messaging` call ([`ops`]) and each
 //! change the node's hub hears becomes an event frame.

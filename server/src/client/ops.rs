@@ -1,7 +1,7 @@
 //! Request frames → `messaging` calls → response frames. Parsing and the wire's spelling live
 //! here; every rule (counts, lengths, who may do what) lives in `messaging::delivery`.
 //!
-//! Codes are the REST codes for the same condition (product.md §4), mapped in [`code`] once.
+//! Codes are the REST codes for the same condition (docs/client-protocol.md), mapped in [`code`] once.
 
 use messaging::delivery::conversation::parse_conversation_id;
 use messaging::delivery::objects::{account_info, reactions_json};
@@ -39,7 +39,7 @@ impl From<InvalidField> for Refusal {
     }
 }
 
-/// The protocol's code for a refusal: REST's codes, with the ones product.md §4 names.
+/// The protocol's code for a refusal: REST's codes, with the ones docs/client-protocol.md names.
 fn code(r: &Refusal) -> u32 {
     match r {
         Refusal::Frame(_) => 60003,

@@ -1,4 +1,4 @@
-//! The query string of a REST call and the admin's UserSig (rest-api.md §1–2).
+//! The query string of a REST call and the admin's UserSig (docs/rest-api.md §1–2).
 
 use super::envelope::RestError;
 use messaging::Messaging;

@@ -1,4 +1,4 @@
-//! Service `openim`: one-to-one messages between an account and a subscriber (rest-api.md §7).
+//! Service `openim`: one-to-one messages between an account and a subscriber (docs/rest-api.md §7).
 
 use super::Payload;
 use messaging::direct::{online_only_for_life_time, Conversation, NewDirectMessage};

@@ -1,5 +1,5 @@
 //! The Tencent wire contract's envelope and the one table from errors to Tencent codes
-//! (rest-api.md §1). Every answer is HTTP 200; success and failure live in the body.
+//! (docs/rest-api.md §1). Every answer is HTTP 200; success and failure live in the body.
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -30,7 +30,7 @@ pub enum RestError {
 }
 
 impl RestError {
-    /// The codes of the message commands (rest-api.md §1): 10010 for a missing or destroyed
+    /// The codes of the message commands (docs/rest-api.md §1): 10010 for a missing or destroyed
     /// account, and with `malformed_code` 10015 for a malformed ID.
     pub fn for_message_command(e: messaging::Error, malformed_code: bool) -> Self {
         match e {

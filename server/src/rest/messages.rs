@@ -1,4 +1,4 @@
-//! Broadcasts of an official account (rest-api.md §5): send, history, recall.
+//! Broadcasts of an official account (docs/rest-api.md §5): send, history, recall.
 
 use super::envelope::RestError;
 use super::official_accounts::account_id;

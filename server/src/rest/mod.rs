@@ -1,4 +1,4 @@
-//! The Tencent-compatible REST API: `POST /v4/{service}/{command}` (rest-api.md).
+//! The Tencent-compatible REST API: `POST /v4/{service}/{command}` (docs/rest-api.md).
 //!
 //! One handler authenticates, parses the body and dispatches by command; each command lives in
 //! the module of its service and calls `messaging`, which holds every rule.

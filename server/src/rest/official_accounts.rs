@@ -1,5 +1,5 @@
 //! Service `official_account_open_http_svc`: creating, reading, modifying and destroying
-//! official accounts (rest-api.md §4).
+//! official accounts (docs/rest-api.md §4).
 
 use super::envelope::{fail_fields, ok_fields, RestError};
 use super::{parse, Payload};

@@ -1,4 +1,4 @@
-//! Subscribers of an official account (rest-api.md §4): add, delete, page, modify, and the
+//! Subscribers of an official account (docs/rest-api.md §4): add, delete, page, modify, and the
 //! accounts one user follows.
 
 use super::envelope::RestError;
@@ -131,7 +131,7 @@ pub struct ModifySubscriberInfo {
     msg_flag: Option<String>,
 }
 
-/// [modify_subscriber_info] Herald also lets the admin set MsgFlag here (rest-api.md §4, Decision).
+/// [modify_subscriber_info] Herald also lets the admin set MsgFlag here (docs/rest-api.md §4, Decision).
 pub async fn modify_subscriber_info(m: &Messaging, req: ModifySubscriberInfo) -> Payload {
     let id = account_id("Official_Account", req.official_account.as_deref())?;
     let user = UserId::parse("Subscriber_Account", req.subscriber_account.as_deref().unwrap_or_default())?;

@@ -1,4 +1,4 @@
-//! Service `im_open_login_svc`: importing, checking and deleting users (rest-api.md §3).
+//! Service `im_open_login_svc`: importing, checking and deleting users (docs/rest-api.md §3).
 
 use super::envelope::{core_code, RestError};
 use super::Payload;

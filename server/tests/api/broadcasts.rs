@@ -115,7 +115,7 @@ async fn bad_send_parameters_are_refused_and_nothing_is_stored() {
         (json!({ "Official_Account": id, "Random": 1, "MsgBody": [] }), 10004),
         (json!({ "Official_Account": id, "Random": 1, "MsgBody": [{ "MsgType": "TIMNope", "MsgContent": {} }] }), 10004),
         (json!({ "Official_Account": id, "Random": 1, "MsgBody": text("x"), "SendMsgControl": ["Loud"] }), 10004),
-        // Send's own codes (rest-api.md §1): 10010 missing, 10015 malformed.
+        // Send's own codes (docs/rest-api.md §1): 10010 missing, 10015 malformed.
         (json!({ "Official_Account": "@TOA#_nope", "Random": 1, "MsgBody": text("x") }), 10010),
         (json!({ "Official_Account": "nope", "Random": 1, "MsgBody": text("x") }), 10015),
     ] {

@@ -1,4 +1,4 @@
-//! The client protocol over a real WebSocket (product.md §4): every op's success and refusals,
+//! The client protocol over a real WebSocket (docs/client-protocol.md): every op's success and refusals,
 //! each event on each of a user's connections, the delivery rules, reconnecting without losing
 //! or repeating, and a client that never reads.
 

@@ -1,4 +1,4 @@
-//! Every UserSig and query error of rest-api.md §1–2, over HTTP.
+//! Every UserSig and query error of docs/rest-api.md §1–2, over HTTP.
 
 use crate::helpers::*;
 use serde_json::json;

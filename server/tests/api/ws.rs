@@ -1,4 +1,4 @@
-//! A real WebSocket client for the client protocol (product.md §4), as an app would hold one.
+//! A real WebSocket client for the client protocol (docs/client-protocol.md), as an app would hold one.
 
 use crate::helpers::*;
 use futures::{SinkExt, StreamExt};

@@ -1,5 +1,5 @@
 //! Pings to every client connection, and dropping the ones whose client went silent
-//! (product.md §4: a ping every 30 s, dropped after 90 s without a frame).
+//! (docs/client-protocol.md: a ping every 30 s, dropped after 90 s without a frame).
 //!
 //! Why here and not in each connection's task: a timer per connection wakes every task once
 //! per period, and each wake-up costs far more than the ping it sends (50,000 idle clients on
