@@ -18,6 +18,9 @@ pub enum ConsoleError {
     /// A rule of the product refused it as things stand (the account is gone, the message is
     /// too large); the sentence says why.
     Refused(String),
+    /// The call itself is malformed (a missing argument, one of the wrong type): a client's
+    /// mistake, not the server's.
+    BadRequest(String),
     /// Anything else; details are in the server log, not here.
     Server(String),
 }
@@ -27,7 +30,11 @@ impl fmt::Display for ConsoleError {
         match self {
             ConsoleError::Invalid { message, .. } => f.write_str(message),
             ConsoleError::SignedOut => f.write_str("You are signed out. Sign in again."),
-            ConsoleError::Forbidden(m) | ConsoleError::Throttled(m) | ConsoleError::Refused(m) | ConsoleError::Server(m) => {
+            ConsoleError::Forbidden(m)
+            | ConsoleError::Throttled(m)
+            | ConsoleError::Refused(m)
+            | ConsoleError::BadRequest(m)
+            | ConsoleError::Server(m) => {
                 f.write_str(m)
             }
         }
@@ -40,7 +47,16 @@ impl FromServerFnError for ConsoleError {
     type Encoder = crate::codec::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        ConsoleError::Server(value.to_string())
+        match value {
+            ServerFnErrorErr::Args(why) | ServerFnErrorErr::MissingArg(why) => {
+                ConsoleError::BadRequest(format!("The request is malformed: {why}."))
+            }
+            // On the server nothing but a request's body is decoded (a JSON-encoded argument);
+            // in the browser this is an answer the page did not understand.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(why) => ConsoleError::BadRequest(format!("The request is malformed: {why}.")),
+            other => ConsoleError::Server(other.to_string()),
+        }
     }
 }
 
@@ -55,6 +71,7 @@ impl ConsoleError {
             ConsoleError::Forbidden(_) => 403,
             ConsoleError::Throttled(_) => 429,
             ConsoleError::Refused(_) => 409,
+            ConsoleError::BadRequest(_) => 400,
             ConsoleError::Server(_) => 500,
         }
     }

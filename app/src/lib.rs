@@ -34,7 +34,7 @@ use leptos_router::path;
 
 /// Console pages reachable signed out; every other page needs a signed-in user. The server's
 /// sign-in guard asks [`is_protected_page`], so this list and the routes below are the one
-/// source. (Server functions check for themselves: `ssr::signed_in`.)
+/// source. (Server functions: [`is_public_server_fn`].)
 const PUBLIC_PAGES: &[&str] = &["/login", "/try"];
 /// Public pages under these paths: invitation links (`/invite/{token}`).
 const PUBLIC_PAGE_PREFIXES: &[&str] = &["/invite/"];
@@ -47,6 +47,24 @@ const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/v1/", "/try/", "/sign-i
 pub fn is_protected_page(path: &str) -> bool {
     let under = |prefix: &str| path == prefix.trim_end_matches('/') || path.starts_with(prefix);
     !PUBLIC_PAGES.contains(&path) && !PUBLIC_PAGE_PREFIXES.iter().any(|p| path.starts_with(p)) && !NOT_PAGES.iter().any(|p| under(p))
+}
+
+/// Whether `path` is a server function anyone may call signed out: signing in and out,
+/// accepting an invitation (and rating its password), and the `/try` page's public helpers.
+/// The server refuses every other server function with 401 before its arguments are read, so
+/// a function cannot be left open by forgetting to ask who is calling.
+#[cfg(feature = "ssr")]
+pub fn is_public_server_fn(path: &str) -> bool {
+    use leptos::server_fn::ServerFn;
+    [
+        pages::sign_in::SignIn::PATH,
+        pages::sign_in::SignOut::PATH,
+        pages::users::AcceptInvitation::PATH,
+        pages::users::RateNewPassword::PATH,
+        try_support::TrySdkappid::PATH,
+        try_support::TryRender::PATH,
+    ]
+    .contains(&path)
 }
 
 /// The Content-Security-Policy of console pages: scripts only from this origin or with this

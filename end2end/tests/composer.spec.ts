@@ -99,7 +99,8 @@ test("an image upload shows a progress bar, then a thumbnail; a text file named 
   // Hold the upload a moment so its progress bar can be seen.
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
-  await page.route("**/media", async (route) => {
+  const isUpload = (url: URL) => url.pathname === "/media";
+  await page.route(isUpload, async (route) => {
     await held;
     await route.continue();
   });
@@ -110,7 +111,7 @@ test("an image upload shows a progress bar, then a thumbnail; a text file named 
   release();
   await expect(page.getByRole("img", { name: "Image 1" })).toBeVisible();
   await expect(bar).toHaveCount(0);
-  await page.unroute("**/media");
+  await page.unroute(isUpload);
   await expect(preview(page).locator(".post-images img")).toHaveCount(1);
 
   await page.getByLabel("Add images").setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("just some text, honestly") });

@@ -84,7 +84,7 @@ pub mod usersig;
 #[cfg(feature = "backend")]
 pub use accounts::UnknownOwner;
 #[cfg(feature = "backend")]
-pub use console::{ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_OWNER};
+pub use console::{Allowed, ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_OWNER};
 #[cfg(feature = "backend")]
 pub use console::sessions::ConsoleSession;
 #[cfg(feature = "backend")]

@@ -259,9 +259,11 @@ impl Messaging {
         self.media_limits
     }
 
-    /// Checks, re-encodes and stores an upload; `origin` is where Herald is served (its URLs).
-    /// The image work runs on the blocking pool, one upload at a time per core.
-    pub async fn store_image(&self, bytes: Vec<u8>, purpose: Purpose, origin: &str, by: &str) -> Result<PostImage> {
+    /// Checks, re-encodes and stores an upload that `allowed` permits
+    /// ([`Messaging::authorize_upload`]); `origin` is where Herald is served (its URLs). The
+    /// image work runs on the blocking pool, one upload at a time per core.
+    pub async fn store_image(&self, bytes: Vec<u8>, purpose: Purpose, origin: &str, allowed: &crate::Allowed) -> Result<PostImage> {
+        let by = allowed.user().username.as_str();
         let limits = self.media_limits;
         let _permit = self.image_permits.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
         let encoded = tokio::task::spawn_blocking(move || versions(&bytes, limits, purpose))

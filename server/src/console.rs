@@ -68,13 +68,21 @@ pub async fn identify(State(state): State<AppState>, session: Session, mut req: 
     }
 }
 
-/// Sends signed-out visitors of console pages to the sign-in page, and `/` to the accounts.
+/// Refuses signed-out calls of server functions that are not public ([`app::is_public_server_fn`])
+/// with 401 before their arguments are read, sends signed-out visitors of console pages to the
+/// sign-in page, and `/` to the accounts.
 /// Which pages need a session is decided by `app::is_protected_page`, next to the routes.
 /// `/settings/` is `/settings`: a trailing slash is dropped first. A session that ended (signed
 /// out elsewhere, idle too long, the user disabled) was not identified: its next page is the
 /// sign-in page.
 pub async fn require_sign_in(req: Request, next: Next) -> Response {
     let path = req.uri().path();
+    if path.starts_with("/api/") {
+        if req.extensions().get::<app::SignedIn>().is_none() && !app::is_public_server_fn(path) {
+            return signed_out_server_fn(path);
+        }
+        return next.run(req).await;
+    }
     if path.len() > 1 && path.ends_with('/') && app::is_protected_page(path) {
         let trimmed = path.trim_end_matches('/');
         let to = if trimmed.is_empty() { "/" } else { trimmed };
@@ -89,6 +97,19 @@ pub async fn require_sign_in(req: Request, next: Next) -> Response {
         (true, "/") => Redirect::to("/accounts").into_response(),
         (true, _) => next.run(req).await,
     }
+}
+
+/// A server function's refusal of a signed-out caller, as the function itself would answer
+/// [`app::error::ConsoleError::SignedOut`]: 401, the error as JSON, Leptos's error header.
+fn signed_out_server_fn(path: &str) -> Response {
+    let body = serde_json::to_string(&app::error::ConsoleError::SignedOut).unwrap_or_default();
+    let mut response = (axum::http::StatusCode::UNAUTHORIZED, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    if let Ok(value) = axum::http::HeaderValue::from_str(path) {
+        headers.insert("serverfnerror", value);
+    }
+    response
 }
 
 /// Gives a server function's error response the status its [`app::error::ConsoleError`] calls

@@ -1,5 +1,6 @@
 //! `/media`: uploaded images. `POST /media` (a signed-in console user; the raw file as the body,
-//! `?for=avatar` for an account's avatar) checks and stores an upload through `messaging` and
+//! `?account={id}` for the account it is for, `&for=avatar` for an account's avatar; `messaging`
+//! decides who may) checks and stores an upload through `messaging` and
 //! answers its versions as JSON; `GET /media/{sha256}.{ext}` serves a stored version, immutable
 //! by its content hash. Uploads are as cross-site-checked as every console POST (`layers`).
 
@@ -27,6 +28,10 @@ pub fn routes(max_upload_bytes: usize) -> (Router<AppState>, Router<AppState>) {
 struct UploadQuery {
     #[serde(rename = "for", default)]
     purpose: String,
+    /// The account the image is for (a post's, or the account whose avatar it becomes); none
+    /// for the avatar of an account being created.
+    #[serde(default)]
+    account: Option<String>,
 }
 
 fn refusal(status: StatusCode, sentence: &str) -> Response {
@@ -52,16 +57,25 @@ async fn upload(
     let Some(Extension(app::SignedIn { user, .. })) = signed_in else {
         return refusal(StatusCode::UNAUTHORIZED, "You are signed out. Sign in again.");
     };
-    // Images go into posts and new accounts' avatars: a viewer makes neither.
-    if user.role == messaging::Role::Viewer {
-        return refusal(StatusCode::FORBIDDEN, messaging::Action::Publish.refusal());
-    }
-    let user = user.username;
     let purpose = if q.purpose == "avatar" { Purpose::Avatar } else { Purpose::PostImage };
+    let account = match q.account.as_deref().filter(|a| !a.is_empty()).map(|a| messaging::OfficialAccountId::parse("account", a)) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return refusal(StatusCode::BAD_REQUEST, "The account in the upload's address is not an official account ID."),
+    };
+    let allowed = match state.messaging.authorize_upload(&user, purpose, account.as_ref()).await {
+        Ok(allowed) => allowed,
+        Err(messaging::Error::Forbidden(why)) => return refusal(StatusCode::FORBIDDEN, &why),
+        Err(e) => {
+            tracing::error!(error = %e, "checking an upload's permission failed");
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "The server could not check your permission; try again.");
+        }
+    };
+    let user = user.username;
     if body.is_empty() {
         return refusal(StatusCode::UNPROCESSABLE_ENTITY, "The file is empty.");
     }
-    match state.messaging.store_image(body.to_vec(), purpose, &origin(&state, &headers), &user).await {
+    match state.messaging.store_image(body.to_vec(), purpose, &origin(&state, &headers), &allowed).await {
         Ok(image) => {
             tracing::info!(by = %user, image = %image.id, "image uploaded");
             Json(image).into_response()

@@ -101,6 +101,7 @@ pub fn AccountDialog(
     };
 
     let editing_id = editing.as_ref().map(|a| a.id.clone());
+    let avatar_account = editing_id.clone();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         save.dispatch(SaveAccount {
@@ -146,7 +147,7 @@ pub fn AccountDialog(
                         error=error_for("Organization")/>
                     <TextField id="account-face-url" label="Avatar URL" value=face_url limit=FACE_URL
                         error=error_for("FaceUrl") placeholder="https://…"/>
-                    <AvatarUpload face_url/>
+                    <AvatarUpload face_url account=avatar_account.clone()/>
                     <TextField id="account-custom-id" label=if is_edit { "ID" } else { "Custom ID (optional)" }
                         value=custom_id limit=CUSTOM_ID error=error_for("OfficialAccountUserID") readonly=is_edit
                         placeholder="@TOA#_… (leave empty to generate one)"/>
@@ -210,9 +211,11 @@ pub fn ConfirmDelete(account: OfficialAccount, on_close: Callback<()>, on_delete
 /// Upload avatar: the picked image is cropped to a centred square and resized to 512×512 by the
 /// server, stored like post images, and its URL becomes the Avatar URL.
 #[component]
-fn AvatarUpload(face_url: RwSignal<String>) -> impl IntoView {
+fn AvatarUpload(face_url: RwSignal<String>, account: Option<String>) -> impl IntoView {
     let progress = RwSignal::new(None::<u32>);
     let error = RwSignal::new(None::<String>);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = &account;
     let on_pick = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
@@ -222,7 +225,7 @@ fn AvatarUpload(face_url: RwSignal<String>) -> impl IntoView {
             input.set_value("");
             error.set(None);
             progress.set(Some(0));
-            crate::pages::composer::upload_file(file, "avatar", move |p| progress.set(Some(p)), move |result| {
+            crate::pages::composer::upload_file(file, "avatar", account.as_deref(), move |p| progress.set(Some(p)), move |result| {
                 progress.set(None);
                 match result {
                     Ok(image) => face_url.set(image.original.url),

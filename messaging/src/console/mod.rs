@@ -38,21 +38,59 @@ pub struct ConsoleUser {
     pub role: Role,
 }
 
+/// Proof that a console user may take an action (on an account, when it concerns one). Only
+/// [`Messaging::authorize`] makes one, so a write that takes an `Allowed` cannot be reached by a
+/// door that forgot to ask.
+#[derive(Debug, Clone)]
+pub struct Allowed {
+    user: ConsoleUser,
+    action: Action,
+    account: Option<crate::OfficialAccountId>,
+}
+
+impl Allowed {
+    /// Who is allowed.
+    pub fn user(&self) -> &ConsoleUser {
+        &self.user
+    }
+
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The account the action concerns, if any.
+    pub fn account(&self) -> Option<&crate::OfficialAccountId> {
+        self.account.as_ref()
+    }
+}
+
 impl Messaging {
-    /// Whether `user` may take `action` (on `account`, when it concerns one); the refusal is a
-    /// sentence ([`Error::Forbidden`]). Every console server function asks this first.
-    pub async fn authorize(&self, user: &ConsoleUser, action: Action, account: Option<&crate::OfficialAccountId>) -> Result<()> {
+    /// Whether `user` may take `action` (on `account`, when it concerns one): the proof, or the
+    /// refusal as a sentence ([`Error::Forbidden`]). Every console server function asks this first.
+    pub async fn authorize(&self, user: &ConsoleUser, action: Action, account: Option<&crate::OfficialAccountId>) -> Result<Allowed> {
         let access = match (user.role, account) {
             (Role::PlatformOwner, _) => Access::Owner,
             (_, Some(account)) => self.access_to(&user.username, account).await?,
             (_, None) => Access::None,
         };
         if user.role.may(action, access) {
-            Ok(())
+            Ok(Allowed { user: user.clone(), action, account: account.cloned() })
         } else {
             tracing::warn!(user = %user.username, role = user.role.as_str(), ?action, account = ?account.map(|a| a.as_str()), "console action refused");
             Err(Error::Forbidden(action.refusal().into()))
         }
+    }
+
+    /// Whether `user` may upload an image for `purpose`: a post's image needs the right to
+    /// publish on `account`; an avatar the right to manage `account`, or, for an account not
+    /// created yet (`None`), to create one.
+    pub async fn authorize_upload(&self, user: &ConsoleUser, purpose: crate::media::Purpose, account: Option<&crate::OfficialAccountId>) -> Result<Allowed> {
+        let action = match (purpose, account) {
+            (crate::media::Purpose::PostImage, _) => Action::Publish,
+            (crate::media::Purpose::Avatar, Some(_)) => Action::ManageAccount,
+            (crate::media::Purpose::Avatar, None) => Action::CreateAccount,
+        };
+        self.authorize(user, action, account).await
     }
 }
 

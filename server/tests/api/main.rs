@@ -2,6 +2,7 @@
 //! One test binary (zero2prod style): `mod`s below, helpers in `helpers`.
 
 mod console;
+mod server_fns;
 mod helpers;
 mod broadcasts;
 mod crash;

@@ -102,6 +102,47 @@ async fn only_a_signed_in_same_site_console_may_upload() {
     assert_eq!((image["original"]["width"].as_u64(), image["original"]["height"].as_u64()), (Some(512), Some(512)));
 }
 
+/// Invites `username` as `role` on `accounts` (comma-separated) and accepts; their cookie.
+async fn a_team_member(app: &TestApp, admin: &str, username: &str, role: &str, accounts: &str) -> String {
+    let res = server_fn(app, "invite_user", &[("username", username), ("role", role), ("accounts", accounts)], Some(admin)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let link: String = res.json().await.unwrap();
+    accept_invitation(app, &link, "correct horse battery staple").await.expect("accepted")
+}
+
+fn query_for(account: &str, purpose: &str) -> String {
+    format!("?for={purpose}&account={}", form_urlencoded(&[("", account)]).trim_start_matches('='))
+}
+
+#[tokio::test]
+async fn an_upload_needs_the_right_to_publish_on_its_account_or_to_manage_it_for_an_avatar() {
+    let app = spawn_app().await;
+    let a = app.an_account("owner", "@TOA#_uploada", "Uploads A").await;
+    let b = app.an_account("owner", "@TOA#_uploadb", "Uploads B").await;
+    let admin = signed_in(&app).await;
+    // An editor was once let upload with no account at all: the check asked only "not a viewer".
+    let editor = a_team_member(&app, &admin, "editor.a", "editor", &a).await;
+    let unassigned = a_team_member(&app, &admin, "editor.none", "editor", &b).await;
+    let res = server_fn(&app, "assign_person", &[("id", &b), ("username", "editor.none"), ("assign", "false")], Some(&admin)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let viewer = a_team_member(&app, &admin, "viewer.a", "viewer", &a).await;
+
+    let status = |res: reqwest::Response| res.status().as_u16();
+    assert_eq!(status(upload(&app, Some(&editor), png(20, 20), &query_for(&a, "post")).await), 200, "A's editor, for A");
+    assert_eq!(status(upload(&app, Some(&editor), png(20, 20), &query_for(&b, "post")).await), 403, "A's editor, for B");
+    assert_eq!(status(upload(&app, Some(&editor), png(20, 20), "?for=post").await), 403, "A's editor, for no account");
+    assert_eq!(status(upload(&app, Some(&unassigned), png(20, 20), "?for=post").await), 403, "an editor with no account");
+    assert_eq!(status(upload(&app, Some(&viewer), png(20, 20), &query_for(&a, "post")).await), 403, "A's viewer");
+    assert_eq!(status(upload(&app, Some(&editor), png(20, 20), &query_for(&a, "avatar")).await), 403, "an editor cannot change A's avatar");
+    assert_eq!(status(upload(&app, Some(&editor), png(20, 20), "?for=avatar").await), 403, "an editor cannot create accounts");
+    assert_eq!(status(upload(&app, Some(&admin), png(20, 20), &query_for(&a, "avatar")).await), 200, "the platform owner, A's avatar");
+    let refused = upload(&app, Some(&unassigned), png(20, 20), "?for=post").await;
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "Your role cannot publish for this official account.");
+    let malformed = upload(&app, Some(&admin), png(20, 20), "?for=post&account=nope").await;
+    assert_eq!(malformed.status(), 400);
+}
+
 /// An animated GIF of `frames` frames, each a different colour.
 fn animated_gif(width: u32, height: u32, frames: u8) -> Vec<u8> {
     let mut bytes = Vec::new();

@@ -87,15 +87,19 @@ pub fn files(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
-/// Uploads `file` to `POST /media`, reporting progress (0–100) and then the stored image or
-/// the server's sentence.
-pub fn upload(file: web_sys::File, purpose: &str, on_progress: impl Fn(u32) + 'static, on_done: impl FnOnce(Result<PostImage, String>) + 'static) {
+/// Uploads `file` to `POST /media` for `account` (none: the avatar of an account not created
+/// yet), reporting progress (0–100) and then the stored image or the server's sentence.
+pub fn upload(file: web_sys::File, purpose: &str, account: Option<&str>, on_progress: impl Fn(u32) + 'static, on_done: impl FnOnce(Result<PostImage, String>) + 'static) {
     let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
         on_done(Err("This browser cannot upload files.".into()));
         return;
     };
-    let url = if purpose == "avatar" { "/media?for=avatar" } else { "/media" };
-    if xhr.open("POST", url).is_err() {
+    let mut url = String::from(if purpose == "avatar" { "/media?for=avatar" } else { "/media?for=post" });
+    if let Some(account) = account {
+        url.push_str("&account=");
+        url.push_str(&percent_encoding::utf8_percent_encode(account, percent_encoding::NON_ALPHANUMERIC).to_string());
+    }
+    if xhr.open("POST", &url).is_err() {
         on_done(Err("The upload could not start.".into()));
         return;
     }

@@ -15,11 +15,12 @@ struct Upload {
 }
 
 #[component]
-pub fn ImagesField(draft: Draft, error: Signal<Option<String>>) -> impl IntoView {
+pub fn ImagesField(draft: Draft, account: String, error: Signal<Option<String>>) -> impl IntoView {
     let images = draft.images;
     let uploads = RwSignal::new(Vec::<Upload>::new());
     let next_key = StoredValue::new(0u32);
     let dragging = RwSignal::new(false);
+    let account = StoredValue::new(account);
 
     #[cfg(feature = "hydrate")]
     let start = move |files: Vec<leptos::web_sys::File>| {
@@ -30,6 +31,7 @@ pub fn ImagesField(draft: Draft, error: Signal<Option<String>>) -> impl IntoView
             super::browser::upload(
                 file,
                 "post",
+                Some(&account.get_value()),
                 move |p| uploads.update(|u| u.iter_mut().filter(|x| x.key == key).for_each(|x| x.progress = p)),
                 move |result| match result {
                     Ok(image) => {
@@ -42,7 +44,7 @@ pub fn ImagesField(draft: Draft, error: Signal<Option<String>>) -> impl IntoView
         }
     };
     #[cfg(not(feature = "hydrate"))]
-    let _ = next_key;
+    let _ = (next_key, account);
 
     let on_pick = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]

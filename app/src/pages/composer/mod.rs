@@ -381,7 +381,7 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                     }).collect_view()}
                 </fieldset>
                 <BodyEditor draft error=field_error("Body")/>
-                <ImagesField draft error=field_error("Images")/>
+                <ImagesField draft account=account.id.clone() error=field_error("Images")/>
                 <div class="meter-line">
                     <label for="post-size">"Message size"</label>
                     <meter id="post-size" min="0" max=BUDGET.to_string() high=(BUDGET * 9 / 10).to_string()
