@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust tests (unit, storage on SQLite *and* PostgreSQL, black-box REST)
+# The whole test suite: formatting and lints, Rust tests (unit, storage on SQLite *and* PostgreSQL, black-box REST)
 # and the Playwright end-to-end tests in Debian's Chromium against the real server.
 #
 # PostgreSQL: HERALD_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test). The storage
@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --for-tests
+
+echo "test: formatting (rustfmt.toml) and lints (clippy, warnings are errors)"
+cargo fmt --all -- --check
+cargo clippy -q --workspace --all-targets -- -D warnings
+
 scripts/build.sh
 
 export HERALD_TEST_PG_URL="${HERALD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"

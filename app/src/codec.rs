@@ -6,8 +6,8 @@
 //! WebAssembly twice, once per reader; one reader for both keeps one copy. Every server
 //! function names this codec as its `output` (and the console's error type as its encoder).
 
-use leptos::server_fn::Bytes;
 use leptos::server_fn::codec::Post;
+use leptos::server_fn::Bytes;
 use leptos::server_fn::{ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{de::DeserializeOwned, Serialize};
 

@@ -34,9 +34,7 @@ impl fmt::Display for ConsoleError {
             | ConsoleError::Throttled(m)
             | ConsoleError::Refused(m)
             | ConsoleError::BadRequest(m)
-            | ConsoleError::Server(m) => {
-                f.write_str(m)
-            }
+            | ConsoleError::Server(m) => f.write_str(m),
         }
     }
 }
@@ -103,17 +101,14 @@ impl From<messaging::Error> for ConsoleError {
     fn from(e: messaging::Error) -> Self {
         use messaging::Error;
         match e {
-            Error::Invalid(f) | Error::MalformedAccountId(f) => {
-                ConsoleError::Invalid { message: sentence(&f.rule), field: f.field }
-            }
+            Error::Invalid(f) | Error::MalformedAccountId(f) => ConsoleError::Invalid { message: sentence(&f.rule), field: f.field },
             Error::AccountIdTaken(id) => ConsoleError::Invalid {
                 field: "OfficialAccountUserID".into(),
                 message: format!("The ID {id} is already used (IDs of destroyed accounts stay used)."),
             },
-            Error::UserNotImported(id) => ConsoleError::Invalid {
-                field: "Owner_Account".into(),
-                message: format!("{id} is not an imported user."),
-            },
+            Error::UserNotImported(id) => {
+                ConsoleError::Invalid { field: "Owner_Account".into(), message: format!("{id} is not an imported user.") }
+            }
             Error::AccountNotFound(id) => ConsoleError::Refused(format!("The account {id} no longer exists.")),
             Error::Forbidden(m) => ConsoleError::Forbidden(sentence(&m)),
             Error::PostNotFound(_) => ConsoleError::Refused("This post does not exist (it may have been deleted).".into()),
@@ -122,9 +117,7 @@ impl From<messaging::Error> for ConsoleError {
             | Error::BroadcastTooLarge(_)
             | Error::DirectMessageTooLarge(_)
             | Error::MessageNotFound(_)
-            | Error::MessageAlreadyRecalled(_)) => {
-                ConsoleError::Refused(sentence(&e.to_string()))
-            }
+            | Error::MessageAlreadyRecalled(_)) => ConsoleError::Refused(sentence(&e.to_string())),
             e @ (Error::SendTooFrequent(_) | Error::RateLimited(_)) => ConsoleError::Throttled(sentence(&e.to_string())),
             e @ (Error::RefusedByWebhook(_) | Error::SendRefusedByWebhook) => ConsoleError::Forbidden(sentence(&e.to_string())),
             Error::Throttled(m) => ConsoleError::Throttled(sentence(&m)),

@@ -41,7 +41,14 @@ pub async fn resolve_session(messaging: &Messaging, session: &Session) -> messag
 
 /// Signs `user` in: a console session row (with its audit event), a new cookie session ID (no
 /// fixation) holding the row's ID. `how` says how they signed in, for the audit log.
-pub async fn start_session(messaging: &Messaging, session: &Session, user: &ConsoleUser, address: &str, user_agent: &str, how: &str) -> Result<(), ConsoleError> {
+pub async fn start_session(
+    messaging: &Messaging,
+    session: &Session,
+    user: &ConsoleUser,
+    address: &str,
+    user_agent: &str,
+    how: &str,
+) -> Result<(), ConsoleError> {
     let id = messaging.open_console_session(user, address, user_agent, how).await?;
     session.cycle_id().await.map_err(|e| ConsoleError::Server(e.to_string()))?;
     session.insert(SESSION_KEY, &id).await.map_err(|e| ConsoleError::Server(e.to_string()))
@@ -72,10 +79,7 @@ pub fn state() -> Result<ConsoleState, ConsoleError> {
 /// The address of the browser making this request (the TCP peer; behind a proxy, the proxy).
 pub async fn client_address() -> String {
     use axum::extract::ConnectInfo;
-    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
-        .await
-        .map(|ConnectInfo(peer)| peer.ip().to_string())
-        .unwrap_or_default()
+    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await.map(|ConnectInfo(peer)| peer.ip().to_string()).unwrap_or_default()
 }
 
 pub async fn session() -> Result<Session, ConsoleError> {

@@ -49,8 +49,8 @@ pub async fn try_render(msg_body: String) -> Result<String, ConsoleError> {
     if msg_body.len() > 2 * messaging::message::MESSAGE_MAX_BYTES {
         return Err(ConsoleError::Refused("The message is too large to show.".into()));
     }
-    let body: serde_json::Value = serde_json::from_str(&msg_body)
-        .map_err(|_| ConsoleError::Refused("The message body is not JSON.".into()))?;
+    let body: serde_json::Value =
+        serde_json::from_str(&msg_body).map_err(|_| ConsoleError::Refused("The message body is not JSON.".into()))?;
     Ok(match PostContent::from_msg_body(&body) {
         PostWire::Post(post) => {
             let (body, images) = post.published_parts();

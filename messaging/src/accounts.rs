@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::ids::{OfficialAccountId, UserId};
 use crate::profile::{NewAccount, OfficialAccount, ProfileUpdate};
 use crate::store::{contains_pattern, now, ResultExt};
-use crate::Messaging;
 use crate::webhooks::{enqueue, fields, refusal};
+use crate::Messaging;
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::json;
 
@@ -91,7 +91,11 @@ impl Messaging {
             .webhooks
             .before(
                 "OfficialAccount.CallbackBeforeCreateOfficialAccount",
-                fields(vec![("Operator_Account", json!(operator)), ("Owner_Account", json!(new.owner.as_str())), ("Name", json!(new.profile.name()))]),
+                fields(vec![
+                    ("Operator_Account", json!(operator)),
+                    ("Owner_Account", json!(new.owner.as_str())),
+                    ("Name", json!(new.profile.name())),
+                ]),
             )
             .await;
         if let Some(code) = refusal(asked) {
@@ -99,10 +103,8 @@ impl Messaging {
         }
         let mut tx = self.begin_write().await?;
         let at = now();
-        let owner_known: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
-            .bind(new.owner.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let owner_known: Option<(String,)> =
+            sqlx::query_as("select user_id from app_user where user_id = $1").bind(new.owner.as_str()).fetch_optional(&mut *tx).await?;
         if owner_known.is_none() {
             match unknown_owner {
                 UnknownOwner::Refuse => return Err(Error::UserNotImported(new.owner.to_string())),
@@ -115,9 +117,7 @@ impl Messaging {
                 }
             }
         }
-        let id = new.id.unwrap_or_else(|| {
-            OfficialAccountId::generated(&Alphanumeric.sample_string(&mut rand::thread_rng(), 16))
-        });
+        let id = new.id.unwrap_or_else(|| OfficialAccountId::generated(&Alphanumeric.sample_string(&mut rand::thread_rng(), 16)));
         let p = &new.profile;
         // The primary key also covers destroyed accounts, so a used ID is never handed out again.
         sqlx::query(
@@ -261,11 +261,8 @@ impl Messaging {
         if done.rows_affected() == 0 {
             return Err(Error::AccountNotFound(id.to_string()));
         }
-        let event = fields(vec![
-            ("Official_Account", json!(id.as_str())),
-            ("Owner_Account", json!(account.owner)),
-            ("Name", json!(account.name)),
-        ]);
+        let event =
+            fields(vec![("Official_Account", json!(id.as_str())), ("Owner_Account", json!(account.owner)), ("Name", json!(account.name))]);
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountDestroyed", event).await?;
         record(&mut tx, AuditAction::AccountDeleted, Some(id.as_str()), &account.name).await?;
         self.commit_announcing(tx, vec![Change::AccountDeleted { account: id.to_string() }]).await?;
@@ -276,9 +273,8 @@ impl Messaging {
 
     /// Accounts owned by `owner` (live only).
     pub async fn accounts_of_owner(&self, owner: &UserId) -> Result<Vec<OfficialAccount>> {
-        let sql = format!(
-            "select {ACCOUNT_COLUMNS} from official_account where owner_account = $1 and destroyed_at is null order by created_at"
-        );
+        let sql =
+            format!("select {ACCOUNT_COLUMNS} from official_account where owner_account = $1 and destroyed_at is null order by created_at");
         let rows = sqlx::query_as::<_, AccountRow>(&sql).bind(owner.as_str()).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(AccountRow::into_account).collect())
     }

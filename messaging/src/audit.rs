@@ -13,9 +13,9 @@
 //! The types ([`AuditAction`], [`AuditEvent`]) are pure, so the console's pages compile them to
 //! WebAssembly; recording and reading need the `backend` feature.
 
-use serde::{Deserialize, Serialize};
 #[cfg(feature = "backend")]
 pub use recording::*;
+use serde::{Deserialize, Serialize};
 
 /// The actor of changes Herald makes on its own (scheduled posts, start-up).
 pub const SYSTEM: &str = "herald";

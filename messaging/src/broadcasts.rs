@@ -2,15 +2,15 @@
 //! number of subscribers; subscribers read it through their position (fan-out on read).
 
 use crate::audit::{record, AuditAction};
+use crate::delivery::Change;
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
 use crate::limits::record_broadcast;
+use crate::message::{content_hash, message_size, MsgBody, Outgoing, MESSAGE_MAX_BYTES};
 use crate::profile::check_no_nul;
 use crate::push::{enqueue_push, wants_push};
-use crate::message::{content_hash, message_size, MsgBody, Outgoing, MESSAGE_MAX_BYTES};
 use crate::store::now;
 use crate::webhooks::{enqueue, fields};
-use crate::delivery::Change;
 use crate::{Messaging, MsgKey};
 use serde_json::json;
 use serde_json::Value;
@@ -52,7 +52,6 @@ pub struct Sent {
     /// True when this was a resend of a message sent in the last 5 minutes: nothing new stored.
     pub duplicate: bool,
 }
-
 
 /// One stored broadcast, as history shows it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

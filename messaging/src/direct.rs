@@ -230,9 +230,18 @@ impl Messaging {
                 revoked: false,
                 reactions: vec![],
             };
-            crate::delivery::Change::Live { account: c.account.to_string(), user: Some(c.subscriber.to_string()), message: message.to_json() }
+            crate::delivery::Change::Live {
+                account: c.account.to_string(),
+                user: Some(c.subscriber.to_string()),
+                message: message.to_json(),
+            }
         } else {
-            crate::delivery::Change::Message { account: c.account.to_string(), user: Some(c.subscriber.to_string()), seq, origin: m.origin.clone() }
+            crate::delivery::Change::Message {
+                account: c.account.to_string(),
+                user: Some(c.subscriber.to_string()),
+                seq,
+                origin: m.origin.clone(),
+            }
         };
         self.commit_announcing(tx, vec![change]).await?;
         self.webhook_queued();
@@ -243,7 +252,8 @@ impl Messaging {
     /// `openim/admin_msgwithdraw`: recalls one stored message of the conversation; both sides'
     /// clients hear `onRecvMessageRevoked`.
     pub async fn recall_direct(&self, c: &Conversation, key: &str) -> Result<()> {
-        let k = crate::MsgKey::parse(key).ok_or_else(|| InvalidField::new("MsgKey", format!("not a MsgKey of the form {{seq}}_{{random}}_{{time}} (got {key:?})")))?;
+        let k = crate::MsgKey::parse(key)
+            .ok_or_else(|| InvalidField::new("MsgKey", format!("not a MsgKey of the form {{seq}}_{{random}}_{{time}} (got {key:?})")))?;
         let mut tx = self.begin_write().await?;
         let found: Option<(Option<i64>,)> = sqlx::query_as(
             "select recalled_at from c2c_message where account_id = $1 and subscriber_account = $2 and seq = $3 and random = $4 and msg_time = $5",
@@ -267,7 +277,8 @@ impl Messaging {
             .bind(now())
             .execute(&mut *tx)
             .await?;
-        let change = crate::delivery::Change::Recalled { account: c.account.to_string(), user: Some(c.subscriber.to_string()), key: key.to_owned() };
+        let change =
+            crate::delivery::Change::Recalled { account: c.account.to_string(), user: Some(c.subscriber.to_string()), key: key.to_owned() };
         self.commit_announcing(tx, vec![change]).await
     }
 

@@ -22,22 +22,13 @@ impl OfficialAccountId {
             return Err(InvalidField::new(field, "required"));
         }
         if s.len() > ACCOUNT_ID_MAX_BYTES {
-            return Err(InvalidField::new(
-                field,
-                format!("longer than {ACCOUNT_ID_MAX_BYTES} bytes (got {})", s.len()),
-            ));
+            return Err(InvalidField::new(field, format!("longer than {ACCOUNT_ID_MAX_BYTES} bytes (got {})", s.len())));
         }
         if let Some(c) = s.chars().find(|c| !(' '..='~').contains(c)) {
-            return Err(InvalidField::new(
-                field,
-                format!("only printable ASCII is allowed (found {c:?})"),
-            ));
+            return Err(InvalidField::new(field, format!("only printable ASCII is allowed (found {c:?})")));
         }
         if !s.starts_with(ACCOUNT_ID_PREFIX) || s.len() == ACCOUNT_ID_PREFIX.len() {
-            return Err(InvalidField::new(
-                field,
-                format!("must start with {ACCOUNT_ID_PREFIX} followed by at least one character"),
-            ));
+            return Err(InvalidField::new(field, format!("must start with {ACCOUNT_ID_PREFIX} followed by at least one character")));
         }
         Ok(Self(s.to_owned()))
     }
@@ -46,10 +37,7 @@ impl OfficialAccountId {
     pub fn parse_custom(field: &str, s: &str) -> Result<Self, InvalidField> {
         let id = Self::parse(field, s)?;
         if id.0.starts_with(GENERATED_ID_PREFIX) {
-            return Err(InvalidField::new(
-                field,
-                format!("may not start with {GENERATED_ID_PREFIX} (reserved for generated IDs)"),
-            ));
+            return Err(InvalidField::new(field, format!("may not start with {GENERATED_ID_PREFIX} (reserved for generated IDs)")));
         }
         Ok(id)
     }
@@ -109,10 +97,7 @@ impl UserId {
             return Err(InvalidField::new(field, "required"));
         }
         if s.len() > USER_ID_MAX_BYTES {
-            return Err(InvalidField::new(
-                field,
-                format!("longer than {USER_ID_MAX_BYTES} bytes (got {})", s.len()),
-            ));
+            return Err(InvalidField::new(field, format!("longer than {USER_ID_MAX_BYTES} bytes (got {})", s.len())));
         }
         if s.chars().any(char::is_control) {
             return Err(InvalidField::new(field, "control characters are not allowed"));

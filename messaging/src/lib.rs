@@ -43,15 +43,17 @@ pub use app_settings::{AppLimits, AppSettings, SettingField, SettingsChange, Set
 pub use error::{Error, InvalidField, Result};
 pub use ids::{OfficialAccountId, UserId};
 pub use msg_key::MsgKey;
-pub use roles::{Action, PasswordRating, Permissions, Role, TeamMember};
 pub use profile::{AccountProfile, NewAccount, OfficialAccount, ProfileFields, ProfileUpdate, TextLimit};
+pub use roles::{Action, PasswordRating, Permissions, Role, TeamMember};
 
 #[cfg(feature = "backend")]
 mod accounts;
 #[cfg(feature = "backend")]
+pub mod broadcasts;
+#[cfg(feature = "backend")]
 mod clock;
 #[cfg(feature = "backend")]
-pub mod broadcasts;
+mod console;
 #[cfg(feature = "backend")]
 pub mod delivery;
 #[cfg(feature = "backend")]
@@ -65,42 +67,40 @@ pub mod message;
 #[cfg(feature = "backend")]
 pub mod push;
 #[cfg(feature = "backend")]
-mod subscribe_group;
-#[cfg(feature = "backend")]
-pub mod subscribers;
-#[cfg(feature = "backend")]
-pub mod webhooks;
-#[cfg(feature = "backend")]
-mod console;
-#[cfg(feature = "backend")]
 pub mod settings;
 #[cfg(feature = "backend")]
 mod store;
 #[cfg(feature = "backend")]
+mod subscribe_group;
+#[cfg(feature = "backend")]
+pub mod subscribers;
+#[cfg(feature = "backend")]
 mod users;
 #[cfg(feature = "backend")]
 pub mod usersig;
+#[cfg(feature = "backend")]
+pub mod webhooks;
 
 #[cfg(feature = "backend")]
 pub use accounts::UnknownOwner;
 #[cfg(feature = "backend")]
-pub use console::{Allowed, ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_OWNER};
-#[cfg(feature = "backend")]
 pub use console::sessions::ConsoleSession;
+#[cfg(feature = "backend")]
+pub use console::users::rate_password;
 #[cfg(feature = "backend")]
 pub use console::users::NEW_PASSWORD_MIN_CHARS;
 #[cfg(feature = "backend")]
-pub use console::users::rate_password;
+pub use console::{Allowed, ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_OWNER};
+#[cfg(feature = "backend")]
+pub use media::MediaLimits;
+#[cfg(feature = "backend")]
+pub use post::store::{PostStatus, StoredPost};
 #[cfg(feature = "backend")]
 pub use settings::{AppIdentity, SettingsOverrides};
 #[cfg(feature = "backend")]
 pub use store::Backend;
 #[cfg(feature = "backend")]
 pub use users::{Deleted, NewUser};
-#[cfg(feature = "backend")]
-pub use media::MediaLimits;
-#[cfg(feature = "backend")]
-pub use post::store::{PostStatus, StoredPost};
 
 /// The handle the `server` and `app` crates hold. Cloning it is cheap: the pool is shared.
 #[cfg(feature = "backend")]

@@ -80,7 +80,10 @@ mod tests {
 
     async fn send(pool: &sqlx::AnyPool, account: &str, at: i64) -> Result<(), String> {
         let mut conn = pool.acquire().await.unwrap();
-        sqlx::query("insert into app_user (user_id, created_at) values ('o', 0) on conflict (user_id) do nothing").execute(&mut *conn).await.unwrap();
+        sqlx::query("insert into app_user (user_id, created_at) values ('o', 0) on conflict (user_id) do nothing")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
         sqlx::query(
             "insert into official_account (account_id, owner_account, name, max_subscriber_num, created_at) \
              values ($1, 'o', 'n', 10, 0) on conflict (account_id) do nothing",

@@ -58,7 +58,11 @@ fn field(rule: impl Into<String>) -> Error {
 
 fn megabytes(n: usize) -> String {
     let mb = n as f64 / (1024.0 * 1024.0);
-    if mb >= 10.0 || mb.fract() < 0.05 { format!("{mb:.0} MB") } else { format!("{mb:.1} MB") }
+    if mb >= 10.0 || mb.fract() < 0.05 {
+        format!("{mb:.0} MB")
+    } else {
+        format!("{mb:.1} MB")
+    }
 }
 
 /// An upload that passed [`check`]: its format, dimensions and the reader's format.
@@ -101,10 +105,7 @@ fn check(bytes: &[u8], limits: MediaLimits) -> Result<Checked> {
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), reader_format).into_dimensions().map_err(damaged)?;
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
-        return Err(field(format!(
-            "The image is {width}×{height} pixels; the limit is {} megapixels.",
-            limits.max_pixels / 1_000_000
-        )));
+        return Err(field(format!("The image is {width}×{height} pixels; the limit is {} megapixels.", limits.max_pixels / 1_000_000)));
     }
     Ok(Checked { format, reader_format, width, height })
 }
@@ -213,7 +214,13 @@ fn gif_versions(bytes: &[u8], limits: MediaLimits, width: u32, height: u32) -> R
     Ok(outputs
         .into_iter()
         .zip(sizes)
-        .map(|(bytes, (width, height))| Encoded { hash: hex::encode(Sha256::digest(&bytes)), format: ImageFormat::Gif, width, height, bytes })
+        .map(|(bytes, (width, height))| Encoded {
+            hash: hex::encode(Sha256::digest(&bytes)),
+            format: ImageFormat::Gif,
+            width,
+            height,
+            bytes,
+        })
         .collect())
 }
 
@@ -287,11 +294,22 @@ impl Messaging {
             .await?;
         }
         tx.commit().await?;
-        let version = |e: &Encoded| ImageVersion { size: e.bytes.len() as u64, width: e.width, height: e.height, url: media_url(origin, &e.hash, e.format) };
+        let version = |e: &Encoded| ImageVersion {
+            size: e.bytes.len() as u64,
+            width: e.width,
+            height: e.height,
+            url: media_url(origin, &e.hash, e.format),
+        };
         let original = &encoded[0];
         let large = encoded.get(1).unwrap_or(original);
         let thumbnail = encoded.get(2).unwrap_or(large);
-        Ok(PostImage { id: original.hash.clone(), format: original.format, original: version(original), large: version(large), thumbnail: version(thumbnail) })
+        Ok(PostImage {
+            id: original.hash.clone(),
+            format: original.format,
+            original: version(original),
+            large: version(large),
+            thumbnail: version(thumbnail),
+        })
     }
 
     /// A stored image's content type and bytes, if `hash` is one with that format.

@@ -247,10 +247,7 @@ impl MsgFlag {
             "AcceptAndNotify" => Ok(Self::AcceptAndNotify),
             "AcceptNotNotify" => Ok(Self::AcceptNotNotify),
             "Discard" => Ok(Self::Discard),
-            other => Err(InvalidField::new(
-                field,
-                format!("must be AcceptAndNotify, AcceptNotNotify or Discard (got {other:?})"),
-            )),
+            other => Err(InvalidField::new(field, format!("must be AcceptAndNotify, AcceptNotNotify or Discard (got {other:?})"))),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -269,7 +266,11 @@ mod tests {
     #[test]
     fn offline_push_info_fields_have_their_documented_types() {
         use serde_json::json;
-        for ok in [json!({}), json!({ "PushFlag": 0, "Title": "t", "Desc": "d", "Ext": "e", "ApnsInfo": { "BadgeMode": 1 }, "AndroidInfo": {} }), json!({ "PushFlag": 1, "New": 5 })] {
+        for ok in [
+            json!({}),
+            json!({ "PushFlag": 0, "Title": "t", "Desc": "d", "Ext": "e", "ApnsInfo": { "BadgeMode": 1 }, "AndroidInfo": {} }),
+            json!({ "PushFlag": 1, "New": 5 }),
+        ] {
             assert!(check_offline_push_info(&ok).is_ok(), "{ok}");
         }
         for (bad, says) in [

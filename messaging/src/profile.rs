@@ -27,10 +27,7 @@ impl TextLimit {
     pub fn check(&self, value: &str) -> Result<(), InvalidField> {
         check_no_nul(self.field, value)?;
         if value.len() > self.max_bytes {
-            return Err(InvalidField::new(
-                self.field,
-                format!("longer than {} bytes (got {})", self.max_bytes, value.len()),
-            ));
+            return Err(InvalidField::new(self.field, format!("longer than {} bytes (got {})", self.max_bytes, value.len())));
         }
         Ok(())
     }
@@ -67,10 +64,7 @@ fn check_name(name: &str) -> Result<(), InvalidField> {
 
 fn check_max_subscribers(n: i64) -> Result<(), InvalidField> {
     if !(1..=MAX_SUBSCRIBERS_CEILING).contains(&n) {
-        return Err(InvalidField::new(
-            "MaxSubscriberNum",
-            format!("must be between 1 and {MAX_SUBSCRIBERS_CEILING} (got {n})"),
-        ));
+        return Err(InvalidField::new("MaxSubscriberNum", format!("must be between 1 and {MAX_SUBSCRIBERS_CEILING} (got {n})")));
     }
     Ok(())
 }
@@ -233,11 +227,7 @@ mod tests {
 
     #[test]
     fn an_update_with_only_some_fields_leaves_the_rest_out() {
-        let update = ProfileUpdate::parse(ProfileFields {
-            introduction: Some("hi".into()),
-            ..Default::default()
-        })
-        .unwrap();
+        let update = ProfileUpdate::parse(ProfileFields { introduction: Some("hi".into()), ..Default::default() }).unwrap();
         assert!(update.fields().name.is_none());
         assert!(!update.is_empty());
     }

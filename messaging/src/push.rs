@@ -200,10 +200,7 @@ impl Messaging {
             ("MsgTime", json!(pushed.msg_time)),
             ("MsgBody", parse(&pushed.body)),
             ("CloudCustomData", json!(pushed.cloud_custom_data)),
-            (
-                "OfflinePushInfo",
-                pushed.offline_push_info.as_deref().map(parse).unwrap_or(Value::Null),
-            ),
+            ("OfflinePushInfo", pushed.offline_push_info.as_deref().map(parse).unwrap_or(Value::Null)),
             ("To_Account", json!(offline)),
         ]);
         if direct {
@@ -211,12 +208,7 @@ impl Messaging {
         }
         let body = callback_body(PUSH_COMMAND, event).to_string();
         let batch_id = format!("push-{}-{}", job.job_id, job.batches_sent);
-        if self
-            .webhooks
-            .post_to(url, PUSH_COMMAND, &body, AFTER_TIMEOUT, Some(batch_id), "")
-            .await
-            .is_none()
-        {
+        if self.webhooks.post_to(url, PUSH_COMMAND, &body, AFTER_TIMEOUT, Some(batch_id), "").await.is_none() {
             if self.delivery.gives_up(job.attempts + 1, job.created_at, self.clock.now()) {
                 // Given up on: kept with its cursor, listed and retryable on the Settings page.
                 sqlx::query("update push_job set attempts = attempts + 1, dead_at = $2, lease_until = 0 where job_id = $1")
@@ -249,10 +241,7 @@ impl Messaging {
     }
 
     async fn finish_push_job(&self, job_id: i64) -> Result<bool> {
-        sqlx::query("delete from push_job where job_id = $1")
-            .bind(job_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("delete from push_job where job_id = $1").bind(job_id).execute(&self.pool).await?;
         Ok(true)
     }
 

@@ -33,14 +33,11 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
-        return Err(Error::Internal(
-            "use a SQLite file: each pooled connection to :memory: would see its own empty database".into(),
-        ));
+        return Err(Error::Internal("use a SQLite file: each pooled connection to :memory: would see its own empty database".into()));
     }
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::Internal(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::Internal(format!("cannot create {}: {e}", parent.display())))?;
         }
     }
     Ok(if url.contains("mode=") {
@@ -68,19 +65,17 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
                         // instead of failing them with "database is locked" (write transactions
                         // take the lock first: `Messaging::begin_write`). synchronous = full
                         // syncs the WAL on every commit: an acknowledged write survives power loss.
-                        conn.execute("pragma journal_mode = wal; pragma synchronous = full; pragma busy_timeout = 5000; pragma foreign_keys = on;")
-                            .await?;
+                        conn.execute(
+                            "pragma journal_mode = wal; pragma synchronous = full; pragma busy_timeout = 5000; pragma foreign_keys = on;",
+                        )
+                        .await?;
                         Ok(())
                     })
                 })
                 .connect(&url)
                 .await?
         }
-        Backend::Postgres => AnyPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?,
+        Backend::Postgres => AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?,
     };
     match backend {
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
@@ -115,7 +110,6 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     format!("%{escaped}%")
 }
 
-
 #[cfg(feature = "testing")]
 /// Herald's tables with their columns (`name type`, `not null` where it applies) and indexes
 /// (`index name (columns)`), sorted, for comparing the two migration folders. Types are
@@ -142,13 +136,15 @@ pub(crate) async fn schema(pool: &AnyPool, backend: Backend) -> Result<Vec<(Stri
     let mut out = Vec::new();
     for (table,) in tables {
         let columns: Vec<(String, String, bool)> = match backend {
-            Backend::Sqlite => sqlx::query_as::<_, (String, String, i64, i64)>("select name, type, \"notnull\", pk from pragma_table_info($1)")
-                .bind(&table)
-                .fetch_all(pool)
-                .await?
-                .into_iter()
-                .map(|(name, ty, not_null, pk)| (name, ty, not_null == 1 || pk > 0))
-                .collect(),
+            Backend::Sqlite => {
+                sqlx::query_as::<_, (String, String, i64, i64)>("select name, type, \"notnull\", pk from pragma_table_info($1)")
+                    .bind(&table)
+                    .fetch_all(pool)
+                    .await?
+                    .into_iter()
+                    .map(|(name, ty, not_null, pk)| (name, ty, not_null == 1 || pk > 0))
+                    .collect()
+            }
             Backend::Postgres => sqlx::query_as::<_, (String, String, String)>(
                 "select column_name::text, data_type::text, is_nullable::text from information_schema.columns \
                  where table_schema = current_schema() and table_name = $1",
@@ -164,32 +160,39 @@ pub(crate) async fn schema(pool: &AnyPool, backend: Backend) -> Result<Vec<(Stri
             .into_iter()
             .map(|(name, ty, not_null)| format!("{name} {}{}", normal_type(&ty), if not_null { " not null" } else { "" }))
             .collect();
-        let indexes: Vec<(String,)> = match backend {
-            Backend::Sqlite => sqlx::query_as(
-                "select name from sqlite_master where type = 'index' and tbl_name = $1 and name not like 'sqlite_autoindex%'",
-            )
-            .bind(&table)
-            .fetch_all(pool)
-            .await?,
-            Backend::Postgres => sqlx::query_as(
-                "select c.relname::text from pg_index i join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid \
-                 where t.relname = $1 and not i.indisprimary and not i.indisunique",
-            )
-            .bind(&table)
-            .fetch_all(pool)
-            .await?,
-        };
-        for (index,) in indexes {
-            let columns: Vec<(String,)> = match backend {
-                Backend::Sqlite => sqlx::query_as("select name from pragma_index_info($1) order by seqno").bind(&index).fetch_all(pool).await?,
+        let indexes: Vec<(String,)> =
+            match backend {
+                Backend::Sqlite => {
+                    sqlx::query_as(
+                        "select name from sqlite_master where type = 'index' and tbl_name = $1 and name not like 'sqlite_autoindex%'",
+                    )
+                    .bind(&table)
+                    .fetch_all(pool)
+                    .await?
+                }
                 Backend::Postgres => sqlx::query_as(
-                    "select a.attname::text from pg_index i join pg_class c on c.oid = i.indexrelid \
-                     join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) \
-                     where c.relname = $1 order by array_position(i.indkey::int2[], a.attnum)",
+                    "select c.relname::text from pg_index i join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid \
+                 where t.relname = $1 and not i.indisprimary and not i.indisunique",
                 )
-                .bind(&index)
+                .bind(&table)
                 .fetch_all(pool)
                 .await?,
+            };
+        for (index,) in indexes {
+            let columns: Vec<(String,)> = match backend {
+                Backend::Sqlite => {
+                    sqlx::query_as("select name from pragma_index_info($1) order by seqno").bind(&index).fetch_all(pool).await?
+                }
+                Backend::Postgres => {
+                    sqlx::query_as(
+                        "select a.attname::text from pg_index i join pg_class c on c.oid = i.indexrelid \
+                     join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) \
+                     where c.relname = $1 order by array_position(i.indkey::int2[], a.attnum)",
+                    )
+                    .bind(&index)
+                    .fetch_all(pool)
+                    .await?
+                }
             };
             let columns: Vec<String> = columns.into_iter().map(|(c,)| c).collect();
             described.push(format!("index {index} ({})", columns.join(", ")));

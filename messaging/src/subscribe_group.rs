@@ -107,13 +107,8 @@ impl Messaging {
         operator: &str,
     ) -> Result<AddOutcome> {
         let (reply, answer) = oneshot::channel();
-        let request = AddRequest {
-            users,
-            refused,
-            operator: operator.to_owned(),
-            actor: crate::audit::current_actor(),
-            reply: Some(reply),
-        };
+        let request =
+            AddRequest { users, refused, operator: operator.to_owned(), actor: crate::audit::current_actor(), reply: Some(reply) };
         let lead = {
             let mut waiting = self.add_queue.lock();
             match waiting.get_mut(account) {
@@ -130,9 +125,7 @@ impl Messaging {
         if lead {
             tokio::spawn(self.clone().lead_add_group(account.to_owned()));
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(Error::Internal("add_subscriber group ended without an answer".into())))
+        answer.await.unwrap_or_else(|_| Err(Error::Internal("add_subscriber group ended without an answer".into())))
     }
 
     /// Writes the calls queued for `account`, group after group, until none wait.
@@ -246,10 +239,8 @@ impl Messaging {
         if !added_in_order.is_empty() {
             // Unread counting starts now: the read position is the account's last broadcast.
             let rows: Vec<String> = (0..added_in_order.len()).map(|i| format!("($1, ${}, $2, $3)", i + 4)).collect();
-            let sql = format!(
-                "insert into subscription (account_id, subscriber_account, subscribed_at, read_seq) values {}",
-                rows.join(", ")
-            );
+            let sql =
+                format!("insert into subscription (account_id, subscriber_account, subscribed_at, read_seq) values {}", rows.join(", "));
             let mut insert = sqlx::query(&sql).persistent(false).bind(account).bind(now()).bind(last_seq);
             for user in &added_in_order {
                 insert = insert.bind(*user);

@@ -6,10 +6,10 @@ use crate::error::{Error, InvalidField, Result};
 use crate::ids::{OfficialAccountId, UserId};
 use crate::message::MsgFlag;
 use crate::profile::{OfficialAccount, CUSTOM_STRING};
+use crate::webhooks::{enqueue, fields};
 use crate::Messaging;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use crate::webhooks::{enqueue, fields};
 use serde_json::{json, Value};
 
 pub const SUBSCRIBER_BATCH_MAX: usize = 100;
@@ -113,7 +113,11 @@ impl Messaging {
             .webhooks
             .before(
                 "OfficialAccount.CallbackBeforeAddSubscriber",
-                fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", list(&asked))]),
+                fields(vec![
+                    ("Official_Account", json!(account.as_str())),
+                    ("Operator_Account", json!(operator)),
+                    ("SubscribeAccountList", list(&asked)),
+                ]),
             )
             .await;
         let refused: std::collections::HashSet<String> = answer
@@ -133,7 +137,12 @@ impl Messaging {
     }
 
     #[tracing::instrument(name = "delete subscribers", skip_all, fields(account = %account, n = users.len()))]
-    pub async fn delete_subscribers(&self, account: &OfficialAccountId, users: &[UserId], operator: &str) -> Result<Vec<(String, BatchResult)>> {
+    pub async fn delete_subscribers(
+        &self,
+        account: &OfficialAccountId,
+        users: &[UserId],
+        operator: &str,
+    ) -> Result<Vec<(String, BatchResult)>> {
         let mut tx = self.begin_write().await?;
         let exists: Option<(i64,)> = sqlx::query_as(
             "update official_account set subscriber_num = subscriber_num where account_id = $1 and destroyed_at is null returning subscriber_num",
@@ -167,13 +176,23 @@ impl Messaging {
         let gone: Vec<Value> =
             results.iter().filter(|(_, r)| *r == BatchResult::Done).map(|(u, _)| json!({ "Subscriber_Account": u })).collect();
         if !gone.is_empty() {
-            let event = fields(vec![("Official_Account", json!(account.as_str())), ("Operator_Account", json!(operator)), ("SubscribeAccountList", json!(gone))]);
+            let event = fields(vec![
+                ("Official_Account", json!(account.as_str())),
+                ("Operator_Account", json!(operator)),
+                ("SubscribeAccountList", json!(gone)),
+            ]);
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterDeleteSubscriber", event).await?;
         }
         let users: Vec<String> = results.iter().filter(|(_, r)| *r == BatchResult::Done).map(|(u, _)| u.clone()).collect();
         if !users.is_empty() {
             let names: Vec<&str> = users.iter().map(String::as_str).collect();
-            crate::audit::record(&mut tx, crate::audit::AuditAction::SubscribersRemoved, Some(account.as_str()), &crate::audit::users_detail(&names)).await?;
+            crate::audit::record(
+                &mut tx,
+                crate::audit::AuditAction::SubscribersRemoved,
+                Some(account.as_str()),
+                &crate::audit::users_detail(&names),
+            )
+            .await?;
         }
         let changes = if users.is_empty() { vec![] } else { vec![Change::Unsubscribed { account: account.to_string(), users }] };
         self.commit_announcing(tx, changes).await?;

@@ -34,9 +34,10 @@ impl Messaging {
     /// Refuses the REST administrator's identifier: it is not an ordinary user.
     fn check_importable(&self, field: &str, id: &UserId) -> Result<(), InvalidField> {
         match &self.rest_administrator {
-            Some(admin) if id.as_str() == &**admin => {
-                Err(InvalidField::new(field, format!("{} is the REST administrator's identifier and cannot be imported as a user", id.as_str())))
-            }
+            Some(admin) if id.as_str() == &**admin => Err(InvalidField::new(
+                field,
+                format!("{} is the REST administrator's identifier and cannot be imported as a user", id.as_str()),
+            )),
             _ => Ok(()),
         }
     }
@@ -77,10 +78,8 @@ impl Messaging {
     }
 
     pub async fn user_exists(&self, id: &UserId) -> Result<bool> {
-        let found: Option<(String,)> = sqlx::query_as("select user_id from app_user where user_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<(String,)> =
+            sqlx::query_as("select user_id from app_user where user_id = $1").bind(id.as_str()).fetch_optional(&self.pool).await?;
         Ok(found.is_some())
     }
 

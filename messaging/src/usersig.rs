@@ -28,9 +28,7 @@ pub enum UserSigError {
 }
 
 fn signed_text(identifier: &str, sdkappid: u64, time: i64, expire: i64, userbuf: Option<&str>) -> String {
-    let mut text = format!(
-        "TLS.identifier:{identifier}\nTLS.sdkappid:{sdkappid}\nTLS.time:{time}\nTLS.expire:{expire}\n"
-    );
+    let mut text = format!("TLS.identifier:{identifier}\nTLS.sdkappid:{sdkappid}\nTLS.time:{time}\nTLS.expire:{expire}\n");
     if let Some(buf) = userbuf {
         text.push_str(&format!("TLS.userbuf:{buf}\n"));
     }

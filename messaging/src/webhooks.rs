@@ -163,7 +163,14 @@ impl Webhooks {
         (full, signature)
     }
 
-    async fn post(&self, command: &str, body: &str, timeout: Duration, event_id: Option<i64>, client_ip: &str) -> Option<reqwest::Response> {
+    async fn post(
+        &self,
+        command: &str,
+        body: &str,
+        timeout: Duration,
+        event_id: Option<i64>,
+        client_ip: &str,
+    ) -> Option<reqwest::Response> {
         let url = self.settings().url?;
         self.post_to(&url, command, body, timeout, event_id.map(|id| id.to_string()), client_ip).await
     }
@@ -231,7 +238,9 @@ impl Messaging {
         let millis = started.elapsed().as_millis() as u64;
         Ok(match answer {
             Ok(res) => TestCallback { status: Some(res.status().as_u16()), error: None, millis },
-            Err(e) if e.is_timeout() => TestCallback { status: None, error: Some(format!("no answer within {} s", BEFORE_TIMEOUT.as_secs())), millis },
+            Err(e) if e.is_timeout() => {
+                TestCallback { status: None, error: Some(format!("no answer within {} s", BEFORE_TIMEOUT.as_secs())), millis }
+            }
             Err(e) if e.is_connect() => TestCallback { status: None, error: Some("could not connect".into()), millis },
             Err(_) => TestCallback { status: None, error: Some("the request failed".into()), millis },
         })

@@ -2,8 +2,7 @@
 //! (scripts/test.sh always sets it), a fresh database on that PostgreSQL server.
 
 use messaging::{
-    AccountProfile, Error, Messaging, NewAccount, NewUser, OfficialAccountId, ProfileFields, ProfileUpdate,
-    UnknownOwner, UserId,
+    AccountProfile, Error, Messaging, NewAccount, NewUser, OfficialAccountId, ProfileFields, ProfileUpdate, UnknownOwner, UserId,
 };
 use std::future::Future;
 
@@ -57,9 +56,8 @@ async fn fresh_postgres_database() -> Option<String> {
         eprintln!("HERALD_TEST_PG_URL is unset: PostgreSQL half of this test skipped");
         return None;
     };
-    let mut admin = sqlx::PgConnection::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("HERALD_TEST_PG_URL is set but PostgreSQL is unreachable: {e}"));
+    let mut admin =
+        sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| panic!("HERALD_TEST_PG_URL is set but PostgreSQL is unreachable: {e}"));
     let name = format!("herald_test_{}", rand_suffix());
     sqlx::query(&format!("create database {name}")).execute(&mut admin).await.unwrap();
     let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
@@ -140,12 +138,9 @@ async fn modify_changes_only_the_given_fields() {
         m.import_user(&NewUser::bare(user("carol"))).await.unwrap();
         let a = m.create_account(new_account("carol", Some("@TOA#_m"), "Before"), UnknownOwner::Refuse, "admin").await.unwrap();
         let id = OfficialAccountId::parse("x", &a.id).unwrap();
-        let update = ProfileUpdate::parse(ProfileFields {
-            introduction: Some("hello".into()),
-            max_subscriber_num: Some(7),
-            ..Default::default()
-        })
-        .unwrap();
+        let update =
+            ProfileUpdate::parse(ProfileFields { introduction: Some("hello".into()), max_subscriber_num: Some(7), ..Default::default() })
+                .unwrap();
         let after = m.modify_account(&id, &update, "admin").await.unwrap();
         assert_eq!(after.name, "Before");
         assert_eq!(after.introduction, "hello");
@@ -159,7 +154,9 @@ async fn modify_changes_only_the_given_fields() {
 #[tokio::test]
 async fn search_matches_name_id_or_owner_ignoring_case_and_treats_wildcards_literally() {
     on_each_backend(|m| async move {
-        for (owner, id, name) in [("dora", "@TOA#_sports", "Sports Daily"), ("ed", "@TOA#_cook", "100% Cooking"), ("ed", "@TOA#_tech", "aXb Tech")] {
+        for (owner, id, name) in
+            [("dora", "@TOA#_sports", "Sports Daily"), ("ed", "@TOA#_cook", "100% Cooking"), ("ed", "@TOA#_tech", "aXb Tech")]
+        {
             m.create_account(new_account(owner, Some(id), name), UnknownOwner::Import, "admin").await.unwrap();
         }
         let names = |v: Vec<messaging::OfficialAccount>| {
@@ -275,7 +272,11 @@ async fn a_rotated_key_keeps_working_for_its_grace_period_and_then_stops() {
         assert!(m.identity().previous_key_until.is_some());
 
         tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-        assert_eq!(m.check_usersig(&old_sig, id.sdkappid, "administrator", now()), Err(UserSigError::BadSignature), "after the grace period the old key is refused");
+        assert_eq!(
+            m.check_usersig(&old_sig, id.sdkappid, "administrator", now()),
+            Err(UserSigError::BadSignature),
+            "after the grace period the old key is refused"
+        );
         assert!(m.check_usersig(&new_sig, id.sdkappid, "administrator", now()).is_ok());
 
         // No grace at all: the old key stops at once.

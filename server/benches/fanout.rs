@@ -67,7 +67,8 @@ fn rss_kib(pid: u32) -> f64 {
 fn cpu_secs(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -158,7 +159,16 @@ fn clients_process() {
                 scope.spawn(move || {
                     (from + t..to)
                         .step_by(CONNECTING_THREADS)
-                        .map(|i| (i, connect_client(port, &format!("u{i}"), std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, source_base + ((i - from) / 10_000) as u8)))))
+                        .map(|i| {
+                            (
+                                i,
+                                connect_client(
+                                    port,
+                                    &format!("u{i}"),
+                                    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, source_base + ((i - from) / 10_000) as u8)),
+                                ),
+                            )
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -256,7 +266,10 @@ async fn bench() {
     if db.starts_with("postgres") {
         // A fresh database each run.
         let (server, name) = db.rsplit_once('/').unwrap();
-        let _ = Command::new("psql").arg(format!("{server}/postgres")).args(["-qc", &format!("drop database if exists {name} with (force)")]).status();
+        let _ = Command::new("psql")
+            .arg(format!("{server}/postgres"))
+            .args(["-qc", &format!("drop database if exists {name} with (force)")])
+            .status();
         let _ = Command::new("psql").arg(format!("{server}/postgres")).args(["-qc", &format!("create database {name}")]).status();
     }
     assert!(nodes == 1 || db.starts_with("postgres"), "several nodes need PostgreSQL (HERALD_FANOUT_DB)");
@@ -273,7 +286,10 @@ async fn bench() {
         }
     }
     let base = format!("http://127.0.0.1:{}", ports[0]);
-    let admin = format!("sdkappid={SDKAPPID}&identifier=administrator&usersig={}&random=1", messaging::usersig::sign(SDKAPPID, KEY, "administrator", 86_400, now()));
+    let admin = format!(
+        "sdkappid={SDKAPPID}&identifier=administrator&usersig={}&random=1",
+        messaging::usersig::sign(SDKAPPID, KEY, "administrator", 86_400, now())
+    );
     let rest = |command: &str, body: Value| {
         let (http, url) = (http.clone(), format!("{base}/v4/{command}?{admin}"));
         async move {
@@ -287,11 +303,23 @@ async fn bench() {
         if db.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" }
     );
     rest("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "probe"] })).await;
-    rest("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": ACCOUNT, "Name": "Fan-out", "MaxSubscriberNum": SUBSCRIBERS })).await;
+    rest(
+        "official_account_open_http_svc/create_official_account",
+        json!({ "Owner_Account": "owner", "OfficialAccountUserID": ACCOUNT, "Name": "Fan-out", "MaxSubscriberNum": SUBSCRIBERS }),
+    )
+    .await;
     for i in 0..20 {
         let id = format!("@TOA#_probe{i}");
-        rest("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": id, "Name": format!("Probe {i}") })).await;
-        rest("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": id, "SubscriberList": [{ "Subscriber_Account": "probe" }] })).await;
+        rest(
+            "official_account_open_http_svc/create_official_account",
+            json!({ "Owner_Account": "owner", "OfficialAccountUserID": id, "Name": format!("Probe {i}") }),
+        )
+        .await;
+        rest(
+            "official_account_open_http_svc/add_subscriber",
+            json!({ "Official_Account": id, "SubscriberList": [{ "Subscriber_Account": "probe" }] }),
+        )
+        .await;
     }
     let users: Vec<String> = (0..clients).map(|i| format!("u{i}")).collect();
     for chunk in users.chunks(100) {
@@ -306,14 +334,16 @@ async fn bench() {
     let m = messaging::Messaging::open(&db).await.expect("the bench's own handle on the database");
     let account = messaging::OfficialAccountId::parse("account", ACCOUNT).unwrap();
     m.seed_subscribers_for_benchmark(&account, SUBSCRIBERS.saturating_sub(clients) as i64).await.unwrap();
-    println!("the account has {} subscribers, {clients} of them to connect (seeded in {:.1} s)", SUBSCRIBERS.max(clients), seeded.elapsed().as_secs_f64());
-    let send = |random: usize| {
-        async move {
-            let started = Instant::now();
-            let at = micros();
-            let r = rest("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": ACCOUNT, "Random": random, "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": format!("post {random}") } }] })).await;
-            (r["MsgKey"].as_str().unwrap().to_owned(), at, started.elapsed().as_secs_f64() * 1000.0)
-        }
+    println!(
+        "the account has {} subscribers, {clients} of them to connect (seeded in {:.1} s)",
+        SUBSCRIBERS.max(clients),
+        seeded.elapsed().as_secs_f64()
+    );
+    let send = |random: usize| async move {
+        let started = Instant::now();
+        let at = micros();
+        let r = rest("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": ACCOUNT, "Random": random, "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": format!("post {random}") } }] })).await;
+        (r["MsgKey"].as_str().unwrap().to_owned(), at, started.elapsed().as_secs_f64() * 1000.0)
     };
     let mut rest_without: Vec<f64> = Vec::new();
     for i in 0..BROADCASTS {
@@ -386,7 +416,8 @@ async fn bench() {
     let mut rest_with: Vec<f64> = Vec::new();
     let mut probe_rtt: Vec<f64> = Vec::new();
     let generator_pids: Vec<u32> = generators.iter().map(Child::id).collect();
-    let (server_cpu_before, generators_cpu_before) = (pids.iter().map(|p| cpu_secs(*p)).sum::<f64>(), generator_pids.iter().map(|p| cpu_secs(*p)).sum::<f64>());
+    let (server_cpu_before, generators_cpu_before) =
+        (pids.iter().map(|p| cpu_secs(*p)).sum::<f64>(), generator_pids.iter().map(|p| cpu_secs(*p)).sum::<f64>());
     // Waits until every load generator has had broadcast `key`; answers when the last client had it.
     let arrived = |key: &str, done_rx: &std::sync::mpsc::Receiver<(String, u128)>, pending: &mut Vec<(String, u128)>| {
         let mut finished = 0;
@@ -416,7 +447,10 @@ async fn bench() {
         let (key, sent_at, rest_ms) = send(i).await;
         rest_with.push(rest_ms);
         let asked = Instant::now();
-        probe.send(Message::text(json!({ "id": i, "op": "getOfficialAccountsInfo", "data": { "officialAccountIDList": [] } }).to_string())).await.unwrap();
+        probe
+            .send(Message::text(json!({ "id": i, "op": "getOfficialAccountsInfo", "data": { "officialAccountIDList": [] } }).to_string()))
+            .await
+            .unwrap();
         while let Some(Ok(f)) = probe.next().await {
             if let Message::Text(t) = f {
                 if t.as_str().contains("\"results\"") {
@@ -449,14 +483,38 @@ async fn bench() {
     let target = if nodes == 1 { "< 200 ms" } else { "< 500 ms" };
     println!("| measure | p50 | p99 | target |");
     println!("|---|---|---|---|");
-    println!("| broadcast → last of {clients} clients on {nodes} node(s) has the frame | {:.0} ms | {:.0} ms | {target} |", percentile(&last_frame, 0.5), percentile(&last_frame, 0.99));
-    println!("| REST send, no clients connected | {:.2} ms | {:.2} ms | < 10 ms p99 |", percentile(&rest_without, 0.5), percentile(&rest_without, 0.99));
-    println!("| REST send, {clients} clients connected | {:.2} ms | {:.2} ms | unchanged |", percentile(&rest_with, 0.5), percentile(&rest_with, 0.99));
-    println!("| REST send while another broadcast goes out to the {clients} clients | {:.2} ms | {:.2} ms | |", percentile(&rest_during, 0.5), percentile(&rest_during, 0.99));
-    println!("| getOfficialAccountsInfo (20 subscriptions) round trip under load | {:.2} ms | {:.2} ms | |", percentile(&probe_rtt, 0.5), percentile(&probe_rtt, 0.99));
+    println!(
+        "| broadcast → last of {clients} clients on {nodes} node(s) has the frame | {:.0} ms | {:.0} ms | {target} |",
+        percentile(&last_frame, 0.5),
+        percentile(&last_frame, 0.99)
+    );
+    println!(
+        "| REST send, no clients connected | {:.2} ms | {:.2} ms | < 10 ms p99 |",
+        percentile(&rest_without, 0.5),
+        percentile(&rest_without, 0.99)
+    );
+    println!(
+        "| REST send, {clients} clients connected | {:.2} ms | {:.2} ms | unchanged |",
+        percentile(&rest_with, 0.5),
+        percentile(&rest_with, 0.99)
+    );
+    println!(
+        "| REST send while another broadcast goes out to the {clients} clients | {:.2} ms | {:.2} ms | |",
+        percentile(&rest_during, 0.5),
+        percentile(&rest_during, 0.99)
+    );
+    println!(
+        "| getOfficialAccountsInfo (20 subscriptions) round trip under load | {:.2} ms | {:.2} ms | |",
+        percentile(&probe_rtt, 0.5),
+        percentile(&probe_rtt, 0.99)
+    );
     println!("each broadcast until the last client had it, in the order sent: {} ms", in_order.join(", "));
     println!("each REST send that made them, in the same order: {} ms", rest_in_order.join(", "));
-    println!("server memory per idle connection: {per_conn_kb:.1} KB (RSS of the node(s) {:.0} → {:.0} MiB; target < 20 KB)", rss_before / 1024.0, rss_connected / 1024.0);
+    println!(
+        "server memory per idle connection: {per_conn_kb:.1} KB (RSS of the node(s) {:.0} → {:.0} MiB; target < 20 KB)",
+        rss_before / 1024.0,
+        rss_connected / 1024.0
+    );
     // Everything shares the machine's cores: the wall time of a broadcast cannot be under
     // (servers' CPU + load generators' CPU) / cores.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;

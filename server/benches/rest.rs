@@ -78,8 +78,12 @@ async fn run(label: &str, database_url: &str) {
     let t = Arc::new(t);
     t.call("im_open_login_svc/account_import", &json!({ "UserID": "owner" })).await;
     for (id, name) in [("@TOA#_small", "Ten"), ("@TOA#_huge", "Million"), ("@TOA#_subs", "Subs")] {
-        let r = t.call("official_account_open_http_svc/create_official_account",
-            &json!({ "Owner_Account": "owner", "OfficialAccountUserID": id, "Name": name, "MaxSubscriberNum": 10_000_000 })).await;
+        let r = t
+            .call(
+                "official_account_open_http_svc/create_official_account",
+                &json!({ "Owner_Account": "owner", "OfficialAccountUserID": id, "Name": name, "MaxSubscriberNum": 10_000_000 }),
+            )
+            .await;
         assert_eq!(r["ErrorCode"], 0, "{r}");
     }
 
@@ -101,7 +105,12 @@ async fn run(label: &str, database_url: &str) {
                     break;
                 }
                 let list: Vec<Value> = (batch * 100..batch * 100 + 100).map(|i| json!({ "Subscriber_Account": format!("u{i}") })).collect();
-                let r = t.call("official_account_open_http_svc/add_subscriber", &json!({ "Official_Account": "@TOA#_subs", "SubscriberList": list })).await;
+                let r = t
+                    .call(
+                        "official_account_open_http_svc/add_subscriber",
+                        &json!({ "Official_Account": "@TOA#_subs", "SubscriberList": list }),
+                    )
+                    .await;
                 assert_eq!(r["ErrorCode"], 0, "{r}");
             }
         }));
@@ -121,8 +130,11 @@ async fn run(label: &str, database_url: &str) {
     println!("(seeded 1,000,000 subscribers in {:.1} s)", seed.elapsed().as_secs_f64());
     for (id, label) in [("@TOA#_small", "10 subscribers"), ("@TOA#_huge", "1,000,000 subscribers")] {
         let (p50, p99) = publish_latency(&t, id, 300).await;
-        println!("publish to {label:<22} p50 {:>7.2} ms  p99 {:>7.2} ms   target < 10 ms, independent of subscribers",
-            p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3);
+        println!(
+            "publish to {label:<22} p50 {:>7.2} ms  p99 {:>7.2} ms   target < 10 ms, independent of subscribers",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
     }
 
     // 3. get_official_account_info with 32 concurrent connections for 5 s.
@@ -166,25 +178,38 @@ async fn run(label: &str, database_url: &str) {
         took.push(start.elapsed());
     }
     took.sort();
-    println!("console /accounts, one kept-alive connection: p50 {:>7.2} ms  p99 {:>7.2} ms   target < 5 ms at the median",
-        percentile(&took, 0.5).as_secs_f64() * 1e3, percentile(&took, 0.99).as_secs_f64() * 1e3);
+    println!(
+        "console /accounts, one kept-alive connection: p50 {:>7.2} ms  p99 {:>7.2} ms   target < 5 ms at the median",
+        percentile(&took, 0.5).as_secs_f64() * 1e3,
+        percentile(&took, 0.99).as_secs_f64() * 1e3
+    );
 
     // 5. The cost of a send with the hourly limit raised: after 10,000 sends in the past hour
     //    against a fresh account (the limits are kept in O(1) per send).
     for (id, name) in [("@TOA#_busy", "Busy"), ("@TOA#_fresh", "Fresh")] {
-        t.call("official_account_open_http_svc/create_official_account",
-            &json!({ "Owner_Account": "owner", "OfficialAccountUserID": id, "Name": name })).await;
+        t.call(
+            "official_account_open_http_svc/create_official_account",
+            &json!({ "Owner_Account": "owner", "OfficialAccountUserID": id, "Name": name }),
+        )
+        .await;
     }
     publish_latency(&t, "@TOA#_busy", 10_000).await;
     for (id, label) in [("@TOA#_busy", "after 10,000 sends this hour"), ("@TOA#_fresh", "fresh account")] {
         let (p50, p99) = publish_latency(&t, id, 300).await;
-        println!("publish, {label:<28} p50 {:>7.2} ms  p99 {:>7.2} ms   (should not differ)", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3);
+        println!(
+            "publish, {label:<28} p50 {:>7.2} ms  p99 {:>7.2} ms   (should not differ)",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
     }
 
     // 6. The Posts page (SSR) of an account with 1,000 posts: 800 sent, 200 drafts; one
     //    kept-alive connection, as in 4.
-    t.call("official_account_open_http_svc/create_official_account",
-        &json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_writer", "Name": "Writer" })).await;
+    t.call(
+        "official_account_open_http_svc/create_official_account",
+        &json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_writer", "Name": "Writer" }),
+    )
+    .await;
     publish_latency(&t, "@TOA#_writer", 800).await;
     let writer = messaging::OfficialAccountId::parse("Official_Account", "@TOA#_writer").unwrap();
     for i in 0..200 {
@@ -205,8 +230,11 @@ async fn run(label: &str, database_url: &str) {
         assert!(html.contains("Draft 199"), "the page lists the drafts");
     }
     took.sort();
-    println!("console Posts page, 1,000 posts (800 sent, 200 drafts): p50 {:>7.2} ms  p99 {:>7.2} ms   target < 5 ms at the median",
-        percentile(&took, 0.5).as_secs_f64() * 1e3, percentile(&took, 0.99).as_secs_f64() * 1e3);
+    println!(
+        "console Posts page, 1,000 posts (800 sent, 200 drafts): p50 {:>7.2} ms  p99 {:>7.2} ms   target < 5 ms at the median",
+        percentile(&took, 0.5).as_secs_f64() * 1e3,
+        percentile(&took, 0.99).as_secs_f64() * 1e3
+    );
     m.close().await;
 }
 

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const SDKAPPID: u64 = 1_400_000_998;
 const KEY: &str = "soak-key";
 const PASSWORD: &str = "soak-console-password";
-const KINDS: [&str; 5] = ["get_official_account_info", "send_official_account_msg", "import 10 + add_subscriber", "msg_get_simple", "console /accounts"];
+const KINDS: [&str; 5] =
+    ["get_official_account_info", "send_official_account_msg", "import 10 + add_subscriber", "msg_get_simple", "console /accounts"];
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
@@ -22,7 +23,8 @@ fn now() -> i64 {
 
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
+    let kib: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
     kib / 1024.0
 }
 
@@ -102,22 +104,36 @@ async fn run(label: &str, database_url: &str, secs: u64) {
                 let t = Instant::now();
                 match kind {
                     0 => {
-                        call("official_account_open_http_svc/get_official_account_info",
-                            json!({ "OfficialAccountIdList": [{ "Official_Account": account }] })).await;
+                        call(
+                            "official_account_open_http_svc/get_official_account_info",
+                            json!({ "OfficialAccountIdList": [{ "Official_Account": account }] }),
+                        )
+                        .await;
                     }
                     1 => {
-                        call("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": account, "Random": n as u32,
-                            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": format!("soak {n}") } }] })).await;
+                        call(
+                            "official_account_open_http_svc/send_official_account_msg",
+                            json!({ "Official_Account": account, "Random": n as u32,
+                            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": format!("soak {n}") } }] }),
+                        )
+                        .await;
                     }
                     2 => {
                         let users: Vec<String> = (0..10).map(|i| format!("soak-{worker}-{n}-{i}")).collect();
                         call("im_open_login_svc/multiaccount_import", json!({ "Accounts": users })).await;
                         let list: Vec<Value> = users.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
-                        call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": account, "SubscriberList": list })).await;
+                        call(
+                            "official_account_open_http_svc/add_subscriber",
+                            json!({ "Official_Account": account, "SubscriberList": list }),
+                        )
+                        .await;
                     }
                     3 => {
-                        call("official_account_open_http_svc/official_account_msg_get_simple",
-                            json!({ "Official_Account": account, "ReqMsgNumber": 20 })).await;
+                        call(
+                            "official_account_open_http_svc/official_account_msg_get_simple",
+                            json!({ "Official_Account": account, "ReqMsgNumber": 20 }),
+                        )
+                        .await;
                     }
                     _ => {
                         client.get(format!("{base}/accounts")).header("cookie", &cookie).send().await.unwrap().bytes().await.unwrap();
@@ -151,7 +167,14 @@ async fn run(label: &str, database_url: &str, secs: u64) {
             continue;
         }
         let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
-        println!("  {:<28} {:>8} calls  {:>7.0} /s  p50 {:>6.2} ms  p99 {:>6.2} ms", KINDS[k], v.len(), v.len() as f64 / secs as f64, p(0.5), p(0.99));
+        println!(
+            "  {:<28} {:>8} calls  {:>7.0} /s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+            KINDS[k],
+            v.len(),
+            v.len() as f64 / secs as f64,
+            p(0.5),
+            p(0.99)
+        );
     }
     println!("  server RSS: start {rss_start:.0} MiB, max {rss_max:.0} MiB, end {:.0} MiB", rss_mib(pid));
     let _ = child.kill();

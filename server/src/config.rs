@@ -36,7 +36,6 @@ pub struct Config {
     // The settings below (hooks, quotas, session inactivity) are editable on the console's
     // Settings page and stored in the database; given here, they win and the page cannot change
     // them. Their defaults: messaging::AppSettings::DEFAULT.
-
     /// Broadcasts one official account may send per second (default 1).
     #[arg(long, env = "HERALD_BROADCASTS_PER_SECOND")]
     pub broadcasts_per_second: Option<u32>,

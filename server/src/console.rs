@@ -136,7 +136,12 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
 }
 
 /// `GET /sign-in/{token}`: the one-time link printed on first start.
-pub async fn redeem_sign_in_link(State(state): State<AppState>, session: Session, headers: axum::http::HeaderMap, req: Request) -> Response {
+pub async fn redeem_sign_in_link(
+    State(state): State<AppState>,
+    session: Session,
+    headers: axum::http::HeaderMap,
+    req: Request,
+) -> Response {
     let token = req.uri().path().trim_start_matches("/sign-in/").to_owned();
     let address = crate::layers::peer_ip(&req);
     let agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");

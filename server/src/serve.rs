@@ -149,10 +149,7 @@ pub async fn serve(
     drop(listener);
     let _ = stop.send(true);
     let open = connections.len();
-    let drained = tokio::time::timeout(limits.shutdown, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
+    let drained = tokio::time::timeout(limits.shutdown, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!(
             cut = connections.len(),

@@ -10,9 +10,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use messaging::webhooks::DeliveryPolicy;
 use messaging::delivery::hub::Hub;
 use messaging::delivery::Keepalive;
+use messaging::webhooks::DeliveryPolicy;
 use messaging::{Backend, MediaLimits, Messaging, SettingsOverrides};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -55,16 +55,22 @@ impl Application {
         let identity = messaging.load_identity(config.sdkappid, config.secret_key.clone()).await?;
         messaging.load_settings().await?;
         if !identity.from_environment {
-            tracing::info!(sdkappid = identity.sdkappid, "REST identity stored in the database; the console's Settings page shows the secret key");
+            tracing::info!(
+                sdkappid = identity.sdkappid,
+                "REST identity stored in the database; the console's Settings page shows the secret key"
+            );
         }
 
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let addr = listener.local_addr()?;
 
-        let sign_in_path = messaging.ensure_platform_owner(config.admin_password.as_deref()).await?.map(|token| format!("/sign-in/{token}"));
+        let sign_in_path =
+            messaging.ensure_platform_owner(config.admin_password.as_deref()).await?.map(|token| format!("/sign-in/{token}"));
         match &sign_in_path {
             // The link is the one secret we print: it is the only way in on a first start.
-            Some(path) => tracing::warn!("no HERALD_ADMIN_PASSWORD: sign in once at http://{addr}{path} (valid 24 h), then set a password in Settings"),
+            Some(path) => tracing::warn!(
+                "no HERALD_ADMIN_PASSWORD: sign in once at http://{addr}{path} (valid 24 h), then set a password in Settings"
+            ),
             None => tracing::info!("console user `admin` is ready"),
         }
 
@@ -206,10 +212,13 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .route("/sign-in/{token}", axum::routing::get(console::redeem_sign_in_link))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/accounts/{id}/inbox/live", axum::routing::get(crate::client::inbox_live))
-        .route("/try", axum::routing::get({
-            let site_root = config.site_root.clone();
-            move || crate::try_page::page(site_root.clone())
-        }))
+        .route(
+            "/try",
+            axum::routing::get({
+                let site_root = config.site_root.clone();
+                move || crate::try_page::page(site_root.clone())
+            }),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn(console::server_fn_status))
         .layer(axum::middleware::from_fn(console::require_sign_in))

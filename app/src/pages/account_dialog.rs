@@ -4,14 +4,14 @@
 //! the same constants the server enforces. The server stays the judge: its sentence for a
 //! broken rule appears next to the field it names.
 
-use super::accounts::{AccountForm, DeleteAccount, CheckOwner, SaveAccount};
+use super::accounts::{AccountForm, CheckOwner, DeleteAccount, SaveAccount};
 use super::dialog::ModalDialog;
 use crate::error::ConsoleError;
 use leptos::either::Either;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use messaging::profile::{FACE_URL, INTRODUCTION, NAME, ORGANIZATION};
 use messaging::ids::{ACCOUNT_ID_MAX_BYTES, USER_ID_MAX_BYTES};
+use messaging::profile::{FACE_URL, INTRODUCTION, NAME, ORGANIZATION};
 use messaging::{OfficialAccount, TextLimit};
 
 /// The custom ID counts bytes like the other fields (it is ASCII, so bytes are characters).
@@ -59,11 +59,7 @@ fn TextField(
 }
 
 #[component]
-pub fn AccountDialog(
-    editing: Option<OfficialAccount>,
-    on_close: Callback<()>,
-    on_saved: Callback<()>,
-) -> impl IntoView {
+pub fn AccountDialog(editing: Option<OfficialAccount>, on_close: Callback<()>, on_saved: Callback<()>) -> impl IntoView {
     let is_edit = editing.is_some();
     let a = editing.clone().unwrap_or_default();
     let custom_id = RwSignal::new(if is_edit { a.id.clone() } else { String::new() });
@@ -81,12 +77,10 @@ pub fn AccountDialog(
             on_saved.run(());
         }
     });
-    let error_for = move |field: &'static str| {
-        Signal::derive(move || save.value().get().and_then(|r| r.err()).and_then(|e| e.message_for(field)))
-    };
-    let general_error = move || {
-        save.value().get().and_then(|r| r.err()).filter(|e| !matches!(e, ConsoleError::Invalid { .. })).map(|e| e.to_string())
-    };
+    let error_for =
+        move |field: &'static str| Signal::derive(move || save.value().get().and_then(|r| r.err()).and_then(|e| e.message_for(field)));
+    let general_error =
+        move || save.value().get().and_then(|r| r.err()).filter(|e| !matches!(e, ConsoleError::Invalid { .. })).map(|e| e.to_string());
     // The note under Owner: says before Create that an unknown owner will be imported.
     let owner_note = move || {
         let current = owner.get();
@@ -225,13 +219,19 @@ fn AvatarUpload(face_url: RwSignal<String>, account: Option<String>) -> impl Int
             input.set_value("");
             error.set(None);
             progress.set(Some(0));
-            crate::pages::composer::upload_file(file, "avatar", account.as_deref(), move |p| progress.set(Some(p)), move |result| {
-                progress.set(None);
-                match result {
-                    Ok(image) => face_url.set(image.original.url),
-                    Err(why) => error.set(Some(why)),
-                }
-            });
+            crate::pages::composer::upload_file(
+                file,
+                "avatar",
+                account.as_deref(),
+                move |p| progress.set(Some(p)),
+                move |result| {
+                    progress.set(None);
+                    match result {
+                        Ok(image) => face_url.set(image.original.url),
+                        Err(why) => error.set(Some(why)),
+                    }
+                },
+            );
         }
     };
     let own_image = move || face_url.with(|u| messaging::post::is_media_url(u)).then(|| face_url.get());

@@ -41,10 +41,10 @@ pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleE
     };
     let max_subscriber_num = match form.max_subscriber_num.trim() {
         "" => None,
-        n => Some(n.parse::<i64>().map_err(|_| ConsoleError::Invalid {
-            field: "MaxSubscriberNum".into(),
-            message: "Must be a whole number.".into(),
-        })?),
+        n => Some(
+            n.parse::<i64>()
+                .map_err(|_| ConsoleError::Invalid { field: "MaxSubscriberNum".into(), message: "Must be a whole number.".into() })?,
+        ),
     };
     let fields = ProfileFields {
         name: Some(form.name),
@@ -56,9 +56,7 @@ pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleE
     };
     let m = &state.messaging;
     let account = match editing {
-        Some(id) => {
-            m.modify_account(&id, &ProfileUpdate::parse(fields)?, &user.username).await?
-        }
+        Some(id) => m.modify_account(&id, &ProfileUpdate::parse(fields)?, &user.username).await?,
         None => {
             let owner = UserId::parse("Owner_Account", form.owner.trim())?;
             let id = match form.custom_id.trim() {
@@ -104,10 +102,7 @@ pub async fn delete_account(id: String, confirm_name: String) -> Result<(), Cons
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;
     let account = state.messaging.account(&id).await?;
     if account.name != confirm_name {
-        return Err(ConsoleError::Invalid {
-            field: "confirm".into(),
-            message: "Type the account's name exactly to confirm.".into(),
-        });
+        return Err(ConsoleError::Invalid { field: "confirm".into(), message: "Type the account's name exactly to confirm.".into() });
     }
     state.messaging.destroy_account(&id).await?;
     tracing::info!(account = %id, by = %user.username, "account destroyed in the console");

@@ -43,7 +43,11 @@ pub fn AuditPage() -> impl IntoView {
         if let Some(b) = before {
             q.push(format!("before={b}"));
         }
-        if q.is_empty() { "/settings/audit".to_owned() } else { format!("/settings/audit?{}", q.join("&")) }
+        if q.is_empty() {
+            "/settings/audit".to_owned()
+        } else {
+            format!("/settings/audit?{}", q.join("&"))
+        }
     };
     view! {
         <Frame>

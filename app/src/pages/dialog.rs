@@ -18,9 +18,8 @@ pub fn ModalDialog(
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
-        let opener = send_wrapper::SendWrapper::new(
-            document().active_element().and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()),
-        );
+        let opener =
+            send_wrapper::SendWrapper::new(document().active_element().and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()));
         Effect::new(move |_| {
             if let Some(d) = dialog.get() {
                 if !d.open() {

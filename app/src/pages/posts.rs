@@ -110,11 +110,8 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
     let older = if page.finished { None } else { page.messages.last().map(|b| b.msg_key()) };
     let keys: Vec<String> = page.messages.iter().map(|b| b.msg_key()).collect();
     let mut reactions = m.broadcast_reaction_counts(&id, &keys).await?;
-    let sent = page
-        .messages
-        .iter()
-        .map(|b| SentRow { reactions: reactions.remove(&b.msg_key()).unwrap_or_default(), ..sent_row(b) })
-        .collect();
+    let sent =
+        page.messages.iter().map(|b| SentRow { reactions: reactions.remove(&b.msg_key()).unwrap_or_default(), ..sent_row(b) }).collect();
     Ok(PostsData { unsent, sent, older })
 }
 

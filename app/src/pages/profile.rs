@@ -107,7 +107,16 @@ pub async fn rate_my_new_password(password: String) -> Result<messaging::Passwor
 fn PasswordSection(has_password: bool) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let typed = RwSignal::new(String::new());
-    let rating = Resource::new(move || typed.get(), |p| async move { if p.is_empty() { Ok(None) } else { rate_my_new_password(p).await.map(Some) } });
+    let rating = Resource::new(
+        move || typed.get(),
+        |p| async move {
+            if p.is_empty() {
+                Ok(None)
+            } else {
+                rate_my_new_password(p).await.map(Some)
+            }
+        },
+    );
     let result = move || match change.value().get() {
         Some(Ok(())) => Some("Password changed.".to_string()),
         Some(Err(e)) => Some(

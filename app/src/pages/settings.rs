@@ -55,7 +55,8 @@ pub async fn reveal_secret_key() -> Result<String, ConsoleError> {
 #[server(endpoint = "rotate_secret_key", output = crate::codec::Json)]
 pub async fn rotate_secret_key(grace_hours: String) -> Result<String, ConsoleError> {
     let (state, user) = platform_owner().await?;
-    let grace: i64 = grace_hours.trim().parse().map_err(|_| messaging::Error::from(messaging::InvalidField::new("grace", "a number of hours")))?;
+    let grace: i64 =
+        grace_hours.trim().parse().map_err(|_| messaging::Error::from(messaging::InvalidField::new("grace", "a number of hours")))?;
     let key = state.messaging.rotate_secret_key(grace.saturating_mul(3600)).await?;
     tracing::warn!(by = %user.username, grace_hours = grace, "the secret key was rotated");
     Ok(key)
@@ -65,7 +66,9 @@ pub async fn rotate_secret_key(grace_hours: String) -> Result<String, ConsoleErr
 #[cfg(feature = "ssr")]
 fn number(field: SettingField, text: &str) -> Result<u32, ConsoleError> {
     let (min, max) = field.range();
-    text.trim().parse().map_err(|_| messaging::Error::from(messaging::InvalidField::new(field.name(), format!("a whole number from {min} to {max}"))).into())
+    text.trim().parse().map_err(|_| {
+        messaging::Error::from(messaging::InvalidField::new(field.name(), format!("a whole number from {min} to {max}"))).into()
+    })
 }
 
 /// Stores the app settings from the form; an empty webhook secret keeps the one set.
@@ -120,14 +123,18 @@ pub async fn failed_deliveries() -> Result<Vec<FailedDelivery>, ConsoleError> {
     let (webhooks, pushes) = state.messaging.dead_letters().await?;
     let mut all: Vec<FailedDelivery> = webhooks
         .into_iter()
-        .map(|w| FailedDelivery { what: format!("Webhook {} (event {})", w.command, w.event_id), attempts: w.attempts, given_up_at: w.dead_at })
+        .map(|w| FailedDelivery {
+            what: format!("Webhook {} (event {})", w.command, w.event_id),
+            attempts: w.attempts,
+            given_up_at: w.dead_at,
+        })
         .chain(pushes.into_iter().map(|p| FailedDelivery {
             what: format!("Offline push of message {} of {} (job {}, {} batches sent)", p.seq, p.account_id, p.job_id, p.batches_sent),
             attempts: p.attempts,
             given_up_at: p.dead_at,
         }))
         .collect();
-    all.sort_by(|a, b| b.given_up_at.cmp(&a.given_up_at));
+    all.sort_by_key(|f| std::cmp::Reverse(f.given_up_at));
     Ok(all)
 }
 
@@ -186,7 +193,14 @@ fn field_label(field: SettingField) -> &'static str {
 
 /// One field of the app settings form: editable, or the environment's value with a note.
 #[component]
-fn SettingInput(field: SettingField, label: &'static str, value: String, env: bool, #[prop(optional)] kind: &'static str, #[prop(optional)] hint: String) -> impl IntoView {
+fn SettingInput(
+    field: SettingField,
+    label: &'static str,
+    value: String,
+    env: bool,
+    #[prop(optional)] kind: &'static str,
+    #[prop(optional)] hint: String,
+) -> impl IntoView {
     let id = format!("setting-{}", field.name());
     let kind = if kind.is_empty() { "text" } else { kind };
     let (min, max) = field.range();
@@ -274,7 +288,8 @@ fn TestCallbackButton() -> impl IntoView {
 #[component]
 fn RotateKey(previous_key_until: Option<i64>, from_environment: bool) -> impl IntoView {
     let rotate = ServerAction::<RotateSecretKey>::new();
-    let new_key = move || match rotate.value().get() {
+    let new_key = move || {
+        match rotate.value().get() {
         Some(Ok(key)) => Some(view! {
             <div role="status" class="notice">
                 <p>"The new secret key. It is shown once: copy it now into your back end."</p>
@@ -283,6 +298,7 @@ fn RotateKey(previous_key_until: Option<i64>, from_environment: bool) -> impl In
         }.into_any()),
         Some(Err(e)) => Some(view! { <p role="alert" class="form-error">{e.message_for("grace").or_else(|| e.message_for("secret_key")).unwrap_or_else(|| e.to_string())}</p> }.into_any()),
         None => None,
+    }
     };
     if from_environment {
         return view! { <p class="note">"The key is set by HERALD_SECRET_KEY: rotate it there."</p> }.into_any();

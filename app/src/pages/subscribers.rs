@@ -85,7 +85,11 @@ pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddRep
                 BatchResult::Unchanged => report.already.push(u),
                 BatchResult::Failed => {
                     let known = m.user_exists(&messaging::UserId::parse("UserID", &u)?).await?;
-                    if known { report.refused.push(u) } else { report.unknown.push(u) }
+                    if known {
+                        report.refused.push(u)
+                    } else {
+                        report.unknown.push(u)
+                    }
                 }
             }
         }
@@ -112,10 +116,7 @@ pub fn SubscribersPage() -> impl IntoView {
     let previous = RwSignal::new(Vec::<String>::new());
     let cursor = RwSignal::new(String::new());
     let version = RwSignal::new(0u32);
-    let data = Resource::new(
-        move || (account.get(), prefix.get(), cursor.get(), version.get()),
-        |(a, p, c, _)| list_subscribers(a, p, c),
-    );
+    let data = Resource::new(move || (account.get(), prefix.get(), cursor.get(), version.get()), |(a, p, c, _)| list_subscribers(a, p, c));
     let adding = RwSignal::new(false);
     let removing = RwSignal::new(None::<String>);
     let changed = move || version.update(|v| *v += 1);

@@ -217,9 +217,16 @@ pub fn InvitationPage() -> impl IntoView {
     let token = move || params.read().get("token").unwrap_or_default();
     let accept = ServerAction::<AcceptInvitation>::new();
     let password = RwSignal::new(String::new());
-    let rating = Resource::new(move || password.get(), |p| async move {
-        if p.is_empty() { Ok(None) } else { rate_new_password(p).await.map(Some) }
-    });
+    let rating = Resource::new(
+        move || password.get(),
+        |p| async move {
+            if p.is_empty() {
+                Ok(None)
+            } else {
+                rate_new_password(p).await.map(Some)
+            }
+        },
+    );
     view! {
         <main class="sign-in">
             <h1>"Welcome to Herald"</h1>

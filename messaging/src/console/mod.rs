@@ -15,13 +15,13 @@ pub mod users;
 
 use passwords::{hash_password, password_matches};
 
-pub use throttle::{FREE_FAILURES, MAX_LOCK_SECS};
 pub(crate) use throttle::SignInThrottle;
+pub use throttle::{FREE_FAILURES, MAX_LOCK_SECS};
 
 use crate::audit::{record, record_as, Actor, AuditAction};
 use crate::error::{Error, InvalidField, Result};
-use crate::store::now;
 use crate::roles::{Access, Action, Role};
+use crate::store::now;
 use crate::Messaging;
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
@@ -84,7 +84,12 @@ impl Messaging {
     /// Whether `user` may upload an image for `purpose`: a post's image needs the right to
     /// publish on `account`; an avatar the right to manage `account`, or, for an account not
     /// created yet (`None`), to create one.
-    pub async fn authorize_upload(&self, user: &ConsoleUser, purpose: crate::media::Purpose, account: Option<&crate::OfficialAccountId>) -> Result<Allowed> {
+    pub async fn authorize_upload(
+        &self,
+        user: &ConsoleUser,
+        purpose: crate::media::Purpose,
+        account: Option<&crate::OfficialAccountId>,
+    ) -> Result<Allowed> {
         let action = match (purpose, account) {
             (crate::media::Purpose::PostImage, _) => Action::Publish,
             (crate::media::Purpose::Avatar, Some(_)) => Action::ManageAccount,
@@ -123,9 +128,7 @@ fn token_hash(token: &str) -> String {
 /// without a password) is checked against it, so a sign-in costs the same either way.
 fn stand_in_hash() -> String {
     static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    STAND_IN
-        .get_or_init(|| hash_password(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32)).unwrap_or_default())
-        .clone()
+    STAND_IN.get_or_init(|| hash_password(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32)).unwrap_or_default()).clone()
 }
 
 impl Messaging {
@@ -135,11 +138,10 @@ impl Messaging {
     /// Without a password, while the owner has none, returns a fresh one-time sign-in token for
     /// the start-up log (older links are revoked).
     pub async fn ensure_platform_owner(&self, password: Option<&str>) -> Result<Option<String>> {
-        let existing: Option<(Option<String>,)> =
-            sqlx::query_as("select password_hash from console_user where username = $1")
-                .bind(PLATFORM_OWNER)
-                .fetch_optional(&self.pool)
-                .await?;
+        let existing: Option<(Option<String>,)> = sqlx::query_as("select password_hash from console_user where username = $1")
+            .bind(PLATFORM_OWNER)
+            .fetch_optional(&self.pool)
+            .await?;
         if existing.is_none() {
             sqlx::query("insert into console_user (username, password_hash, role, created_at) values ($1, null, $3, $2)")
                 .bind(PLATFORM_OWNER)
@@ -182,10 +184,8 @@ impl Messaging {
     /// For a user who lost their password: removes it, revokes their links and returns a new
     /// one-time link token (the `server reset-password` command).
     pub async fn reset_console_password(&self, username: &str) -> Result<String> {
-        let done = sqlx::query("update console_user set password_hash = null where username = $1")
-            .bind(username)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("update console_user set password_hash = null where username = $1").bind(username).execute(&self.pool).await?;
         if done.rows_affected() == 0 {
             return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
         }
@@ -198,11 +198,7 @@ impl Messaging {
         let password = password.to_owned();
         let hash = self.sign_in_throttle.hash(move || hash_password(&password)).await??;
         let mut tx = self.begin_write().await?;
-        sqlx::query("update console_user set password_hash = $2 where username = $1")
-            .bind(username)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("update console_user set password_hash = $2 where username = $1").bind(username).bind(hash).execute(&mut *tx).await?;
         sqlx::query("delete from sign_in_token where username = $1").bind(username).execute(&mut *tx).await?;
         record(&mut tx, action, None, username).await?;
         tx.commit().await?;
@@ -211,10 +207,11 @@ impl Messaging {
 
     /// An enabled console user (a disabled one is as good as gone: their sessions end).
     pub async fn console_user(&self, username: &str) -> Result<Option<ConsoleUser>> {
-        let row: Option<(String, String)> = sqlx::query_as("select username, role from console_user where username = $1 and disabled_at is null")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("select username, role from console_user where username = $1 and disabled_at is null")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|(username, stored)| ConsoleUser { username, role: stored_role(&stored) }))
     }
 
@@ -279,13 +276,10 @@ impl Messaging {
         self.console_user(&username).await?.ok_or_else(refused)
     }
 
-
     /// Whether the user has a password (the Settings page then asks for it before a change).
     pub async fn has_console_password(&self, username: &str) -> Result<bool> {
-        let row: Option<(Option<String>,)> = sqlx::query_as("select password_hash from console_user where username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("select password_hash from console_user where username = $1").bind(username).fetch_optional(&self.pool).await?;
         Ok(matches!(row, Some((Some(_),))))
     }
 
@@ -296,9 +290,7 @@ impl Messaging {
         if self.has_console_password(username).await? {
             match self.sign_in(username, current, client).await {
                 Ok(_) => {}
-                Err(Error::Forbidden(_)) => {
-                    return Err(InvalidField::new("current_password", "this is not your current password").into())
-                }
+                Err(Error::Forbidden(_)) => return Err(InvalidField::new("current_password", "this is not your current password").into()),
                 Err(e) => return Err(e),
             }
         }

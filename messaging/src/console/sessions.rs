@@ -54,7 +54,11 @@ impl Messaging {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("update console_user set last_sign_in_at = $2 where username = $1").bind(&user.username).bind(at).execute(&mut *tx).await?;
+        sqlx::query("update console_user set last_sign_in_at = $2 where username = $1")
+            .bind(&user.username)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         let actor = Actor { name: user.username.clone(), address: address.to_owned() };
         record_as(&mut tx, &actor, AuditAction::SignedIn, None, how).await?;
         tx.commit().await?;
@@ -79,7 +83,11 @@ impl Messaging {
             return Ok(None);
         }
         if last_used_at + TOUCH_EVERY_SECS < at {
-            sqlx::query("update console_session set last_used_at = $2 where session_id = $1").bind(session_id).bind(at).execute(&self.pool).await?;
+            sqlx::query("update console_session set last_used_at = $2 where session_id = $1")
+                .bind(session_id)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
         }
         Ok(Some(ConsoleUser { username, role: super::stored_role(&role) }))
     }

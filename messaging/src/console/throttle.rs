@@ -138,10 +138,8 @@ impl SignInThrottle {
     /// Refuses at once while the user name or the address is locked.
     pub(crate) fn check(&self, username: &str, address: &str, now: i64) -> Result<()> {
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let until = [user_key(username), address_key(address)]
-            .iter()
-            .filter_map(|k| failures.get(k).and_then(Failures::locked_until))
-            .max();
+        let until =
+            [user_key(username), address_key(address)].iter().filter_map(|k| failures.get(k).and_then(Failures::locked_until)).max();
         match until {
             Some(until) if until > now => Err(Error::Throttled(format!(
                 "too many failed sign-ins for this user name or from this address; try again in {}",

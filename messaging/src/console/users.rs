@@ -65,12 +65,14 @@ impl Messaging {
 
     /// Records that `username` created `account` (they own it).
     pub async fn grant_ownership(&self, username: &str, account: &OfficialAccountId) -> Result<()> {
-        sqlx::query("insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'owner', $3) on conflict do nothing")
-            .bind(account.as_str())
-            .bind(username)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'owner', $3) on conflict do nothing",
+        )
+        .bind(account.as_str())
+        .bind(username)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -110,11 +112,12 @@ impl Messaging {
 
     /// Editors and viewers who could be assigned to accounts.
     pub async fn assignable_users(&self) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as("select username from console_user where role in ($1, $2) and disabled_at is null order by username")
-            .bind(Role::Editor.as_str())
-            .bind(Role::Viewer.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String,)> =
+            sqlx::query_as("select username from console_user where role in ($1, $2) and disabled_at is null order by username")
+                .bind(Role::Editor.as_str())
+                .bind(Role::Viewer.as_str())
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
@@ -161,16 +164,22 @@ impl Messaging {
 
     /// Every console user, platform owners first, then by name.
     pub async fn team(&self) -> Result<Vec<TeamMember>> {
-        let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
-            "select username, role, last_sign_in_at, disabled_at, password_hash from console_user order by username",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<String>)> =
+            sqlx::query_as("select username, role, last_sign_in_at, disabled_at, password_hash from console_user order by username")
+                .fetch_all(&self.pool)
+                .await?;
         let mut team = Vec::with_capacity(rows.len());
         for (username, role, last_sign_in_at, disabled_at, hash) in rows {
             let role = super::stored_role(&role);
             let accounts = if role == Role::PlatformOwner { vec![] } else { self.accounts_of_console_user(&username).await? };
-            team.push(TeamMember { username, role, accounts, last_sign_in_at, disabled: disabled_at.is_some(), has_password: hash.is_some() });
+            team.push(TeamMember {
+                username,
+                role,
+                accounts,
+                last_sign_in_at,
+                disabled: disabled_at.is_some(),
+                has_password: hash.is_some(),
+            });
         }
         team.sort_by_key(|m| m.role != Role::PlatformOwner);
         Ok(team)
@@ -213,7 +222,8 @@ impl Messaging {
         }
         let token = insert_link(&mut tx, username, "invitation", at + INVITATION_TTL_SECS).await?;
         let on = accounts.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
-        let detail = if on.is_empty() { format!("{username} as {}", role.label()) } else { format!("{username} as {} on {on}", role.label()) };
+        let detail =
+            if on.is_empty() { format!("{username} as {}", role.label()) } else { format!("{username} as {} on {on}", role.label()) };
         record(&mut tx, AuditAction::UserInvited, accounts.first().map(|a| a.as_str()).filter(|_| accounts.len() == 1), &detail).await?;
         tx.commit().await?;
         tracing::info!(by, username, role = role.as_str(), "console user invited");
@@ -305,7 +315,10 @@ pub(crate) fn check_new_password(password: &str, username: &str) -> Result<(), I
         return Ok(());
     }
     let advice = rating.feedback.join(" ");
-    Err(InvalidField::new("password", format!("too easy to guess (strength {} of 4, needs {NEW_PASSWORD_MIN_SCORE}). {advice}", rating.score)))
+    Err(InvalidField::new(
+        "password",
+        format!("too easy to guess (strength {} of 4, needs {NEW_PASSWORD_MIN_SCORE}). {advice}", rating.score),
+    ))
 }
 
 /// Refuses to take away the last enabled platform owner (`username` being that one).

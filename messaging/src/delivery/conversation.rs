@@ -233,7 +233,8 @@ impl Messaging {
     /// Where `key` sits in the conversation of `account` with `user` (a broadcast is a key with
     /// random 1 that names a stored broadcast; anything else is one of the user's messages).
     async fn position_of(&self, account: &OfficialAccountId, field: &str, key: &str) -> Result<Position> {
-        let k = MsgKey::parse(key).ok_or_else(|| InvalidField::new(field, format!("not a MsgKey of the form {{seq}}_{{random}}_{{time}} (got {key:?})")))?;
+        let k = MsgKey::parse(key)
+            .ok_or_else(|| InvalidField::new(field, format!("not a MsgKey of the form {{seq}}_{{random}}_{{time}} (got {key:?})")))?;
         if k.random == 1 && self.broadcast(account, key).await?.is_some() {
             return Ok(Position { time: k.time, source: 0, seq: k.seq });
         }
@@ -286,9 +287,13 @@ impl Messaging {
         let mut merged: Vec<(Position, Message)> = broadcasts
             .into_iter()
             .map(|b| (Position { time: b.msg_time, source: 0, seq: b.seq }, b.into_message(account.as_str())))
-            .chain(direct.into_iter().map(|d| (Position { time: d.msg_time, source: 1, seq: d.seq }, d.into_message(account.as_str(), user.as_str()))))
+            .chain(
+                direct
+                    .into_iter()
+                    .map(|d| (Position { time: d.msg_time, source: 1, seq: d.seq }, d.into_message(account.as_str(), user.as_str()))),
+            )
             .collect();
-        merged.sort_by(|a, b| b.0.cmp(&a.0));
+        merged.sort_by_key(|(position, _)| std::cmp::Reverse(*position));
         let finished = merged.len() as i64 <= count;
         merged.truncate(count as usize);
         let mut messages: Vec<Message> = merged.into_iter().map(|(_, m)| m).collect();

@@ -44,7 +44,14 @@ fn preview(body: &str) -> String {
     if of_type("TIMImageElem").is_some() {
         return "Image".into();
     }
-    elements.first().and_then(|e| e.get("MsgType")).and_then(|t| t.as_str()).unwrap_or("").trim_start_matches("TIM").trim_end_matches("Elem").to_owned()
+    elements
+        .first()
+        .and_then(|e| e.get("MsgType"))
+        .and_then(|t| t.as_str())
+        .unwrap_or("")
+        .trim_start_matches("TIM")
+        .trim_end_matches("Elem")
+        .to_owned()
 }
 
 impl Messaging {
@@ -118,7 +125,9 @@ impl Messaging {
             Err(Error::NotSubscribed { .. }) => Err(Error::Forbidden(format!("{user} no longer subscribes to {account}"))),
             // Recorded after the message's own transaction (a REST one-to-one send is not
             // audited, so the message path does not write audit rows).
-            Ok(sent) => self.audit(crate::audit::AuditAction::InboxReply, Some(account.as_str()), &format!("to {user}: {}", sent.msg_key)).await,
+            Ok(sent) => {
+                self.audit(crate::audit::AuditAction::InboxReply, Some(account.as_str()), &format!("to {user}: {}", sent.msg_key)).await
+            }
             Err(e) => Err(e),
         }
     }

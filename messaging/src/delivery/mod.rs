@@ -51,22 +51,58 @@ pub enum Change {
     /// A stored message: broadcast `seq` of `account` (`user` None), or one-to-one message
     /// `seq` of the conversation between `account` and `user`. `origin` is the connection that
     /// sent it (it has the message in its response already).
-    Message { account: String, user: Option<String>, seq: i64, origin: Option<String> },
+    Message {
+        account: String,
+        user: Option<String>,
+        seq: i64,
+        origin: Option<String>,
+    },
     /// An online-only message, carried whole because it is never stored.
-    Live { account: String, user: Option<String>, message: Value },
-    Recalled { account: String, user: Option<String>, key: String },
-    Subscribed { account: String, users: Vec<String> },
-    Unsubscribed { account: String, users: Vec<String> },
+    Live {
+        account: String,
+        user: Option<String>,
+        message: Value,
+    },
+    Recalled {
+        account: String,
+        user: Option<String>,
+        key: String,
+    },
+    Subscribed {
+        account: String,
+        users: Vec<String>,
+    },
+    Unsubscribed {
+        account: String,
+        users: Vec<String>,
+    },
     /// A subscription's `msgFlag` changed.
-    ReceiveOption { account: String, user: String },
-    ProfileChanged { account: String },
-    AccountDeleted { account: String },
+    ReceiveOption {
+        account: String,
+        user: String,
+    },
+    ProfileChanged {
+        account: String,
+    },
+    AccountDeleted {
+        account: String,
+    },
     /// `by` added or removed a reaction to a message of `account` (`user`: as for `Message`).
-    Reactions { account: String, user: Option<String>, key: String, by: String },
+    Reactions {
+        account: String,
+        user: Option<String>,
+        key: String,
+        by: String,
+    },
     /// `user` read the conversation with `account` (their unread total changed).
-    Read { account: String, user: String },
+    Read {
+        account: String,
+        user: String,
+    },
     /// A change too large for a NOTIFY payload, waiting in `relay`.
-    Relayed { id: i64 },
+    Relayed {
+        id: i64,
+    },
     /// App settings or keys changed: every node reads them again (`settings`).
     SettingsChanged,
 }
@@ -98,7 +134,9 @@ impl Keepalive {
         if silence_max_secs <= ping_every_secs {
             return Err(crate::error::InvalidField::new(
                 "client_silence_secs",
-                format!("must be longer than the ping period ({ping_every_secs} s): an idle client is heard from only when it answers a ping"),
+                format!(
+                    "must be longer than the ping period ({ping_every_secs} s): an idle client is heard from only when it answers a ping"
+                ),
             ));
         }
         Ok(Keepalive { ping_every_secs, silence_max_secs })

@@ -102,18 +102,18 @@ impl Messaging {
             .bind(&key)
             .execute(&mut *tx)
             .await?;
-        let change = Change::Reactions {
-            account: account.to_string(),
-            user: message.conversation_user.clone(),
-            key,
-            by: user.to_string(),
-        };
+        let change = Change::Reactions { account: account.to_string(), user: message.conversation_user.clone(), key, by: user.to_string() };
         self.commit_announcing(tx, vec![change]).await
     }
 
     /// `getMessageReactions`: the reactions of each key (in order) as `user` sees them; an
     /// unknown key has none.
-    pub async fn message_reactions(&self, user: &UserId, account: &OfficialAccountId, keys: &[String]) -> Result<Vec<(String, Vec<ReactionCount>)>> {
+    pub async fn message_reactions(
+        &self,
+        user: &UserId,
+        account: &OfficialAccountId,
+        keys: &[String],
+    ) -> Result<Vec<(String, Vec<ReactionCount>)>> {
         crate::batch::check_batch("msgKeyList", keys.len(), REACTION_KEYS_MAX)?;
         self.account(account).await?;
         self.subscription_of(user.as_str(), account).await?;
@@ -180,7 +180,11 @@ impl Messaging {
     }
 
     /// The reaction totals of broadcasts of `account` (the console's Posts page), by MsgKey.
-    pub async fn broadcast_reaction_counts(&self, account: &OfficialAccountId, keys: &[String]) -> Result<HashMap<String, Vec<(String, i64)>>> {
+    pub async fn broadcast_reaction_counts(
+        &self,
+        account: &OfficialAccountId,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<(String, i64)>>> {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }

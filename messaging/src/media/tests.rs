@@ -108,7 +108,7 @@ fn an_avatar_is_a_centred_512_square() {
 fn media_names_parse_only_as_hash_and_known_extension() {
     let hash = "0f".repeat(32);
     assert_eq!(parse_media_name(&format!("{hash}.png")), Some((hash.as_str(), ImageFormat::Png)));
-    for bad in [format!("{hash}.svg"), format!("{hash}"), "../x.png".into(), format!("{}.png", "0F".repeat(32))] {
+    for bad in [format!("{hash}.svg"), hash.clone(), "../x.png".into(), format!("{}.png", "0F".repeat(32))] {
         assert_eq!(parse_media_name(&bad), None, "{bad}");
     }
 }

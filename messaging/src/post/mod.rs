@@ -10,9 +10,9 @@
 //!   scheduled-post worker.
 
 pub mod render;
-pub mod wire;
 #[cfg(feature = "backend")]
 pub mod store;
+pub mod wire;
 
 use crate::error::InvalidField;
 use serde::{Deserialize, Serialize};
@@ -202,7 +202,13 @@ impl PostContent {
         let (body, images) = self.published_parts();
         let kind = match self.kind {
             PostKind::Image => "An Image",
-            k => if k == PostKind::Text { "A Text" } else { "A Text and image" },
+            k => {
+                if k == PostKind::Text {
+                    "A Text"
+                } else {
+                    "A Text and image"
+                }
+            }
         };
         if self.kind.has_body() && body.trim().is_empty() {
             return Err(InvalidField::new("Body", format!("{kind} post needs a body.")));
@@ -251,8 +257,19 @@ mod tests {
 
     pub(crate) fn image(n: u8) -> PostImage {
         let hash = format!("{:02x}", n).repeat(32);
-        let v = |side: u32, size: u64| ImageVersion { size, width: side, height: side / 2, url: format!("https://herald.example/media/{hash}.png") };
-        PostImage { id: hash.clone(), format: ImageFormat::Png, original: v(2000, 90_000), large: v(1080, 40_000), thumbnail: v(200, 3_000) }
+        let v = |side: u32, size: u64| ImageVersion {
+            size,
+            width: side,
+            height: side / 2,
+            url: format!("https://herald.example/media/{hash}.png"),
+        };
+        PostImage {
+            id: hash.clone(),
+            format: ImageFormat::Png,
+            original: v(2000, 90_000),
+            large: v(1080, 40_000),
+            thumbnail: v(200, 3_000),
+        }
     }
 
     #[test]
@@ -273,7 +290,11 @@ mod tests {
     #[test]
     fn only_herald_media_urls_are_post_images() {
         let hash = "ab".repeat(32);
-        for ok in [format!("/media/{hash}.png"), format!("https://h.example:8443/media/{hash}.jpg"), format!("http://127.0.0.1:3000/media/{hash}.webp")] {
+        for ok in [
+            format!("/media/{hash}.png"),
+            format!("https://h.example:8443/media/{hash}.jpg"),
+            format!("http://127.0.0.1:3000/media/{hash}.webp"),
+        ] {
             assert!(is_media_url(&ok), "{ok}");
         }
         for bad in [
@@ -299,7 +320,8 @@ mod tests {
 
     #[test]
     fn the_summary_is_plain_text() {
-        let post = PostContent { kind: PostKind::Text, body: "**Big** news: [read](https://x.example)\n\n<b>now</b>".into(), images: vec![] };
+        let post =
+            PostContent { kind: PostKind::Text, body: "**Big** news: [read](https://x.example)\n\n<b>now</b>".into(), images: vec![] };
         assert_eq!(post.summary(), "Big news: read <b>now</b>");
         let pics = PostContent { kind: PostKind::Image, body: "".into(), images: vec![image(1), image(2)] };
         assert_eq!(pics.summary(), "[2 images]");

@@ -376,7 +376,8 @@ impl Messaging {
             if claimed.rows_affected() != 1 {
                 continue; // another node took it
             }
-            let row: Row = sqlx::query_as(&format!("select {COLUMNS} from post where post_id = $1")).bind(&id).fetch_one(&self.pool).await?;
+            let row: Row =
+                sqlx::query_as(&format!("select {COLUMNS} from post where post_id = $1")).bind(&id).fetch_one(&self.pool).await?;
             let post = StoredPost::from(row);
             let _ = self.publish_claimed(&post, "failed").await;
             done += 1;

@@ -94,7 +94,9 @@ impl PostContent {
         }
         match kind {
             Some(kind) => PostWire::Post(PostContent { kind, body: text, images }),
-            None => PostWire::Elements(plain.into_iter().filter(|e| !matches!(e, PlainElement::Other(t) if t == "TIMCustomElem")).collect()),
+            None => {
+                PostWire::Elements(plain.into_iter().filter(|e| !matches!(e, PlainElement::Other(t) if t == "TIMCustomElem")).collect())
+            }
         }
     }
 }
@@ -127,7 +129,8 @@ mod tests {
 
     #[test]
     fn a_text_and_image_post_maps_to_text_images_and_marker_and_back() {
-        let post = PostContent { kind: PostKind::TextAndImage, body: "**Hi** [x](https://x.example)".into(), images: vec![image(1), image(2)] };
+        let post =
+            PostContent { kind: PostKind::TextAndImage, body: "**Hi** [x](https://x.example)".into(), images: vec![image(1), image(2)] };
         let body = post.to_msg_body();
         let types: Vec<&str> = body.as_array().unwrap().iter().map(|e| e["MsgType"].as_str().unwrap()).collect();
         assert_eq!(types, ["TIMTextElem", "TIMImageElem", "TIMImageElem", "TIMCustomElem"]);

@@ -123,7 +123,11 @@ impl Messaging {
         let stored: std::collections::HashMap<String, String> = rows.into_iter().collect();
         let env = self.live.overrides.read().unwrap_or_else(|p| p.into_inner()).clone();
         let (settings, secret) = merged(&stored, &env);
-        self.webhooks.set_settings(WebhookSettings { url: settings.webhook_url.clone(), secret: secret.clone(), push_url: settings.push_url.clone() });
+        self.webhooks.set_settings(WebhookSettings {
+            url: settings.webhook_url.clone(),
+            secret: secret.clone(),
+            push_url: settings.push_url.clone(),
+        });
         *self.live.values.write().unwrap_or_else(|p| p.into_inner()) = (settings, secret);
         self.load_keys_from(&stored)?;
         // Hooks may have appeared: the workers look again.
@@ -160,10 +164,8 @@ impl Messaging {
         let env = self.live.overrides.read().unwrap_or_else(|p| p.into_inner()).clone();
         let now_in_force = self.settings();
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let mut rows: Vec<(SettingField, String)> = vec![
-            (SettingField::WebhookUrl, text(&change.values.webhook_url)),
-            (SettingField::PushUrl, text(&change.values.push_url)),
-        ];
+        let mut rows: Vec<(SettingField, String)> =
+            vec![(SettingField::WebhookUrl, text(&change.values.webhook_url)), (SettingField::PushUrl, text(&change.values.push_url))];
         rows.extend(SettingField::NUMBERS.map(|f| (f, change.values.number(f).to_string())));
         if let Some(secret) = &change.webhook_secret {
             rows.push((SettingField::WebhookSecret, secret.clone()));
@@ -179,7 +181,8 @@ impl Messaging {
                 return Err(InvalidField::new(field.name(), format!("set by {} (change it there)", field.env())).into());
             }
         }
-        let changed: Vec<&str> = rows.iter().filter(|(f, v)| *f == SettingField::WebhookSecret || *v != in_force(*f)).map(|(f, _)| f.name()).collect();
+        let changed: Vec<&str> =
+            rows.iter().filter(|(f, v)| *f == SettingField::WebhookSecret || *v != in_force(*f)).map(|(f, _)| f.name()).collect();
         let mut tx = self.begin_write().await?;
         for (field, value) in rows.iter().filter(|(f, _)| !env.has(*f)) {
             sqlx::query("insert into app_setting (name, value) values ($1, $2) on conflict (name) do update set value = excluded.value")
@@ -188,7 +191,13 @@ impl Messaging {
                 .execute(&mut *tx)
                 .await?;
         }
-        record(&mut tx, AuditAction::SettingsChanged, None, &format!("changed: {}", if changed.is_empty() { "nothing".to_string() } else { changed.join(", ") })).await?;
+        record(
+            &mut tx,
+            AuditAction::SettingsChanged,
+            None,
+            &format!("changed: {}", if changed.is_empty() { "nothing".to_string() } else { changed.join(", ") }),
+        )
+        .await?;
         self.commit_announcing(tx, vec![Change::SettingsChanged]).await?;
         self.load_settings().await
     }

@@ -85,11 +85,13 @@ async fn upgrade(
         Ok(false) => return refusal(70107, format!("user {user} was never imported")),
         Err(e) => {
             tracing::error!(error = %e, "checking a client's user failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" }))).into_response();
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" })))
+                .into_response();
         }
     }
     let Some((answer, on_upgrade)) = switch_protocols(&mut req) else {
-        return (StatusCode::UPGRADE_REQUIRED, Json(json!({ "code": 60002, "desc": "this address takes a WebSocket upgrade" }))).into_response();
+        return (StatusCode::UPGRADE_REQUIRED, Json(json!({ "code": 60002, "desc": "this address takes a WebSocket upgrade" })))
+            .into_response();
     };
     let (m, hub) = (state.messaging.clone(), state.hub.clone());
     // Registered before the upgrade is answered: once the client sees the socket open, every
@@ -100,7 +102,8 @@ async fn upgrade(
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, %user, "a client connection could not be registered");
-            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" }))).into_response();
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": 10002, "desc": "internal error, retry later" })))
+                .into_response();
         }
     };
     tokio::spawn(async move {
@@ -135,7 +138,11 @@ fn switch_protocols(req: &mut Request) -> Option<(Response, OnUpgrade)> {
     let has = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
     };
-    if req.method() != Method::GET || !has(header::CONNECTION, "upgrade") || !has(header::UPGRADE, "websocket") || !has(header::SEC_WEBSOCKET_VERSION, "13") {
+    if req.method() != Method::GET
+        || !has(header::CONNECTION, "upgrade")
+        || !has(header::UPGRADE, "websocket")
+        || !has(header::SEC_WEBSOCKET_VERSION, "13")
+    {
         return None;
     }
     let accept = derive_accept_key(headers.get(header::SEC_WEBSOCKET_KEY)?.as_bytes());
@@ -203,8 +210,6 @@ async fn session(mut ws: Ws, socket: Arc<Socket>, m: Messaging, hub: Arc<Hub>, u
 fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
 }
-
-
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)

@@ -192,7 +192,9 @@ async fn run(ctx: &Context<'_>, op: &str, d: Value) -> Result<Value, Refusal> {
                 .await?
                 .into_iter()
                 .map(|(id, r)| match r {
-                    Ok((info, sub)) => json!({ "resultCode": 0, "resultInfo": "", "officialAccountInfo": account_info(&info, sub.as_ref()) }),
+                    Ok((info, sub)) => {
+                        json!({ "resultCode": 0, "resultInfo": "", "officialAccountInfo": account_info(&info, sub.as_ref()) })
+                    }
                     Err(e) => {
                         let r = Refusal::Core(e);
                         json!({ "resultCode": code(&r), "resultInfo": desc(&r), "officialAccountInfo": { "officialAccountID": id } })

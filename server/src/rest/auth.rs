@@ -29,9 +29,7 @@ const VERIFIED_CACHE_MAX: usize = 4096;
 /// UserSig (70001/70003/70009/70013/70014), then administrator (60010).
 pub fn authenticate(rest: &RestIdentity, raw_query: Option<&str>, now: i64) -> Result<(), RestError> {
     let params = query_pairs(raw_query.unwrap_or(""));
-    let required = |name: &str| {
-        params.get(name).filter(|v| !v.is_empty()).ok_or_else(|| RestError::Query(format!("{name} is required")))
-    };
+    let required = |name: &str| params.get(name).filter(|v| !v.is_empty()).ok_or_else(|| RestError::Query(format!("{name} is required")));
     let sdkappid_text = required("sdkappid")?;
     let identifier = required("identifier")?;
     let usersig = required("usersig")?;

@@ -76,9 +76,7 @@ pub struct AdminGetRoamMsg {
 pub async fn admin_getroammsg(m: &Messaging, req: AdminGetRoamMsg) -> Payload {
     let conversation = Conversation::between("Operator_Account", &req.operator_account, "Peer_Account", &req.peer_account)?;
     let count = req.max_cnt.ok_or_else(|| InvalidField::new("MaxCnt", "required (1–100)"))?;
-    let page = m
-        .direct_history(&conversation, count, req.min_time, req.max_time.unwrap_or(i64::MAX), req.last_msg_key.as_deref())
-        .await?;
+    let page = m.direct_history(&conversation, count, req.min_time, req.max_time.unwrap_or(i64::MAX), req.last_msg_key.as_deref()).await?;
     let list: Vec<Value> = page
         .messages
         .iter()

@@ -126,10 +126,7 @@ pub async fn official_account_msg_recall(m: &Messaging, req: MsgRecall) -> Paylo
     let keys: Vec<String> = req.keys.into_iter().map(|k| k.msg_key).collect();
     // Tencent gives recall its own code for a missing account.
     let results = m.recall_broadcasts(&account, &keys, &req.reason).await.map_err(|e| RestError::for_message_command(e, false))?;
-    let list: Vec<Value> = keys
-        .iter()
-        .zip(results)
-        .map(|(k, r)| json!({ "MsgKey": k, "RetCode": if r == Recall::Done { 0 } else { 10030 } }))
-        .collect();
+    let list: Vec<Value> =
+        keys.iter().zip(results).map(|(k, r)| json!({ "MsgKey": k, "RetCode": if r == Recall::Done { 0 } else { 10030 } })).collect();
     Ok(Map::from_iter([("RecallRetList".to_string(), json!(list))]))
 }

@@ -83,9 +83,7 @@ async fn dispatch(m: &Messaging, op: &str, service: &str, command: &str, body: V
         ("im_open_login_svc", "multiaccount_import") => users::multiaccount_import(m, parse(body)?).await,
         ("im_open_login_svc", "account_delete") => users::account_delete(m, parse(body)?).await,
         ("im_open_login_svc", "account_check") => users::account_check(m, parse(body)?).await,
-        ("official_account_open_http_svc", "create_official_account") => {
-            official_accounts::create_official_account(m, op, body).await
-        }
+        ("official_account_open_http_svc", "create_official_account") => official_accounts::create_official_account(m, op, body).await,
         ("official_account_open_http_svc", "get_official_account_info") => {
             official_accounts::get_official_account_info(m, parse(body)?).await
         }
@@ -98,21 +96,15 @@ async fn dispatch(m: &Messaging, op: &str, service: &str, command: &str, body: V
         ("official_account_open_http_svc", "add_subscriber") => subscribers::add_subscriber(m, op, parse(body)?).await,
         ("official_account_open_http_svc", "delete_subscriber") => subscribers::delete_subscriber(m, op, parse(body)?).await,
         ("official_account_open_http_svc", "get_subscriber_info") => subscribers::get_subscriber_info(m, parse(body)?).await,
-        ("official_account_open_http_svc", "modify_subscriber_info") => {
-            subscribers::modify_subscriber_info(m, parse(body)?).await
-        }
+        ("official_account_open_http_svc", "modify_subscriber_info") => subscribers::modify_subscriber_info(m, parse(body)?).await,
         ("official_account_open_http_svc", "get_subscribed_official_account_list") => {
             subscribers::get_subscribed_official_account_list(m, parse(body)?).await
         }
-        ("official_account_open_http_svc", "send_official_account_msg") => {
-            messages::send_official_account_msg(m, parse(body)?).await
-        }
+        ("official_account_open_http_svc", "send_official_account_msg") => messages::send_official_account_msg(m, parse(body)?).await,
         ("official_account_open_http_svc", "official_account_msg_get_simple") => {
             messages::official_account_msg_get_simple(m, parse(body)?).await
         }
-        ("official_account_open_http_svc", "official_account_msg_recall") => {
-            messages::official_account_msg_recall(m, parse(body)?).await
-        }
+        ("official_account_open_http_svc", "official_account_msg_recall") => messages::official_account_msg_recall(m, parse(body)?).await,
         ("openim", "sendmsg") => direct::sendmsg(m, parse(body)?).await,
         ("openim", "admin_getroammsg") => direct::admin_getroammsg(m, parse(body)?).await,
         ("openim", "query_online_status") => direct::query_online_status(m, parse(body)?).await,

@@ -5,8 +5,7 @@ use super::envelope::{fail_fields, ok_fields, RestError};
 use super::{parse, Payload};
 use messaging::batch::{check_batch, ACCOUNT_INFO_BATCH_MAX};
 use messaging::{
-    AccountProfile, Error, Messaging, NewAccount, OfficialAccount, OfficialAccountId, ProfileFields, ProfileUpdate,
-    UnknownOwner, UserId,
+    AccountProfile, Error, Messaging, NewAccount, OfficialAccount, OfficialAccountId, ProfileFields, ProfileUpdate, UnknownOwner, UserId,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

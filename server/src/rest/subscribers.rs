@@ -16,8 +16,7 @@ pub struct SubscriberItem {
 }
 
 fn batch_json(results: Vec<(String, BatchResult)>) -> Value {
-    let items: Vec<Value> =
-        results.into_iter().map(|(user, r)| json!({ "Subscriber_Account": user, "Result": r as u8 })).collect();
+    let items: Vec<Value> = results.into_iter().map(|(user, r)| json!({ "Subscriber_Account": user, "Result": r as u8 })).collect();
     json!(items)
 }
 
@@ -28,8 +27,7 @@ async fn in_batches(
     run: impl AsyncFnOnce(Vec<UserId>) -> Result<Vec<(String, BatchResult)>, RestError>,
 ) -> Result<Vec<(String, BatchResult)>, RestError> {
     check_batch(field, raw.len(), SUBSCRIBER_BATCH_MAX)?;
-    let parsed: Vec<(String, Option<UserId>)> =
-        raw.into_iter().map(|r| (r.clone(), UserId::parse(field, &r).ok())).collect();
+    let parsed: Vec<(String, Option<UserId>)> = raw.into_iter().map(|r| (r.clone(), UserId::parse(field, &r).ok())).collect();
     let good: Vec<UserId> = parsed.iter().filter_map(|(_, id)| id.clone()).collect();
     let mut done = if good.is_empty() { Vec::new() } else { run(good).await? }.into_iter();
     Ok(parsed
@@ -170,11 +168,8 @@ pub async fn get_subscribed_official_account_list(m: &Messaging, req: GetSubscri
         .iter()
         .map(|(account, sub)| {
             let mut item = account_json(account, req.filter.base_info.as_deref());
-            let all = [
-                ("SubscribeTime", json!(sub.subscribed_at)),
-                ("CustomString", json!(sub.custom_string)),
-                ("MsgFlag", json!(sub.msg_flag)),
-            ];
+            let all =
+                [("SubscribeTime", json!(sub.subscribed_at)), ("CustomString", json!(sub.custom_string)), ("MsgFlag", json!(sub.msg_flag))];
             let self_info: Map<String, Value> = all
                 .into_iter()
                 .filter(|(k, _)| self_filter.is_none_or(|f| f.iter().any(|x| x == k)))

@@ -39,7 +39,11 @@ async fn the_audit_log_names_who_invited_published_and_disabled_and_what_rest_ch
     let draft = save_draft(&app, &editor, &a, "From the editor").await;
     let res = server_fn(&app, "publish_post", &[("account", &a), ("id", &draft)], Some(&editor)).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    assert_eq!(server_fn(&app, "audit_page", &[("user", ""), ("account", "")], Some(&editor)).await.status(), 403, "the log is the platform owner's");
+    assert_eq!(
+        server_fn(&app, "audit_page", &[("user", ""), ("account", "")], Some(&editor)).await.status(),
+        403,
+        "the log is the platform owner's"
+    );
     let res = server_fn(&app, "set_user_disabled", &[("username", "editor.one"), ("disabled", "true")], Some(&admin)).await;
     assert!(res.status().is_success());
     let wrong = server_fn(&app, "sign_in", &[("username", "admin"), ("password", "not it")], None).await;
@@ -148,13 +152,16 @@ async fn settings_saved_in_the_console_apply_at_once_and_the_environment_wins() 
 
     let refused = save_settings(&app, &admin, &[("broadcasts_per_hour", "5")]).await.unwrap_err();
     assert!(refused.starts_with("422") && refused.contains("HERALD_BROADCASTS_PER_HOUR"), "{refused}");
-    let refused = save_settings(&app, &admin, &[("broadcasts_per_hour", "1000"), ("webhook_url", "javascript:alert(1)")]).await.unwrap_err();
+    let refused =
+        save_settings(&app, &admin, &[("broadcasts_per_hour", "1000"), ("webhook_url", "javascript:alert(1)")]).await.unwrap_err();
     assert!(refused.contains("webhook_url"), "{refused}");
 
     save_settings(&app, &admin, &[("broadcasts_per_hour", "1000"), ("rest_calls_per_second", "1")]).await.unwrap();
     let mut codes = Vec::new();
     for _ in 0..3 {
-        codes.push(app.call("im_open_login_svc/account_check", json!({ "CheckItem": [{ "UserID": "x" }] })).await["ErrorCode"].as_u64().unwrap());
+        codes.push(
+            app.call("im_open_login_svc/account_check", json!({ "CheckItem": [{ "UserID": "x" }] })).await["ErrorCode"].as_u64().unwrap(),
+        );
     }
     assert!(codes.contains(&60007), "one call per second now: {codes:?}");
     assert_eq!(server_fn(&app, "get_rest_settings", &[], None).await.status(), 401);

@@ -29,29 +29,35 @@ async fn the_sample_requests_are_accepted_verbatim() {
     let app = roomy_app().await;
     let id = app.an_account_with_subscribers("@TOA#_samples", &["user1"]).await;
     // Text + face elements.
-    let r = app.send(json!({
-        "Official_Account": id, "Random": 1287657,
-        "MsgBody": [
-            { "MsgType": "TIMTextElem", "MsgContent": { "Text": "hi, beauty" } },
-            { "MsgType": "TIMFaceElem", "MsgContent": { "Index": 1, "Data": "content" } }
-        ],
-        "CloudCustomData": "your cloud custom data",
-        "OfflinePushInfo": { "PushFlag": 0, "Title": "News", "Desc": "Offline push", "Ext": "ext" }
-    })).await;
+    let r = app
+        .send(json!({
+            "Official_Account": id, "Random": 1287657,
+            "MsgBody": [
+                { "MsgType": "TIMTextElem", "MsgContent": { "Text": "hi, beauty" } },
+                { "MsgType": "TIMFaceElem", "MsgContent": { "Index": 1, "Data": "content" } }
+            ],
+            "CloudCustomData": "your cloud custom data",
+            "OfflinePushInfo": { "PushFlag": 0, "Title": "News", "Desc": "Offline push", "Ext": "ext" }
+        }))
+        .await;
     assert_ok(&r);
     assert!(r["MsgKey"].as_str().unwrap().starts_with("1_1_"), "{r}");
     assert!(r["MsgTime"].as_i64().unwrap() >= now() - 60);
     // With NoLastMsg.
     assert_ok(&app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("quiet"), "SendMsgControl": ["NoLastMsg"] })).await);
     // With ForbidCallbackControl.
-    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 3, "MsgBody": text("no callbacks"),
-        "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"] })).await);
+    assert_ok(
+        &app.send(json!({ "Official_Account": id, "Random": 3, "MsgBody": text("no callbacks"),
+        "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"] }))
+            .await,
+    );
     // With OnlineOnlyFlag: answered, but not stored.
     let online = app.send(json!({ "Official_Account": id, "Random": 4, "MsgBody": text("live only"), "OnlineOnlyFlag": 1 })).await;
     assert_ok(&online);
 
     let h = newest(&app, &id, 10).await;
-    let texts: Vec<&str> = h["RspMsgList"].as_array().unwrap().iter().map(|m| m["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> =
+        h["RspMsgList"].as_array().unwrap().iter().map(|m| m["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["no callbacks", "quiet", "hi, beauty"], "newest first, online-only not stored");
     let first = &h["RspMsgList"][2];
     assert_eq!(first["From_Account"], id.as_str());
@@ -87,7 +93,9 @@ async fn no_last_msg_leaves_last_msg_time_alone() {
     assert_eq!(app.get_official_account_info(&[&id]).await["OfficialAccountInfoList"][0]["LastMsgTime"], 0);
     let r = app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("y") })).await;
     assert_eq!(app.get_official_account_info(&[&id]).await["OfficialAccountInfoList"][0]["LastMsgTime"], r["MsgTime"]);
-    let both = app.send(json!({ "Official_Account": id, "Random": 3, "MsgBody": text("z"), "SendMsgControl": ["NoLastMsg"], "OnlineOnlyFlag": 1 })).await;
+    let both = app
+        .send(json!({ "Official_Account": id, "Random": 3, "MsgBody": text("z"), "SendMsgControl": ["NoLastMsg"], "OnlineOnlyFlag": 1 }))
+        .await;
     assert_fails(&both, 10004);
 }
 
@@ -147,7 +155,9 @@ async fn the_per_second_limit_refuses_with_10023() {
     // Three sends in well under two seconds: two of them share a second.
     let mut codes = Vec::new();
     for i in 0..3 {
-        codes.push(app.send(json!({ "Official_Account": id, "Random": i, "MsgBody": text(&format!("{i}")) })).await["ErrorCode"].as_u64().unwrap());
+        codes.push(
+            app.send(json!({ "Official_Account": id, "Random": i, "MsgBody": text(&format!("{i}")) })).await["ErrorCode"].as_u64().unwrap(),
+        );
     }
     assert!(codes.contains(&10023), "{codes:?}");
     let stored = codes.iter().filter(|c| **c == 0).count();
@@ -197,7 +207,12 @@ async fn a_recalled_message_leaves_history_unless_asked_for_then_it_is_a_placeho
     let id = app.an_account("o", "@TOA#_recall", "Recall").await;
     let a = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("keep") })).await;
     let b = app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("oops") })).await;
-    let r = app.call(RECALL, json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": b["MsgKey"] }, { "MsgKey": "99_1_1" }], "Reason": "typo" })).await;
+    let r = app
+        .call(
+            RECALL,
+            json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": b["MsgKey"] }, { "MsgKey": "99_1_1" }], "Reason": "typo" }),
+        )
+        .await;
     assert_ok(&r);
     assert_eq!(r["RecallRetList"], json!([{ "MsgKey": b["MsgKey"], "RetCode": 0 }, { "MsgKey": "99_1_1", "RetCode": 10030 }]));
 
@@ -209,7 +224,10 @@ async fn a_recalled_message_leaves_history_unless_asked_for_then_it_is_a_placeho
 
     let eleven: Vec<Value> = (0..11).map(|i| json!({ "MsgKey": format!("{i}_1_1") })).collect();
     assert_fails(&app.call(RECALL, json!({ "Official_Account": id, "MsgKeyList": eleven })).await, 10004);
-    assert_fails(&app.call(RECALL, json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": a["MsgKey"] }], "Reason": "r".repeat(101) })).await, 10004);
+    assert_fails(
+        &app.call(RECALL, json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": a["MsgKey"] }], "Reason": "r".repeat(101) })).await,
+        10004,
+    );
     assert_fails(&app.call(RECALL, json!({ "Official_Account": "@TOA#_gone", "MsgKeyList": [{ "MsgKey": "1_1_1" }] })).await, 10010);
     assert_eq!(keys(&newest(&app, &id, 10).await).len(), 1, "refused recalls recalled nothing");
 }
@@ -273,7 +291,8 @@ async fn tencents_documented_sample_shapes_are_accepted_verbatim() {
     assert_ok(&app.send(online_only).await);
 
     let h = newest(&app, &id, 10).await;
-    let texts: Vec<&str> = h["RspMsgList"].as_array().unwrap().iter().map(|m| m["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> =
+        h["RspMsgList"].as_array().unwrap().iter().map(|m| m["MsgBody"][0]["MsgContent"]["Text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["red packet 3", "red packet 2", "red packet"]);
     let first = &h["RspMsgList"][2];
     assert_eq!(first["MsgBody"][1]["MsgContent"]["Data"], "abc\u{0000}\u{0001}", "control characters survive storage");
@@ -289,7 +308,9 @@ async fn nul_characters_are_refused_by_name_on_every_backend() {
     let r = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("x"), "CloudCustomData": "a\u{0000}b" })).await;
     assert_fails(&r, 10004);
     assert!(r["ErrorInfo"].as_str().unwrap().contains("CloudCustomData"), "{r}");
-    let r = app.call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": id, "Name": "a\u{0000}b" })).await;
+    let r = app
+        .call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": id, "Name": "a\u{0000}b" }))
+        .await;
     assert_fails(&r, 10004);
     assert!(r["ErrorInfo"].as_str().unwrap().contains("Name"), "{r}");
     let h = newest(&app, &id, 10).await;

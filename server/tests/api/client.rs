@@ -106,15 +106,21 @@ async fn subscribing_and_unsubscribing_are_told_to_every_device_and_unknown_acco
     assert_eq!(r["data"]["results"][1]["resultCode"], 10010);
     // An admin's REST delete_subscriber is an unsubscription too.
     let r = app
-        .call("official_account_open_http_svc/delete_subscriber", json!({ "Official_Account": account, "SubscriberList": [{ "Subscriber_Account": "alice" }] }))
+        .call(
+            "official_account_open_http_svc/delete_subscriber",
+            json!({ "Official_Account": account, "SubscriberList": [{ "Subscriber_Account": "alice" }] }),
+        )
         .await;
     assert_ok(&r);
     for ws in [&mut phone, &mut laptop] {
         assert_eq!(ws.event("onOfficialAccountUnsubscribed").await["officialAccountID"], account.as_str());
     }
     // And an admin's add_subscriber a subscription.
-    app.call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": account, "SubscriberList": [{ "Subscriber_Account": "alice" }] }))
-        .await;
+    app.call(
+        "official_account_open_http_svc/add_subscriber",
+        json!({ "Official_Account": account, "SubscriberList": [{ "Subscriber_Account": "alice" }] }),
+    )
+    .await;
     assert_eq!(laptop.event("onOfficialAccountSubscribed").await["officialAccountInfo"]["officialAccountID"], account.as_str());
     laptop.ok("unsubscribeOfficialAccount", json!({ "officialAccountID": account })).await;
     assert_eq!(phone.event("onOfficialAccountUnsubscribed").await["officialAccountID"], account.as_str());
@@ -193,7 +199,12 @@ async fn a_recall_is_an_event_and_history_shows_the_message_recalled() {
     let mut ws = Ws::connect(&app.base, "alice").await;
     let key = broadcast(&app, &account, "oops").await;
     ws.event("onRecvNewMessage").await;
-    let r = app.call("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": account, "MsgKeyList": [{ "MsgKey": key }] })).await;
+    let r = app
+        .call(
+            "official_account_open_http_svc/official_account_msg_recall",
+            json!({ "Official_Account": account, "MsgKeyList": [{ "MsgKey": key }] }),
+        )
+        .await;
     assert_ok(&r);
     let e = ws.event("onRecvMessageRevoked").await;
     assert_eq!(e["msgKey"], key.as_str());
@@ -211,7 +222,9 @@ async fn a_subscriber_writes_to_the_account_and_the_conversation_merges_both_sid
     let mut phone = Ws::connect(&app.base, "alice").await;
     let mut laptop = Ws::connect(&app.base, "alice").await;
     let first = broadcast(&app, &account, "broadcast one").await;
-    let sent = phone.ok("sendMessage", json!({ "conversationID": conversation(&account), "msgBody": text("hello account"), "cloudCustomData": "c" })).await;
+    let sent = phone
+        .ok("sendMessage", json!({ "conversationID": conversation(&account), "msgBody": text("hello account"), "cloudCustomData": "c" }))
+        .await;
     let mine = sent["message"].clone();
     assert_eq!(mine["sender"], "alice");
     assert_eq!(mine["isBroadcast"], false);
@@ -223,7 +236,10 @@ async fn a_subscriber_writes_to_the_account_and_the_conversation_merges_both_sid
     assert!(repeats.iter().all(|e| e["message"]["msgKey"] != mine["msgKey"]), "not delivered twice on one connection: {repeats:?}");
     // The account's side sees it in REST roaming history.
     let roam = app
-        .call("openim/admin_getroammsg", json!({ "Operator_Account": account, "Peer_Account": "alice", "MaxCnt": 10, "MinTime": 0, "MaxTime": now() + 10 }))
+        .call(
+            "openim/admin_getroammsg",
+            json!({ "Operator_Account": account, "Peer_Account": "alice", "MaxCnt": 10, "MinTime": 0, "MaxTime": now() + 10 }),
+        )
         .await;
     assert_ok(&roam);
     assert_eq!(roam["MsgList"][0]["MsgKey"], mine["msgKey"], "{roam}");
@@ -388,7 +404,9 @@ async fn admin_msgwithdraw_recalls_a_one_to_one_message_and_roaming_accepts_the_
     let app = unlimited().await;
     let account = app.an_account_with_subscribers("@TOA#_withdraw", &["alice"]).await;
     let mut alice = Ws::connect(&app.base, "alice").await;
-    let r = app.call("openim/sendmsg", json!({ "From_Account": account, "To_Account": "alice", "MsgRandom": 5, "MsgBody": text("take me back") })).await;
+    let r = app
+        .call("openim/sendmsg", json!({ "From_Account": account, "To_Account": "alice", "MsgRandom": 5, "MsgBody": text("take me back") }))
+        .await;
     assert_ok(&r);
     let key = r["MsgKey"].as_str().unwrap().to_owned();
     // The older spelling From_Account / To_Account works as Operator_Account / Peer_Account.
@@ -419,7 +437,8 @@ async fn a_test_usersig_needs_the_platform_owner_and_connects_the_user_it_import
     let minted: Value = minted.json().await.unwrap();
     assert_eq!(minted["sdk_app_id"], SDKAPPID);
     let usersig = minted["user_sig"].as_str().unwrap();
-    let (mut ws, _) = tokio_tungstenite::connect_async(client_url(&app.base, "tester", usersig)).await.expect("the minted UserSig upgrades");
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(client_url(&app.base, "tester", usersig)).await.expect("the minted UserSig upgrades");
     use futures::SinkExt;
     ws.send(tokio_tungstenite::tungstenite::Message::text(r#"{"id":1,"op":"ping","data":{}}"#)).await.unwrap();
 }
@@ -468,7 +487,9 @@ async fn profile_changes_and_deletion_reach_every_device_of_every_connected_subs
     let mut laptop = Ws::connect(&app.base, "alice").await;
     let mut bob = Ws::connect(&app.base, "bob").await;
     bob.ok("setMessageReceiveOption", json!({ "officialAccountID": account, "msgFlag": "Discard" })).await;
-    let r = app.call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": account, "Name": "Renamed" })).await;
+    let r = app
+        .call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": account, "Name": "Renamed" }))
+        .await;
     assert_ok(&r);
     for ws in [&mut phone, &mut laptop, &mut bob] {
         let info = ws.event("onOfficialAccountInfoChanged").await["officialAccountInfo"].clone();

@@ -63,8 +63,14 @@ async fn every_acknowledged_broadcast_survives_a_sigkill_exactly_once() {
     let mut server = start_server(&db, port).await;
     let client = reqwest::Client::new();
     call(&client, port, "im_open_login_svc/account_import", json!({ "UserID": "o" })).await.unwrap();
-    let r = call(&client, port, "official_account_open_http_svc/create_official_account",
-        json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_crash", "Name": "Crash" })).await.unwrap();
+    let r = call(
+        &client,
+        port,
+        "official_account_open_http_svc/create_official_account",
+        json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_crash", "Name": "Crash" }),
+    )
+    .await
+    .unwrap();
     assert_ok(&r);
 
     // Eight senders fire until the server dies under them.
@@ -98,8 +104,14 @@ async fn every_acknowledged_broadcast_survives_a_sigkill_exactly_once() {
     let mut in_history: HashMap<String, usize> = HashMap::new();
     let mut last = String::new();
     loop {
-        let r = call(&client, port, "official_account_open_http_svc/official_account_msg_get_simple",
-            json!({ "Official_Account": "@TOA#_crash", "ReqMsgNumber": 100, "LastMsgKey": last })).await.unwrap();
+        let r = call(
+            &client,
+            port,
+            "official_account_open_http_svc/official_account_msg_get_simple",
+            json!({ "Official_Account": "@TOA#_crash", "ReqMsgNumber": 100, "LastMsgKey": last }),
+        )
+        .await
+        .unwrap();
         assert_ok(&r);
         for m in r["RspMsgList"].as_array().unwrap() {
             *in_history.entry(m["MsgKey"].as_str().unwrap().to_owned()).or_default() += 1;
@@ -116,8 +128,14 @@ async fn every_acknowledged_broadcast_survives_a_sigkill_exactly_once() {
 
     // A client that did not hear the answer resends: it gets the same key, nothing new is stored.
     let (random, content, key) = &acked[acked.len() / 2];
-    let again = call(&client, port, "official_account_open_http_svc/send_official_account_msg",
-        json!({ "Official_Account": "@TOA#_crash", "Random": random, "MsgBody": text(content) })).await.unwrap();
+    let again = call(
+        &client,
+        port,
+        "official_account_open_http_svc/send_official_account_msg",
+        json!({ "Official_Account": "@TOA#_crash", "Random": random, "MsgBody": text(content) }),
+    )
+    .await
+    .unwrap();
     assert_eq!(again["MsgKey"].as_str(), Some(key.as_str()));
     server.kill().unwrap();
     server.wait().unwrap();

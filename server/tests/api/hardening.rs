@@ -64,8 +64,7 @@ async fn a_cross_site_server_function_call_is_refused_and_a_same_site_one_works(
     };
     let evil = save(&[("content-type", "text/plain")], "https://evil.example").await.unwrap();
     assert_eq!(evil.status(), 403);
-    let evil_json =
-        save(&[("sec-fetch-site", "cross-site"), ("content-type", "application/json")], "https://evil.example").await.unwrap();
+    let evil_json = save(&[("sec-fetch-site", "cross-site"), ("content-type", "application/json")], "https://evil.example").await.unwrap();
     assert_eq!(evil_json.status(), 403);
     let plain_same_site = save(&[("content-type", "text/plain")], &app.base).await.unwrap();
     assert_eq!(plain_same_site.status(), 403, "text/plain is not the codec's content type");
@@ -107,7 +106,8 @@ async fn the_secret_key_is_in_no_page_and_revealed_only_on_request() {
 async fn changing_a_password_asks_for_the_current_one() {
     let app = spawn_app().await;
     let cookie = signed_in(&app).await;
-    let wrong = server_fn(&app, "change_password", &[("current_password", "nope"), ("password", "violet-tandem-quarry-42")], Some(&cookie)).await;
+    let wrong =
+        server_fn(&app, "change_password", &[("current_password", "nope"), ("password", "violet-tandem-quarry-42")], Some(&cookie)).await;
     assert_eq!(wrong.status(), 422);
     assert!(wrong.text().await.unwrap().contains("current_password"));
     let right =
@@ -314,7 +314,12 @@ async fn three_hundred_concurrent_wrong_sign_ins_leave_memory_flat_and_rest_resp
     let mut worst = Duration::ZERO;
     while storm.iter().any(|t| !t.is_finished()) {
         let started = Instant::now();
-        let r = rest.post(format!("{base}/v4/im_open_login_svc/account_check?{q}")).body(r#"{"CheckItem":[{"UserID":"x"}]}"#).send().await.unwrap();
+        let r = rest
+            .post(format!("{base}/v4/im_open_login_svc/account_check?{q}"))
+            .body(r#"{"CheckItem":[{"UserID":"x"}]}"#)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         worst = worst.max(started.elapsed());
         peak = peak.max(process::rss_mib(server.id()));
@@ -336,7 +341,12 @@ async fn slow_connections_are_cut_and_sigterm_exits_within_the_deadline_with_the
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let port = process::free_port();
-    let limits = [("HERALD_HEADER_TIMEOUT_SECS", "2"), ("HERALD_REQUEST_TIMEOUT_SECS", "3"), ("HERALD_IDLE_TIMEOUT_SECS", "3"), ("HERALD_SHUTDOWN_TIMEOUT_SECS", "2")];
+    let limits = [
+        ("HERALD_HEADER_TIMEOUT_SECS", "2"),
+        ("HERALD_REQUEST_TIMEOUT_SECS", "3"),
+        ("HERALD_IDLE_TIMEOUT_SECS", "3"),
+        ("HERALD_SHUTDOWN_TIMEOUT_SECS", "2"),
+    ];
     let mut server = process::start(&format!("sqlite://{}/h.db", dir.path().display()), port, &limits).await;
     let addr = format!("127.0.0.1:{port}");
 

@@ -152,16 +152,13 @@ impl TestApp {
 
     pub async fn get_official_account_info(&self, ids: &[&str]) -> Value {
         let list: Vec<Value> = ids.iter().map(|id| json!({ "Official_Account": id })).collect();
-        self.call("official_account_open_http_svc/get_official_account_info", json!({ "OfficialAccountIdList": list }))
-            .await
+        self.call("official_account_open_http_svc/get_official_account_info", json!({ "OfficialAccountIdList": list })).await
     }
 
     /// Imports `owner` and creates an account with a custom ID; returns the ID.
     pub async fn an_account(&self, owner: &str, id: &str, name: &str) -> String {
         self.account_import(owner).await;
-        let r = self
-            .create_official_account(json!({ "Owner_Account": owner, "OfficialAccountUserID": id, "Name": name }))
-            .await;
+        let r = self.create_official_account(json!({ "Owner_Account": owner, "OfficialAccountUserID": id, "Name": name })).await;
         assert_eq!(r["ErrorCode"], 0, "{r}");
         r["OfficialAccountUserID"].as_str().unwrap().to_owned()
     }
@@ -231,7 +228,14 @@ pub async fn server_fn(app: &TestApp, name: &str, form: &[(&str, &str)], cookie:
 pub fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()))
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                    .collect::<String>()
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -262,7 +266,8 @@ impl TestApp {
     pub async fn error_code_with_key(&self, key: &str) -> u64 {
         let sig = messaging::usersig::sign(SDKAPPID, key, ADMIN, 3600, now());
         let q = format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=1&contenttype=json");
-        let r = self.post_raw("im_open_login_svc/account_check", &q, serde_json::json!({ "CheckItem": [{ "UserID": "x" }] }).to_string()).await;
+        let r =
+            self.post_raw("im_open_login_svc/account_check", &q, serde_json::json!({ "CheckItem": [{ "UserID": "x" }] }).to_string()).await;
         r["ErrorCode"].as_u64().unwrap()
     }
 }

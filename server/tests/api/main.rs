@@ -1,24 +1,24 @@
 //! Black-box tests: the real server on 127.0.0.1:0 with a fresh SQLite file, driven over HTTP.
 //! One test binary (zero2prod style): `mod`s below, helpers in `helpers`.
 
-mod console;
-mod server_fns;
-mod helpers;
+mod audit;
 mod broadcasts;
+mod client;
+mod console;
 mod crash;
 mod direct;
 mod hardening;
+mod helpers;
 mod media;
-mod posts;
+mod nodes;
 mod official_accounts;
+mod posts;
 mod push;
 mod receiver;
+mod server_fns;
 mod subscribers;
+mod team;
+mod users;
 mod usersig;
 mod webhooks;
-mod users;
-mod client;
 mod ws;
-mod nodes;
-mod team;
-mod audit;

@@ -30,25 +30,45 @@ async fn a_client_on_node_b_hears_a_post_a_recall_and_a_subscription_made_throug
         }
     };
     rest("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "alice"] })).await;
-    rest("official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_nodes", "Name": "Nodes" })).await;
+    rest(
+        "official_account_open_http_svc/create_official_account",
+        json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_nodes", "Name": "Nodes" }),
+    )
+    .await;
 
     let mut alice = Ws::connect(&format!("http://127.0.0.1:{port_b}"), "alice").await;
-    rest("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": "@TOA#_nodes", "SubscriberList": [{ "Subscriber_Account": "alice" }] })).await;
+    rest(
+        "official_account_open_http_svc/add_subscriber",
+        json!({ "Official_Account": "@TOA#_nodes", "SubscriberList": [{ "Subscriber_Account": "alice" }] }),
+    )
+    .await;
     let info = alice.event("onOfficialAccountSubscribed").await;
     assert_eq!(info["officialAccountInfo"]["officialAccountID"], "@TOA#_nodes");
 
-    let sent = rest("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": "@TOA#_nodes", "Random": 1, "MsgBody": text("from node A") })).await;
+    let sent = rest(
+        "official_account_open_http_svc/send_official_account_msg",
+        json!({ "Official_Account": "@TOA#_nodes", "Random": 1, "MsgBody": text("from node A") }),
+    )
+    .await;
     let key = sent["MsgKey"].as_str().unwrap();
     let m = alice.event("onRecvNewMessage").await["message"].clone();
     assert_eq!(m["msgKey"], key);
     assert_eq!(m["msgBody"][0]["MsgContent"]["Text"], "from node A");
 
-    rest("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": "@TOA#_nodes", "MsgKeyList": [{ "MsgKey": key }] })).await;
+    rest(
+        "official_account_open_http_svc/official_account_msg_recall",
+        json!({ "Official_Account": "@TOA#_nodes", "MsgKeyList": [{ "MsgKey": key }] }),
+    )
+    .await;
     assert_eq!(alice.event("onRecvMessageRevoked").await["msgKey"], key);
 
     // And the other way round: alice's message through node B reaches REST on node A.
     alice.ok("sendMessage", json!({ "conversationID": "c2c_@TOA#_nodes", "msgBody": text("hello from B") })).await;
-    let roam = rest("openim/admin_getroammsg", json!({ "Operator_Account": "@TOA#_nodes", "Peer_Account": "alice", "MaxCnt": 5, "MinTime": 0, "MaxTime": now() + 10 })).await;
+    let roam = rest(
+        "openim/admin_getroammsg",
+        json!({ "Operator_Account": "@TOA#_nodes", "Peer_Account": "alice", "MaxCnt": 5, "MinTime": 0, "MaxTime": now() + 10 }),
+    )
+    .await;
     assert_eq!(roam["MsgList"][0]["MsgBody"][0]["MsgContent"]["Text"], "hello from B");
     node_a.kill().unwrap();
     node_b.kill().unwrap();
@@ -63,9 +83,23 @@ async fn after_a_sigkill_clients_reconnect_and_catch_up_with_nothing_lost_or_rep
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     call(&client, port, "im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "alice"] })).await.unwrap();
-    let r = call(&client, port, "official_account_open_http_svc/create_official_account", json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_kill", "Name": "Kill" })).await.unwrap();
+    let r = call(
+        &client,
+        port,
+        "official_account_open_http_svc/create_official_account",
+        json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_kill", "Name": "Kill" }),
+    )
+    .await
+    .unwrap();
     assert_ok(&r);
-    let r = call(&client, port, "official_account_open_http_svc/add_subscriber", json!({ "Official_Account": "@TOA#_kill", "SubscriberList": [{ "Subscriber_Account": "alice" }] })).await.unwrap();
+    let r = call(
+        &client,
+        port,
+        "official_account_open_http_svc/add_subscriber",
+        json!({ "Official_Account": "@TOA#_kill", "SubscriberList": [{ "Subscriber_Account": "alice" }] }),
+    )
+    .await
+    .unwrap();
     assert_ok(&r);
     let mut alice = Ws::connect(&base, "alice").await;
 
@@ -173,8 +207,13 @@ async fn settings_and_a_key_rotation_made_on_node_a_apply_on_node_b_without_a_re
 
     // Settings saved on A: B's REST quota follows.
     let form = [
-        ("webhook_url", ""), ("webhook_secret", ""), ("push_url", ""), ("broadcasts_per_second", "1"),
-        ("broadcasts_per_hour", "2"), ("rest_calls_per_second", "1"), ("session_idle_hours", "12"),
+        ("webhook_url", ""),
+        ("webhook_secret", ""),
+        ("push_url", ""),
+        ("broadcasts_per_second", "1"),
+        ("broadcasts_per_hour", "2"),
+        ("rest_calls_per_second", "1"),
+        ("session_idle_hours", "12"),
     ];
     assert_eq!(server_fn(&a, "save_app_settings", &form, Some(&admin)).await.status(), 200);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);

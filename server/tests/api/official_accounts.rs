@@ -53,9 +53,14 @@ async fn an_unknown_owner_is_70107_and_nothing_is_created() {
 async fn a_name_of_150_bytes_is_accepted_and_151_refused_with_10004() {
     let app = spawn_app().await;
     app.account_import("o").await;
-    let ok = app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_a", "Name": "新".repeat(50) })).await;
+    let ok =
+        app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_a", "Name": "新".repeat(50) })).await;
     assert_ok(&ok);
-    let r = app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_b", "Name": format!("{}x", "新".repeat(50)) })).await;
+    let r = app
+        .create_official_account(
+            json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_b", "Name": format!("{}x", "新".repeat(50)) }),
+        )
+        .await;
     assert_fails(&r, 10004);
     assert_eq!(r["ErrorInfo"], "Name: longer than 150 bytes (got 151)");
     assert_fails(&app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_c" })).await, 10004);

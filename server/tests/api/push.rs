@@ -26,7 +26,10 @@ fn to_accounts(call: &Call) -> Vec<String> {
 
 async fn set_flag(app: &TestApp, id: &str, user: &str, flag: &str) {
     let r = app
-        .call("official_account_open_http_svc/modify_subscriber_info", json!({ "Official_Account": id, "Subscriber_Account": user, "MsgFlag": flag }))
+        .call(
+            "official_account_open_http_svc/modify_subscriber_info",
+            json!({ "Official_Account": id, "Subscriber_Account": user, "MsgFlag": flag }),
+        )
         .await;
     assert_ok(&r);
 }
@@ -37,7 +40,9 @@ async fn subscribe_many(app: &TestApp, id: &str, prefix: &str, n: usize) -> Vec<
     for chunk in users.chunks(100) {
         app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": chunk })).await;
         let list: Vec<Value> = chunk.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
-        assert_ok(&app.call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": id, "SubscriberList": list })).await);
+        assert_ok(
+            &app.call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": id, "SubscriberList": list })).await,
+        );
     }
     users
 }
@@ -66,7 +71,11 @@ async fn only_accept_and_notify_subscribers_from_before_the_message_are_pushed()
 
     // Subscribed after the first message: pushed for later ones only.
     app.account_import("late").await;
-    app.call("official_account_open_http_svc/add_subscriber", json!({ "Official_Account": id, "SubscriberList": [{ "Subscriber_Account": "late" }] })).await;
+    app.call(
+        "official_account_open_http_svc/add_subscriber",
+        json!({ "Official_Account": id, "SubscriberList": [{ "Subscriber_Account": "late" }] }),
+    )
+    .await;
     let no_push = json!({ "Official_Account": id, "Random": 2, "MsgBody": text("two"), "OfflinePushInfo": { "PushFlag": 1 } });
     assert_ok(&app.send(no_push).await);
     assert_ok(&app.send(json!({ "Official_Account": id, "Random": 3, "MsgBody": text("three"), "OnlineOnlyFlag": 1 })).await);
@@ -122,7 +131,12 @@ async fn a_message_recalled_before_its_push_is_not_pushed() {
     let id = app.an_account_with_subscribers("@TOA#_oops", &["a"]).await;
     hooks.fail_next(1);
     let oops = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("oops") })).await;
-    let r = app.call("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": oops["MsgKey"] }] })).await;
+    let r = app
+        .call(
+            "official_account_open_http_svc/official_account_msg_recall",
+            json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": oops["MsgKey"] }] }),
+        )
+        .await;
     assert_eq!(r["RecallRetList"][0]["RetCode"], 0, "{r}");
     app.deliveries_settled().await; // past the first retry: the job found nothing to push
     let fine = app.send(json!({ "Official_Account": id, "Random": 2, "MsgBody": text("fine") })).await;
@@ -160,9 +174,7 @@ async fn a_one_to_one_message_from_the_account_is_pushed_to_its_subscriber_if_th
     let app = app_pushing_to(&url).await;
     let id = app.an_account_with_subscribers("@TOA#_desk", &["alice", "bob"]).await;
     set_flag(&app, &id, "bob", "Discard").await;
-    let send = |from: &str, to: &str, random: u32, text_: &str| {
-        json!({ "From_Account": from, "To_Account": to, "MsgRandom": random, "MsgBody": text(text_) })
-    };
+    let send = |from: &str, to: &str, random: u32, text_: &str| json!({ "From_Account": from, "To_Account": to, "MsgRandom": random, "MsgBody": text(text_) });
     assert_ok(&app.call("openim/sendmsg", send(&id, "bob", 1, "not pushed: Discard")).await);
     assert_ok(&app.call("openim/sendmsg", send("alice", &id, 2, "not pushed: to the account")).await);
     let mut online = send(&id, "alice", 3, "not pushed: online only");

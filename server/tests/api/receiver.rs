@@ -94,4 +94,3 @@ pub async fn receiver() -> (Receiver, String) {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     (serve_receiver(listener), url)
 }
-

@@ -26,11 +26,14 @@ async fn add_reports_each_user_and_keeps_the_counter() {
     app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["a", "b"] })).await;
     let r = app.call(ADD, json!({ "Official_Account": id, "SubscriberList": subs(&["a", "b", "ghost"]) })).await;
     assert_ok(&r);
-    assert_eq!(r["SubscriberList"], json!([
-        { "Subscriber_Account": "a", "Result": 1 },
-        { "Subscriber_Account": "b", "Result": 1 },
-        { "Subscriber_Account": "ghost", "Result": 0 }
-    ]));
+    assert_eq!(
+        r["SubscriberList"],
+        json!([
+            { "Subscriber_Account": "a", "Result": 1 },
+            { "Subscriber_Account": "b", "Result": 1 },
+            { "Subscriber_Account": "ghost", "Result": 0 }
+        ])
+    );
     let again = app.call(ADD, json!({ "Official_Account": id, "SubscriberList": subs(&["a"]) })).await;
     assert_eq!(again["SubscriberList"][0]["Result"], 2);
     assert_eq!(subscriber_num(&app, &id).await, 2);
@@ -48,7 +51,11 @@ async fn add_reports_each_user_and_keeps_the_counter() {
 async fn max_subscriber_num_is_enforced() {
     let app = spawn_app().await;
     app.account_import("o").await;
-    let r = app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_small", "Name": "Small", "MaxSubscriberNum": 2 })).await;
+    let r = app
+        .create_official_account(
+            json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_small", "Name": "Small", "MaxSubscriberNum": 2 }),
+        )
+        .await;
     assert_ok(&r);
     app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["a", "b", "c"] })).await;
     let r = app.call(ADD, json!({ "Official_Account": "@TOA#_small", "SubscriberList": subs(&["a", "b", "c"]) })).await;
@@ -117,13 +124,19 @@ async fn paging_is_stable_while_others_subscribe_and_unsubscribe() {
 async fn modify_sets_custom_string_and_msg_flag() {
     let app = spawn_app().await;
     let id = app.an_account_with_subscribers("@TOA#_mod", &["ann"]).await;
-    assert_ok(&app.call(MODIFY, json!({ "Official_Account": id, "Subscriber_Account": "ann", "CustomString": "vip", "MsgFlag": "Discard" })).await);
+    assert_ok(
+        &app.call(MODIFY, json!({ "Official_Account": id, "Subscriber_Account": "ann", "CustomString": "vip", "MsgFlag": "Discard" }))
+            .await,
+    );
     let r = app.call(GET, json!({ "Official_Account": id, "Limit": 10, "Next": "" })).await;
     assert_eq!(r["SubscriberList"][0]["CustomString"], "vip");
     assert_eq!(r["SubscriberList"][0]["MsgFlag"], "Discard");
 
     assert_fails(&app.call(MODIFY, json!({ "Official_Account": id, "Subscriber_Account": "ann", "MsgFlag": "Loud" })).await, 10004);
-    assert_fails(&app.call(MODIFY, json!({ "Official_Account": id, "Subscriber_Account": "ann", "CustomString": "x".repeat(3001) })).await, 10004);
+    assert_fails(
+        &app.call(MODIFY, json!({ "Official_Account": id, "Subscriber_Account": "ann", "CustomString": "x".repeat(3001) })).await,
+        10004,
+    );
     assert_fails(&app.call(MODIFY, json!({ "Official_Account": id, "Subscriber_Account": "bob", "CustomString": "x" })).await, 10007);
     let r = app.call(GET, json!({ "Official_Account": id, "Limit": 10, "Next": "" })).await;
     assert_eq!(r["SubscriberList"][0]["MsgFlag"], "Discard", "refused changes changed nothing");
@@ -135,8 +148,13 @@ async fn a_user_lists_the_accounts_they_follow_with_offset_paging() {
     for id in ["@TOA#_f1", "@TOA#_f2", "@TOA#_f3"] {
         app.an_account_with_subscribers(id, &["fan"]).await;
     }
-    let r = app.call(MINE, json!({ "Subscriber_Account": "fan", "Limit": 2, "Offset": 0,
-        "ResponseFilter": { "OfficialAccountBaseInfoFilter": ["Name"], "SelfInfoFilter": ["MsgFlag"] } })).await;
+    let r = app
+        .call(
+            MINE,
+            json!({ "Subscriber_Account": "fan", "Limit": 2, "Offset": 0,
+        "ResponseFilter": { "OfficialAccountBaseInfoFilter": ["Name"], "SelfInfoFilter": ["MsgFlag"] } }),
+        )
+        .await;
     assert_ok(&r);
     assert_eq!(r["TotalCount"], 3);
     assert_eq!(r["CompleteFlag"], 0);
@@ -155,7 +173,11 @@ async fn a_user_lists_the_accounts_they_follow_with_offset_paging() {
 async fn concurrent_adds_share_max_subscriber_num_and_each_user_is_added_once() {
     let app = std::sync::Arc::new(spawn_app().await);
     app.account_import("o").await;
-    let r = app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_race", "Name": "Race", "MaxSubscriberNum": 250 })).await;
+    let r = app
+        .create_official_account(
+            json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_race", "Name": "Race", "MaxSubscriberNum": 250 }),
+        )
+        .await;
     assert_ok(&r);
     let users: Vec<String> = (0..400).map(|i| format!("r{i:03}")).collect();
     for chunk in users.chunks(100) {
@@ -185,9 +207,13 @@ async fn concurrent_adds_share_max_subscriber_num_and_each_user_is_added_once() 
     assert!(added.values().all(|n| *n == 1), "no user reported added twice");
     assert!(failed > 0, "the rest failed as over the limit");
     assert_eq!(subscriber_num(&app, "@TOA#_race").await, 250);
-    let page = app.call("official_account_open_http_svc/get_subscriber_info", json!({ "Official_Account": "@TOA#_race", "Limit": 200, "Next": "" })).await;
+    let page = app
+        .call("official_account_open_http_svc/get_subscriber_info", json!({ "Official_Account": "@TOA#_race", "Limit": 200, "Next": "" }))
+        .await;
     let next = page["Next"].as_str().unwrap().to_owned();
-    let rest = app.call("official_account_open_http_svc/get_subscriber_info", json!({ "Official_Account": "@TOA#_race", "Limit": 200, "Next": next })).await;
+    let rest = app
+        .call("official_account_open_http_svc/get_subscriber_info", json!({ "Official_Account": "@TOA#_race", "Limit": 200, "Next": next }))
+        .await;
     let stored = page["SubscriberList"].as_array().unwrap().len() + rest["SubscriberList"].as_array().unwrap().len();
     assert_eq!(stored, 250, "the rows agree with the counter");
 }

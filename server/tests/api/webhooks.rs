@@ -46,23 +46,32 @@ async fn after_callbacks_arrive_in_order_and_are_signed() {
     let (hooks, url) = receiver().await;
     let app = app_calling(&url).await;
     let id = app.an_account_with_subscribers("@TOA#_order", &["s1"]).await;
-    app.call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": id, "Name": "Renamed" })).await;
+    app.call("official_account_open_http_svc/modify_official_account_base_info", json!({ "Official_Account": id, "Name": "Renamed" }))
+        .await;
     let sent = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("hi") })).await;
-    app.call("official_account_open_http_svc/official_account_msg_recall", json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": sent["MsgKey"] }] })).await;
-    app.call("official_account_open_http_svc/delete_subscriber", json!({ "Official_Account": id, "SubscriberToDel_Account": ["s1"] })).await;
+    app.call(
+        "official_account_open_http_svc/official_account_msg_recall",
+        json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": sent["MsgKey"] }] }),
+    )
+    .await;
+    app.call("official_account_open_http_svc/delete_subscriber", json!({ "Official_Account": id, "SubscriberToDel_Account": ["s1"] }))
+        .await;
     app.call("official_account_open_http_svc/destroy_official_account", json!({ "Official_Account": id })).await;
     hooks.wait_for("OfficialAccount.CallbackAfterOfficialAccountDestroyed", 1, 10).await;
 
     let after: Vec<String> = hooks.commands().into_iter().filter(|c| c.contains("After")).collect();
-    assert_eq!(after, [
-        "OfficialAccount.CallbackAfterCreateOfficialAccount",
-        "OfficialAccount.CallbackAfterAddSubscriber",
-        "OfficialAccount.CallbackAfterOfficialAccountInfoChanged",
-        "OfficialAccount.CallbackAfterSendMsg",
-        "OfficialAccount.CallbackAfterMsgWithDraw",
-        "OfficialAccount.CallbackAfterDeleteSubscriber",
-        "OfficialAccount.CallbackAfterOfficialAccountDestroyed",
-    ]);
+    assert_eq!(
+        after,
+        [
+            "OfficialAccount.CallbackAfterCreateOfficialAccount",
+            "OfficialAccount.CallbackAfterAddSubscriber",
+            "OfficialAccount.CallbackAfterOfficialAccountInfoChanged",
+            "OfficialAccount.CallbackAfterSendMsg",
+            "OfficialAccount.CallbackAfterMsgWithDraw",
+            "OfficialAccount.CallbackAfterDeleteSubscriber",
+            "OfficialAccount.CallbackAfterOfficialAccountDestroyed",
+        ]
+    );
     let changed = &hooks.calls("OfficialAccount.CallbackAfterOfficialAccountInfoChanged")[0];
     assert_eq!(changed.body["Name"], "Renamed");
     let after_send = &hooks.calls("OfficialAccount.CallbackAfterSendMsg")[0];
@@ -88,7 +97,8 @@ async fn before_add_may_refuse_members_and_a_full_account_is_reported() {
     let (hooks, url) = receiver().await;
     let app = app_calling(&url).await;
     app.account_import("o").await;
-    app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_full", "Name": "F", "MaxSubscriberNum": 1 })).await;
+    app.create_official_account(json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_full", "Name": "F", "MaxSubscriberNum": 1 }))
+        .await;
     app.call("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["a", "b", "c"] })).await;
     hooks.answer("OfficialAccount.CallbackBeforeAddSubscriber", Duration::ZERO, json!({ "ErrorCode": 0, "RefusedMembers_Account": ["a"] }));
     let r = app.call("official_account_open_http_svc/add_subscriber",
@@ -198,7 +208,12 @@ async fn c2c_before_send_may_refuse_with_20006() {
     // ForbidCallbackControl: neither asked before nor told after.
     hooks.answer("C2C.CallbackBeforeSendMsg", Duration::ZERO, json!({ "ErrorCode": 1 }));
     let forbid = json!(["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"]);
-    let quiet = app.call("openim/sendmsg", json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 3, "MsgBody": text("quiet"), "ForbidCallbackControl": forbid })).await;
+    let quiet = app
+        .call(
+            "openim/sendmsg",
+            json!({ "From_Account": id, "To_Account": "alice", "MsgRandom": 3, "MsgBody": text("quiet"), "ForbidCallbackControl": forbid }),
+        )
+        .await;
     assert_ok(&quiet);
     let last = app.call("openim/sendmsg", json!({ "From_Account": "alice", "To_Account": id, "MsgRandom": 4, "MsgBody": text("last"), "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback"] })).await;
     assert_ok(&last);

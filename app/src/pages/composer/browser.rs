@@ -89,7 +89,13 @@ pub fn files(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
 
 /// Uploads `file` to `POST /media` for `account` (none: the avatar of an account not created
 /// yet), reporting progress (0–100) and then the stored image or the server's sentence.
-pub fn upload(file: web_sys::File, purpose: &str, account: Option<&str>, on_progress: impl Fn(u32) + 'static, on_done: impl FnOnce(Result<PostImage, String>) + 'static) {
+pub fn upload(
+    file: web_sys::File,
+    purpose: &str,
+    account: Option<&str>,
+    on_progress: impl Fn(u32) + 'static,
+    on_done: impl FnOnce(Result<PostImage, String>) + 'static,
+) {
     let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
         on_done(Err("This browser cannot upload files.".into()));
         return;

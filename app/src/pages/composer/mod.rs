@@ -168,7 +168,11 @@ impl Draft {
     }
     /// The content now; None once the composer is gone.
     fn try_content_untracked(&self) -> Option<PostContent> {
-        Some(PostContent { kind: self.kind.try_get_untracked()?, body: self.body.try_get_untracked()?, images: self.images.try_get_untracked()? })
+        Some(PostContent {
+            kind: self.kind.try_get_untracked()?,
+            body: self.body.try_get_untracked()?,
+            images: self.images.try_get_untracked()?,
+        })
     }
 }
 
@@ -250,9 +254,11 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
             }
             let persist = persist.clone();
             let handle = set_timeout_with_handle(
-                move || leptos::task::spawn_local(async move {
-                    let _ = persist().await;
-                }),
+                move || {
+                    leptos::task::spawn_local(async move {
+                        let _ = persist().await;
+                    })
+                },
                 std::time::Duration::from_millis(600),
             );
             pending.set_value(handle.ok());
@@ -343,7 +349,9 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
 
     let field_error = move |field: &'static str| Signal::derive(move || error.get().and_then(|e| e.message_for(field)));
     let general_error = move || {
-        error.get().filter(|e| !matches!(e, ConsoleError::Invalid { field, .. } if field == "Body" || field == "Images" || field == "PublishAt"))
+        error
+            .get()
+            .filter(|e| !matches!(e, ConsoleError::Invalid { field, .. } if field == "Body" || field == "Images" || field == "PublishAt"))
             .map(|e| e.to_string())
     };
     let saved_text = move || match save_state.get() {
@@ -357,10 +365,12 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
     let size = Memo::new(move |_| content.with(PostContent::wire_size));
     const BUDGET: usize = messaging::error::MESSAGE_MAX_BYTES;
     let near_limit = move || size.get() * 10 > BUDGET * 9;
-    let preview_html = move || content.with(|c| {
-        let (body, images) = c.published_parts();
-        render_post(body, images)
-    });
+    let preview_html = move || {
+        content.with(|c| {
+            let (body, images) = c.published_parts();
+            render_post(body, images)
+        })
+    };
     let name = account.name.clone();
 
     view! {

@@ -2,10 +2,10 @@
 //! broadcast's gathered under the hub's lock, then written by [`Outgoing`]), the per-user state
 //! kept in step (subscriptions, unread counts), and the reaction events gathered per message.
 
+use super::{total_frame, Frame, Hub, Sub, User};
 use crate::delivery::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount};
 use crate::delivery::writers::Outgoing;
 use crate::delivery::Change;
-use super::{total_frame, Frame, Hub, Sub, User};
 use crate::message::MsgFlag;
 use crate::OfficialAccountId;
 use serde_json::{json, Value};
@@ -72,7 +72,9 @@ impl Hub {
     pub(super) async fn apply(&self, change: &Change) -> crate::Result<()> {
         self.tell_inbox(change);
         // This node's account cache forgets what changed on any node (profile, subscriber count).
-        if let Change::ProfileChanged { account } | Change::AccountDeleted { account } | Change::Subscribed { account, .. }
+        if let Change::ProfileChanged { account }
+        | Change::AccountDeleted { account }
+        | Change::Subscribed { account, .. }
         | Change::Unsubscribed { account, .. } = change
         {
             self.m.account_cache.forget(account);
@@ -92,7 +94,8 @@ impl Hub {
                     return Ok(());
                 }
                 let Some(message) = self.m.direct_message(account, user, *seq).await? else { return Ok(()) };
-                let except = origin.as_deref().and_then(|o| o.strip_prefix(&format!("{}:", self.m.node_id()))).and_then(|id| id.parse().ok());
+                let except =
+                    origin.as_deref().and_then(|o| o.strip_prefix(&format!("{}:", self.m.node_id()))).and_then(|id| id.parse().ok());
                 let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
                 self.lock().send(user, &frame, except, &mut outgoing);
                 let sub = self.reload_sub(user, account).await?;
@@ -117,7 +120,8 @@ impl Hub {
                 }
             }
             Change::Recalled { account, user, key } => {
-                let frame: Frame = event_frame("onRecvMessageRevoked", json!({ "conversationID": conversation_id(account), "msgKey": key })).into();
+                let frame: Frame =
+                    event_frame("onRecvMessageRevoked", json!({ "conversationID": conversation_id(account), "msgKey": key })).into();
                 match user {
                     Some(u) => {
                         self.lock().send(u, &frame, None, &mut outgoing);
@@ -153,7 +157,11 @@ impl Hub {
                 let info = self.m.account_from_storage(&id).await?;
                 for user in connected {
                     let Some(sub) = self.reload_sub(user, account).await? else { continue };
-                    let frame: Frame = event_frame("onOfficialAccountSubscribed", json!({ "officialAccountInfo": account_info(&info, Some(&sub.state())) })).into();
+                    let frame: Frame = event_frame(
+                        "onOfficialAccountSubscribed",
+                        json!({ "officialAccountInfo": account_info(&info, Some(&sub.state())) }),
+                    )
+                    .into();
                     self.lock().send(user, &frame, None, &mut outgoing);
                     self.put_sub(user, account, Some(sub), &mut outgoing);
                 }
@@ -183,7 +191,9 @@ impl Hub {
                 let users = state.subscribers_here(account);
                 for u in users {
                     let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).map(Sub::state) else { continue };
-                    let frame: Frame = event_frame("onOfficialAccountInfoChanged", json!({ "officialAccountInfo": account_info(&info, Some(&sub)) })).into();
+                    let frame: Frame =
+                        event_frame("onOfficialAccountInfoChanged", json!({ "officialAccountInfo": account_info(&info, Some(&sub)) }))
+                            .into();
                     state.send(&u, &frame, None, &mut outgoing);
                 }
             }
@@ -238,7 +248,8 @@ impl Hub {
                         reacted_by_me: me.is_some_and(|me| mine.iter().any(|(u, mr)| u == me && mr == r)),
                     })
                     .collect();
-                let data: Value = json!({ "conversationID": conversation_id(&account), "msgKey": key, "reactions": reactions_json(&reactions) });
+                let data: Value =
+                    json!({ "conversationID": conversation_id(&account), "msgKey": key, "reactions": reactions_json(&reactions) });
                 event_frame("onMessageReactionsChanged", data).into()
             };
             let shared = frame_for(None);

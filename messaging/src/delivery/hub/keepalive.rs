@@ -57,7 +57,11 @@ pub(super) struct Slices {
 impl Slices {
     pub(super) fn new(keepalive: Keepalive) -> Self {
         let n = (Duration::from_secs(keepalive.ping_every_secs).as_millis() / TICK.as_millis()).max(1) as usize;
-        Slices { slices: Mutex::new(vec![Vec::new(); n]), silence_max_ms: keepalive.silence_max_secs.saturating_mul(1000), since: Instant::now() }
+        Slices {
+            slices: Mutex::new(vec![Vec::new(); n]),
+            silence_max_ms: keepalive.silence_max_secs.saturating_mul(1000),
+            since: Instant::now(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Arc<Beat>>>> {

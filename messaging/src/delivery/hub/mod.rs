@@ -16,8 +16,8 @@
 //!
 //! Here: the connections and their indexes. What each change becomes is in `changes`.
 
-use super::objects::{event_frame, SubscriptionState};
 use super::conversation::SubscriptionRow;
+use super::objects::{event_frame, SubscriptionState};
 use super::writers::{Outgoing, Write, Writers};
 use super::{Change, Keepalive};
 use crate::message::MsgFlag;
@@ -122,7 +122,13 @@ struct Sub {
 impl Sub {
     fn from_row(row: &SubscriptionRow) -> Self {
         let state = row.state();
-        Sub { flag: state.msg_flag, subscribed_at: row.subscribed_at, read_seq: row.read_seq, unread: row.unread, counted_seq: row.counted_seq }
+        Sub {
+            flag: state.msg_flag,
+            subscribed_at: row.subscribed_at,
+            read_seq: row.read_seq,
+            unread: row.unread,
+            counted_seq: row.counted_seq,
+        }
     }
 
     fn state(&self) -> SubscriptionState {
@@ -422,7 +428,9 @@ impl Hub {
     /// Tells the Inbox watchers of the change's account that a conversation moved.
     fn tell_inbox(&self, change: &Change) {
         let (account, subscriber) = match change {
-            Change::Message { account, user: Some(u), .. } | Change::Recalled { account, user: Some(u), .. } | Change::Live { account, user: Some(u), .. } => (account, u),
+            Change::Message { account, user: Some(u), .. }
+            | Change::Recalled { account, user: Some(u), .. }
+            | Change::Live { account, user: Some(u), .. } => (account, u),
             _ => return,
         };
         let state = self.lock();
@@ -474,15 +482,8 @@ impl Hub {
     }
 
     async fn load_subs(&self, user: &str) -> crate::Result<HashMap<String, Sub>> {
-        Ok(self
-            .m
-            .subscriptions_of(user)
-            .await?
-            .into_iter()
-            .map(|s| (s.account_id.clone(), Sub::from_row(&s)))
-            .collect())
+        Ok(self.m.subscriptions_of(user).await?.into_iter().map(|s| (s.account_id.clone(), Sub::from_row(&s))).collect())
     }
-
 }
 
 mod changes;

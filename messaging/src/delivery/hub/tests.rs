@@ -1,8 +1,8 @@
 //! The hub against a real SQLite database, its changes applied by hand (no tasks).
 
 use super::*;
-use crate::delivery::writers::WRITE_SHARE;
 use crate::broadcasts::NewBroadcast;
+use crate::delivery::writers::WRITE_SHARE;
 use crate::message::MsgBody;
 use crate::users::NewUser;
 use crate::{AccountProfile, MsgKey, NewAccount, OfficialAccountId, ProfileFields, UnknownOwner, UserId};
@@ -22,7 +22,10 @@ impl Outbox for Kept {
 
 fn totals(kept: &Kept) -> Vec<i64> {
     let kept = kept.0.lock().unwrap();
-    kept.iter().filter(|f| f["event"] == "onTotalUnreadMessageCountChanged").map(|f| f["data"]["totalUnreadCount"].as_i64().unwrap()).collect()
+    kept.iter()
+        .filter(|f| f["event"] == "onTotalUnreadMessageCountChanged")
+        .map(|f| f["data"]["totalUnreadCount"].as_i64().unwrap())
+        .collect()
 }
 
 /// A database with one account, `account`, owned by `owner`.

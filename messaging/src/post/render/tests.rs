@@ -17,8 +17,28 @@ fn allowed_attribute(tag: &str, name: &str) -> bool {
     }
 }
 const TAGS: &[&str] = &[
-    "p", "em", "strong", "a", "code", "pre", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "del",
-    "input", "img", "div",
+    "p",
+    "em",
+    "strong",
+    "a",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "br",
+    "del",
+    "input",
+    "img",
+    "div",
 ];
 
 /// Every tag in `html` with its attributes. Text is escaped, so each `<` starts a tag.
@@ -133,7 +153,10 @@ fn hostile_markdown_renders_only_allowed_tags_attributes_and_links() {
     for input in HOSTILE {
         let html = assert_safe(input);
         let lower = html.to_ascii_lowercase();
-        assert!(!lower.contains("<script") && !lower.contains("<img") && !lower.contains("<svg") && !lower.contains("<iframe"), "{input:?}: {html}");
+        assert!(
+            !lower.contains("<script") && !lower.contains("<img") && !lower.contains("<svg") && !lower.contains("<iframe"),
+            "{input:?}: {html}"
+        );
     }
 }
 
@@ -175,6 +198,10 @@ fn plain_text_drops_markup() {
 #[test]
 fn a_plain_message_shows_its_text_as_text() {
     use super::super::wire::PlainElement;
-    let html = render_elements(&[PlainElement::Text("<script>alert(1)</script> **not bold**".into()), PlainElement::Other("TIMFaceElem".into())]);
-    assert_eq!(html, "<p class=\"plain-text\">&lt;script&gt;alert(1)&lt;/script&gt; **not bold**</p><p class=\"element\">[TIMFaceElem]</p>");
+    let html =
+        render_elements(&[PlainElement::Text("<script>alert(1)</script> **not bold**".into()), PlainElement::Other("TIMFaceElem".into())]);
+    assert_eq!(
+        html,
+        "<p class=\"plain-text\">&lt;script&gt;alert(1)&lt;/script&gt; **not bold**</p><p class=\"element\">[TIMFaceElem]</p>"
+    );
 }
