@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Herald as cargo-leptos would, without needing cargo-leptos (15–20 minutes to install):
-#   1. the WebAssembly half (app with `hydrate`),   2. wasm-bindgen → target/site/pkg,
+#   1. the WebAssembly half (`frontend`: app with `hydrate`),   2. wasm-bindgen → target/site/pkg,
 #   3. CSS and public/ assets,                         4. the server half (release).
 # Each half is built on its own (-p): a workspace-wide build would unify `ssr` and `hydrate`.
 set -euo pipefail
@@ -13,20 +13,20 @@ WASM_PROFILE=wasm-release
 step() { echo "build: $1 (${SECONDS}s so far)"; }
 step "wasm half"
 if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
-  cargo build -q -p app --lib --target wasm32-unknown-unknown --features hydrate \
+  cargo build -q -p frontend --lib --target wasm32-unknown-unknown \
     --profile $WASM_PROFILE --target-dir target/front
 else
   # Debian's rustc-web (1.96) builds std for wasm from rust-web-src; -Zbuild-std only here,
   # never in .cargo/config.toml (it would break the server half).
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22 RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-    cargo build -q -p app --lib --target wasm32-unknown-unknown --features hydrate \
+    cargo build -q -p frontend --lib --target wasm32-unknown-unknown \
     -Zbuild-std=std,panic_abort --profile $WASM_PROFILE --target-dir target/front
 fi
 
 step "wasm-bindgen"
 mkdir -p "$PKG"
 wasm-bindgen --target web --remove-name-section --out-name herald --out-dir "$PKG" \
-  target/front/wasm32-unknown-unknown/$WASM_PROFILE/app.wasm
+  target/front/wasm32-unknown-unknown/$WASM_PROFILE/frontend.wasm
 mv -f "$PKG/herald_bg.wasm" "$PKG/herald.wasm"
 
 step "assets"

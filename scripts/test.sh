@@ -10,7 +10,7 @@ scripts/setup.sh --for-tests
 
 echo "test: formatting (rustfmt.toml) and lints (clippy, warnings are errors)"
 cargo fmt --all -- --check
-cargo clippy -q --workspace --all-targets -- -D warnings
+cargo clippy -q --workspace --exclude frontend --all-targets -- -D warnings
 
 scripts/build.sh
 
@@ -18,7 +18,7 @@ export HERALD_TEST_PG_URL="${HERALD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5
 echo "test: cargo test (SQLite and PostgreSQL at ${HERALD_TEST_PG_URL%%@*}@…)"
 # --release shares compiled dependencies with the server build above. Nothing here enables
 # `hydrate`, so `app` is tested with `ssr` (through `server`).
-cargo test --release --workspace
+cargo test --release --workspace --exclude frontend
 echo "test: the REST black-box suite again, on PostgreSQL"
 if command -v psql >/dev/null; then  # databases left by earlier runs
   psql "$HERALD_TEST_PG_URL" -Atqc "select datname from pg_database where datname like 'herald_api_%'" \

@@ -2,7 +2,8 @@
 //! Herald's console: pages, dialogs and the server functions they call (next to them).
 //!
 //! With `ssr` the server functions run on the server and call `messaging`; with `hydrate` this
-//! crate compiles to WebAssembly and [`hydrate`] brings the server-rendered page to life.
+//! crate compiles to WebAssembly (through the `frontend` crate) and [`hydrate`] brings the
+//! server-rendered page to life.
 //!
 //! * `pages::sign_in`: sign in / sign out.
 //! * `pages::accounts`: the accounts list and its create / edit / delete dialogs.
@@ -130,8 +131,8 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Brings the server-rendered page to life; the `frontend` crate exports it to JavaScript.
 #[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
