@@ -94,7 +94,8 @@ pub use console::{Allowed, ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_O
 #[cfg(feature = "backend")]
 pub use media::MediaLimits;
 #[cfg(feature = "backend")]
-pub use post::store::{PostStatus, StoredPost};
+pub use post::store::StoredPost;
+pub use post::PostStatus;
 #[cfg(feature = "backend")]
 pub use settings::{AppIdentity, SettingsOverrides};
 #[cfg(feature = "backend")]

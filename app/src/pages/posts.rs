@@ -22,8 +22,7 @@ pub struct UnsentRow {
     pub id: String,
     pub kind: String,
     pub summary: String,
-    /// Draft | Scheduled | Publishing | Refused
-    pub status: String,
+    pub status: messaging::PostStatus,
     pub publish_at: Option<i64>,
     pub failure: Option<String>,
     pub updated_at: i64,
@@ -90,13 +89,7 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
             .map(|p| UnsentRow {
                 kind: p.content.kind.label().to_owned(),
                 summary: p.content.summary(),
-                status: match p.status {
-                    messaging::PostStatus::Scheduled => "Scheduled",
-                    messaging::PostStatus::Publishing => "Publishing",
-                    messaging::PostStatus::Failed => "Refused",
-                    _ => "Draft",
-                }
-                .to_owned(),
+                status: p.status,
                 publish_at: p.publish_at,
                 failure: p.failure,
                 updated_at: p.updated_at,
@@ -193,14 +186,14 @@ pub fn PostsPage() -> impl IntoView {
                     {rows.into_iter().map(|r| {
                         let href = paths::post(&a, &r.id);
                         let summary = if r.summary.is_empty() { "(empty draft)".to_owned() } else { r.summary.clone() };
-                        let time = match (r.status.as_str(), r.publish_at) {
-                            ("Scheduled", Some(at)) => format!("for {}", utc_minutes(at)),
+                        let time = match (r.status, r.publish_at) {
+                            (messaging::PostStatus::Scheduled, Some(at)) => format!("for {}", utc_minutes(at)),
                             _ => format!("edited {}", utc_minutes(r.updated_at)),
                         };
                         let for_delete = r.clone();
                         view! {
                             <tr>
-                                <td><span class=format!("status {}", r.status.to_lowercase())>{r.status.clone()}</span></td>
+                                <td><span class=format!("status {}", r.status.label().to_lowercase())>{r.status.label()}</span></td>
                                 <td><a href=href>{summary}</a>
                                     {r.failure.clone().map(|f| view! { <p class="form-error">{f}</p> })}</td>
                                 <td>{r.kind.clone()}</td>

@@ -251,9 +251,88 @@ impl PostContent {
     }
 }
 
+/// Where a post stands. Sent posts are broadcasts; "recalled" is the broadcast's state. The
+/// console carries this type as it is, so a page asks it instead of comparing strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostStatus {
+    #[default]
+    Draft,
+    Scheduled,
+    /// Claimed by a publisher (Publish now, or the scheduled-post worker) and being sent.
+    Publishing,
+    Sent,
+    /// A scheduled publish was refused; the post's `failure` says why. Editing makes it a draft
+    /// again ([`PostStatus::after_edit`]).
+    Failed,
+}
+
+impl PostStatus {
+    pub const ALL: [PostStatus; 5] = [Self::Draft, Self::Scheduled, Self::Publishing, Self::Sent, Self::Failed];
+
+    /// As stored in `post.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Scheduled => "scheduled",
+            Self::Publishing => "publishing",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The name the console shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::Scheduled => "Scheduled",
+            Self::Publishing => "Publishing",
+            Self::Sent => "Sent",
+            Self::Failed => "Refused",
+        }
+    }
+
+    /// Published or being published: its content can no longer change.
+    pub fn is_published(self) -> bool {
+        matches!(self, Self::Sent | Self::Publishing)
+    }
+
+    /// What an edit of the content makes of a post in this state: a refused post becomes a
+    /// draft again (its refusal no longer applies); the others stay as they are.
+    pub fn after_edit(self) -> Self {
+        match self {
+            Self::Failed => Self::Draft,
+            other => other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_post_status_reads_back_from_its_stored_name_and_nothing_else_does() {
+        for status in PostStatus::ALL {
+            assert_eq!(PostStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(PostStatus::parse("recalled"), None);
+        assert_eq!(PostStatus::parse("Sent"), None);
+    }
+
+    #[test]
+    fn editing_a_refused_post_makes_it_a_draft_and_leaves_every_other_state_alone() {
+        assert_eq!(PostStatus::Failed.after_edit(), PostStatus::Draft);
+        for status in [PostStatus::Draft, PostStatus::Scheduled, PostStatus::Publishing, PostStatus::Sent] {
+            assert_eq!(status.after_edit(), status);
+        }
+        assert!(PostStatus::Sent.is_published() && PostStatus::Publishing.is_published() && !PostStatus::Failed.is_published());
+        assert_eq!(serde_json::to_string(&PostStatus::Failed).unwrap(), "\"failed\"", "the UI gets the stored name");
+    }
 
     pub(crate) fn image(n: u8) -> PostImage {
         let hash = format!("{:02x}", n).repeat(32);

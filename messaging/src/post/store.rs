@@ -24,37 +24,7 @@ const CLAIM_SECS: i64 = 60;
 /// Posts the Posts page lists as not sent (drafts, scheduled, failed).
 pub const UNSENT_LIST_MAX: i64 = 200;
 
-/// Where a post stands. Sent posts are broadcasts; "recalled" is the broadcast's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PostStatus {
-    Draft,
-    Scheduled,
-    Publishing,
-    Sent,
-    /// A scheduled publish was refused; `failure` says why. Editing makes it a draft again.
-    Failed,
-}
-
-impl PostStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Scheduled => "scheduled",
-            Self::Publishing => "publishing",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "scheduled" => Self::Scheduled,
-            "publishing" => Self::Publishing,
-            "sent" => Self::Sent,
-            "failed" => Self::Failed,
-            _ => Self::Draft,
-        }
-    }
-}
+pub use super::PostStatus;
 
 /// A post as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,12 +59,19 @@ struct Row {
 
 const COLUMNS: &str = "post_id, account_id, kind, body, images, status, publish_at, failure, msg_seq, msg_time, created_by, updated_at";
 
-impl From<Row> for StoredPost {
-    fn from(r: Row) -> Self {
-        let images: Vec<PostImage> = serde_json::from_str(&r.images).unwrap_or_default();
-        StoredPost {
-            content: PostContent { kind: PostKind::parse(&r.kind).unwrap_or_default(), body: r.body, images },
-            status: PostStatus::parse(&r.status),
+/// A stored row that no version of Herald writes (an unknown kind or status, images that are
+/// not JSON) is a fault to report, never a post to guess at.
+impl TryFrom<Row> for StoredPost {
+    type Error = Error;
+
+    fn try_from(r: Row) -> Result<Self> {
+        let broken = |what: &str| Error::Internal(format!("post {} has {what}", r.post_id));
+        let images: Vec<PostImage> = serde_json::from_str(&r.images).map_err(|_| broken("images that are not JSON"))?;
+        let kind = PostKind::parse(&r.kind).ok_or_else(|| broken("an unknown kind"))?;
+        let status = PostStatus::parse(&r.status).ok_or_else(|| broken("an unknown status"))?;
+        Ok(StoredPost {
+            content: PostContent { kind, body: r.body, images },
+            status,
             msg_key: r.msg_seq.zip(r.msg_time).map(|(seq, time)| crate::MsgKey::broadcast(seq, time).to_string()),
             id: r.post_id,
             account: r.account_id,
@@ -102,7 +79,7 @@ impl From<Row> for StoredPost {
             failure: r.failure,
             created_by: r.created_by,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 
@@ -201,7 +178,7 @@ impl Messaging {
             .bind(account.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(StoredPost::from).ok_or_else(|| Error::PostNotFound(id.to_owned()))
+        row.map(StoredPost::try_from).transpose()?.ok_or_else(|| Error::PostNotFound(id.to_owned()))
     }
 
     /// The account's posts that are not sent yet (drafts, scheduled, publishing, failed), most
@@ -214,7 +191,7 @@ impl Messaging {
         .bind(UNSENT_LIST_MAX)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(StoredPost::from).collect())
+        rows.into_iter().map(StoredPost::try_from).collect()
     }
 
     /// Deletes a post that was not sent.
@@ -282,12 +259,12 @@ impl Messaging {
         if claimed.rows_affected() == 0 {
             return Err(Error::PostAlreadySent(post.id));
         }
-        self.publish_claimed(&post, "draft").await
+        self.publish_claimed(&post, PostStatus::Draft).await
     }
 
     /// Sends a claimed post and records the outcome: sent with its MsgKey, or `on_refusal`
     /// ("draft" for Publish now, "failed" for a scheduled post) with the sentence.
-    async fn publish_claimed(&self, post: &StoredPost, on_refusal: &str) -> Result<Sent> {
+    async fn publish_claimed(&self, post: &StoredPost, on_refusal: PostStatus) -> Result<Sent> {
         let account = OfficialAccountId::parse("Official_Account", &post.account).map_err(Error::MalformedAccountId)?;
         let sent = async {
             post.content.check_publishable()?;
@@ -328,7 +305,7 @@ impl Messaging {
                 tracing::info!(post = %post.id, account = %post.account, refusal = %sentence, "post not published");
                 sqlx::query("update post set status = $2, failure = $3, claim_until = null, updated_at = $4 where post_id = $1")
                     .bind(&post.id)
-                    .bind(on_refusal)
+                    .bind(on_refusal.as_str())
                     .bind(&sentence)
                     .bind(at)
                     .execute(&self.pool)
@@ -378,8 +355,8 @@ impl Messaging {
             }
             let row: Row =
                 sqlx::query_as(&format!("select {COLUMNS} from post where post_id = $1")).bind(&id).fetch_one(&self.pool).await?;
-            let post = StoredPost::from(row);
-            let _ = self.publish_claimed(&post, "failed").await;
+            let post = StoredPost::try_from(row)?;
+            let _ = self.publish_claimed(&post, PostStatus::Failed).await;
             done += 1;
         }
         Ok(done)

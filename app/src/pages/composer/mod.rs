@@ -21,7 +21,7 @@ use crate::paths;
 use editor::BodyEditor;
 use images::ImagesField;
 use leptos::prelude::*;
-use messaging::post::{render_post, PostContent, PostKind};
+use messaging::post::{render_post, PostContent, PostKind, PostStatus};
 use messaging::OfficialAccount;
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +30,7 @@ use serde::{Deserialize, Serialize};
 pub struct PostView {
     pub id: String,
     pub content: PostContent,
-    /// draft | scheduled | publishing | sent | failed
-    pub status: String,
+    pub status: PostStatus,
     pub publish_at: Option<i64>,
     pub failure: Option<String>,
     pub msg_key: Option<String>,
@@ -52,14 +51,7 @@ pub struct SavedPost {
 #[cfg(feature = "ssr")]
 impl From<messaging::StoredPost> for PostView {
     fn from(p: messaging::StoredPost) -> Self {
-        PostView {
-            id: p.id,
-            content: p.content,
-            status: p.status.as_str().to_owned(),
-            publish_at: p.publish_at,
-            failure: p.failure,
-            msg_key: p.msg_key,
-        }
+        PostView { id: p.id, content: p.content, status: p.status, publish_at: p.publish_at, failure: p.failure, msg_key: p.msg_key }
     }
 }
 
@@ -135,7 +127,7 @@ pub fn PostPage() -> impl IntoView {
                     <Transition fallback=|| view! { <p>"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             match data.await {
-                                Ok(ComposerLoad { post: Some(p), .. }) if p.status == "sent" || p.status == "publishing" => {
+                                Ok(ComposerLoad { post: Some(p), .. }) if p.status.is_published() => {
                                     let key = p.msg_key.clone().unwrap_or_default();
                                     view! {
                                         <p role="status">"This post has been published. "
@@ -195,7 +187,7 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
         images: RwSignal::new(initial_content.images.clone()),
     };
     let post_id = RwSignal::new(initial.as_ref().map(|p| p.id.clone()));
-    let status = RwSignal::new(initial.as_ref().map(|p| p.status.clone()).unwrap_or_else(|| "draft".into()));
+    let status = RwSignal::new(initial.as_ref().map(|p| p.status).unwrap_or_default());
     let publish_at = RwSignal::new(initial.as_ref().and_then(|p| p.publish_at));
     let failure = RwSignal::new(initial.as_ref().and_then(|p| p.failure.clone()));
     let save_state = RwSignal::new(if initial.is_some() { SaveState::Saved(0) } else { SaveState::Unsaved });
@@ -227,8 +219,9 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                         #[cfg(feature = "hydrate")]
                         browser::replace_path(&paths::post(&account, &saved.id));
                     }
-                    if status.try_get_untracked().as_deref() == Some("failed") {
-                        status.set("draft".into());
+                    // Saved content is an edit: a refused post is a draft again (messaging's rule).
+                    if let Some(now) = status.try_get_untracked().filter(|s| s.after_edit() != *s) {
+                        status.set(now.after_edit());
                     }
                     save_state.set(SaveState::Saved(saved.updated_at));
                 }
@@ -376,7 +369,7 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
     view! {
         <div class="composer">
             <form class="compose-form" on:submit=|ev| ev.prevent_default()>
-                {move || (status.get() == "failed").then(|| view! {
+                {move || (status.get() == PostStatus::Failed).then(|| view! {
                     <p role="alert" class="form-error">"The scheduled publish was refused: " {failure.get()}</p>
                 })}
                 <fieldset class="kind">
@@ -413,7 +406,7 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                         <p class="field-error" id="publish-at-error">{move || field_error("PublishAt").get()}</p>
                     </div>
                     <button type="button" on:click=on_schedule disabled=move || busy.get()>"Schedule"</button>
-                    {move || (status.get() == "scheduled").then(|| view! {
+                    {move || (status.get() == PostStatus::Scheduled).then(|| view! {
                         <p role="status" class="scheduled">
                             "Scheduled for " {move || publish_at.get().map(local_time_full).unwrap_or_default()} ". "
                             <button type="button" class="link" on:click=unschedule.clone()>"Unschedule"</button>
