@@ -5,7 +5,7 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-#[derive(Clone, Parser)]
+#[derive(Clone, Debug, Parser)]
 #[command(name = "server", version, about = "Herald: a self-hosted Official Accounts platform")]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
@@ -14,7 +14,7 @@ pub struct Config {
 
     /// Database: sqlite://path (created if missing) or postgres://user@host/db.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://./data/herald.db", hide_env_values = true)]
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
 
     /// The app's SDKAppID for REST calls. Generated on first start and stored when unset.
     #[arg(long, env = "HERALD_SDKAPPID")]
@@ -22,7 +22,7 @@ pub struct Config {
 
     /// The secret key UserSigs are signed with. Generated on first start and stored when unset.
     #[arg(long, env = "HERALD_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
 
     /// The REST administrator's user ID (the `identifier` query parameter).
     #[arg(long, env = "HERALD_ADMIN_IDENTIFIER", default_value = "administrator")]
@@ -31,7 +31,7 @@ pub struct Config {
     /// Password of the console's platform owner (user `admin`). When unset, the first start
     /// prints a one-time sign-in link instead.
     #[arg(long, env = "HERALD_ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
 
     // The settings below (hooks, quotas, session inactivity) are editable on the console's
     // Settings page and stored in the database; given here, they win and the page cannot change
@@ -58,7 +58,7 @@ pub struct Config {
 
     /// Secret that signs webhook requests (see README, Webhooks).
     #[arg(long, env = "HERALD_WEBHOOK_SECRET", hide_env_values = true)]
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<Secret>,
 
     /// The offline push hook: receives batches of AcceptAndNotify subscribers to notify for each
     /// broadcast (see README, Offline push); unset: no pushes. Signed like the webhooks.
@@ -136,38 +136,61 @@ pub enum Command {
     },
 }
 
-impl std::fmt::Debug for Config {
+/// A setting that must never be printed: `Debug` shows `***`, so `Config` derives `Debug` and a
+/// field added later cannot leak by being forgotten in a hand-written one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let db = match self.database_url.split_once('@') {
-            Some((_, host)) if self.database_url.starts_with("postgres") => format!("postgres://***@{host}"),
-            _ => self.database_url.clone(),
-        };
-        f.debug_struct("Config")
-            .field("addr", &self.addr)
-            .field("database_url", &db)
-            .field("sdkappid", &self.sdkappid)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
-            .field("admin_identifier", &self.admin_identifier)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
-            .field("broadcasts_per_second", &self.broadcasts_per_second)
-            .field("broadcasts_per_hour", &self.broadcasts_per_hour)
-            .field("rest_calls_per_second", &self.rest_calls_per_second)
-            .field("session_idle_hours", &self.session_idle_hours)
-            .field("webhook_url", &self.webhook_url)
-            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
-            .field("push_url", &self.push_url)
-            .field("site_root", &self.site_root)
-            .field("public_url", &self.public_url)
-            .field("cookie_secure", &self.cookie_secure())
-            .field("header_timeout_secs", &self.header_timeout_secs)
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .field("idle_timeout_secs", &self.idle_timeout_secs)
-            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
-            .field("delivery_max_attempts", &self.delivery_max_attempts)
-            .field("delivery_max_age_secs", &self.delivery_max_age_secs)
-            .field("upload_max_bytes", &self.upload_max_bytes)
-            .field("upload_max_pixels", &self.upload_max_pixels)
-            .finish()
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+/// The database's URL; `Debug` hides a PostgreSQL URL's user and password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl std::ops::Deref for DatabaseUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once('@') {
+            Some((_, host)) if self.0.starts_with("postgres") => write!(f, "postgres://***@{host}"),
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
     }
 }
 
@@ -191,5 +214,32 @@ impl Config {
         // Tests run in server/: the front end scripts/build.sh wrote is in the workspace's target/.
         let site_root = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site");
         Config::parse_from(["server", "--addr", "127.0.0.1:0", "--database-url", database_url, "--site-root", site_root])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_prints_no_secret_and_no_database_password() {
+        let config = Config::parse_from([
+            "server",
+            "--database-url",
+            "postgres://herald:db-pass-1@db.example/herald",
+            "--secret-key",
+            "key-value-2",
+            "--admin-password",
+            "admin-pass-3",
+            "--webhook-secret",
+            "hook-secret-4",
+        ]);
+        let printed = format!("{config:?}");
+        for secret in ["db-pass-1", "key-value-2", "admin-pass-3", "hook-secret-4", "herald:"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("postgres://***@db.example/herald"), "{printed}");
+        assert!(printed.contains("client_silence_secs"), "every field is printed: {printed}");
+        assert_eq!(config.secret_key.as_ref().map(Secret::expose), Some("key-value-2"));
     }
 }

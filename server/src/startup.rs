@@ -1,6 +1,6 @@
 //! Building and running the application: database, REST identity, router, listener.
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::serve::ConnectionLimits;
 use crate::state::AppState;
 use crate::{console, layers, rest};
@@ -37,7 +37,7 @@ impl Application {
         tracing::info!(?config, "starting Herald");
         let overrides = SettingsOverrides {
             webhook_url: config.webhook_url.clone(),
-            webhook_secret: config.webhook_secret.clone(),
+            webhook_secret: config.webhook_secret.as_ref().map(|s| s.expose().to_owned()),
             push_url: config.push_url.clone(),
             broadcasts_per_second: config.broadcasts_per_second,
             broadcasts_per_hour: config.broadcasts_per_hour,
@@ -52,7 +52,7 @@ impl Application {
             .with_delivery_policy(delivery)
             .with_rest_administrator(&config.admin_identifier)
             .with_media_limits(MediaLimits { max_bytes: config.upload_max_bytes, max_pixels: config.upload_max_pixels });
-        let identity = messaging.load_identity(config.sdkappid, config.secret_key.clone()).await?;
+        let identity = messaging.load_identity(config.sdkappid, config.secret_key.as_ref().map(|s| s.expose().to_owned())).await?;
         messaging.load_settings().await?;
         if !identity.from_environment {
             tracing::info!(
@@ -64,8 +64,10 @@ impl Application {
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let addr = listener.local_addr()?;
 
-        let sign_in_path =
-            messaging.ensure_platform_owner(config.admin_password.as_deref()).await?.map(|token| format!("/sign-in/{token}"));
+        let sign_in_path = messaging
+            .ensure_platform_owner(config.admin_password.as_ref().map(Secret::expose))
+            .await?
+            .map(|token| format!("/sign-in/{token}"));
         match &sign_in_path {
             // The link is the one secret we print: it is the only way in on a first start.
             Some(path) => tracing::warn!(
