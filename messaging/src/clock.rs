@@ -1,7 +1,9 @@
-//! The time the delivery workers schedule by: when a refused webhook event or push batch is
-//! tried again, and when one is given up on. It is the system's time; tests built with the
-//! `testing` feature can move it forward ([`Messaging::advance_clock`]) instead of sleeping
-//! through the backoff, and each test's server has a clock of its own.
+//! The time the workers schedule by: when a refused webhook event or push batch is tried again
+//! and when one is given up on, when a scheduled post is due and when a claim on it expires, and
+//! what the front doors check UserSigs' expiry against ([`Messaging::now`]). It is the system's
+//! time; tests built with the `testing` feature can move it forward
+//! ([`Messaging::advance_clock`]) instead of sleeping, and each test's server has a clock of
+//! its own.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -24,6 +26,13 @@ impl Clock {
     }
 }
 
+impl crate::Messaging {
+    /// Unix seconds by this node's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
 #[cfg(feature = "testing")]
 impl crate::Messaging {
     /// Moves this node's delivery clock `secs` forward and wakes the delivery workers, so work
@@ -32,5 +41,6 @@ impl crate::Messaging {
         self.clock.advance(secs);
         self.webhook_queued();
         self.push_queued();
+        self.schedule_wake.notify_one();
     }
 }

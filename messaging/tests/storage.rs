@@ -257,7 +257,7 @@ async fn a_rotated_key_keeps_working_for_its_grace_period_and_then_stops() {
     use messaging::usersig::{sign, UserSigError};
     on_each_backend(|m| async move {
         let id = m.load_identity(None, None).await.unwrap();
-        let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let now = || m.now();
         let old_sig = sign(id.sdkappid, &m.secret_key(), "administrator", 86400, now());
         assert!(m.check_usersig(&old_sig, id.sdkappid, "administrator", now()).is_ok());
         let generation = m.key_generation();
@@ -271,7 +271,7 @@ async fn a_rotated_key_keeps_working_for_its_grace_period_and_then_stops() {
         assert!(m.check_usersig(&new_sig, id.sdkappid, "administrator", now()).is_ok());
         assert!(m.identity().previous_key_until.is_some());
 
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        m.advance_clock(3);
         assert_eq!(
             m.check_usersig(&old_sig, id.sdkappid, "administrator", now()),
             Err(UserSigError::BadSignature),
@@ -348,7 +348,7 @@ async fn a_due_scheduled_post_is_published_exactly_once_by_two_nodes_racing() {
         let b = Messaging::open(&url).await.unwrap().with_limits(limits);
         let account = a.create_account(new_account("racer", None, "Race"), UnknownOwner::Import, "test").await.unwrap();
         let id = OfficialAccountId::parse("Official_Account", &account.id).unwrap();
-        let posts = posts_due_now(&a, &id, 5).await;
+        let posts = posts_due_now(&a, &id, 5, &[&a, &b]).await;
         // Both nodes look for due posts at once, several times over.
         let mut published = 0;
         for _ in 0..3 {
@@ -376,7 +376,7 @@ async fn a_refused_scheduled_post_records_the_sentence_and_is_not_retried() {
         let m = m.with_limits(AppLimits { broadcasts_per_second: 100, broadcasts_per_hour: 1, ..AppLimits::default() });
         let account = m.create_account(new_account("limited", None, "Limited"), UnknownOwner::Import, "test").await.unwrap();
         let id = OfficialAccountId::parse("Official_Account", &account.id).unwrap();
-        let ids = posts_due_now(&m, &id, 2).await;
+        let ids = posts_due_now(&m, &id, 2, &[&m]).await;
         assert_eq!(m.publish_due_posts().await.unwrap(), 2, "both are taken: one sent, one refused");
         assert_eq!(m.publish_due_posts().await.unwrap(), 0, "a refusal is not retried");
         let statuses: Vec<PostStatus> = statuses_of(&m, &id, &ids).await;
@@ -397,17 +397,19 @@ async fn statuses_of(m: &Messaging, id: &OfficialAccountId, posts: &[String]) ->
 }
 
 /// `n` text posts of `account` scheduled a second ahead; returns once they are due.
-async fn posts_due_now(m: &Messaging, account: &OfficialAccountId, n: usize) -> Vec<String> {
+async fn posts_due_now(m: &Messaging, account: &OfficialAccountId, n: usize, nodes: &[&Messaging]) -> Vec<String> {
     use messaging::post::{PostContent, PostKind};
     let mut ids = Vec::new();
     for i in 0..n {
         let content = PostContent { kind: PostKind::Text, body: format!("scheduled {i}"), images: vec![] };
         let post = m.save_post(account, None, &content, "editor").await.unwrap();
-        let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1;
-        m.schedule_post(account, &post.id, Some(due)).await.unwrap();
+        m.schedule_post(account, &post.id, Some(m.now() + 1)).await.unwrap();
         ids.push(post.id);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Due: every node's clock moves past the time, nobody sleeps.
+    for node in nodes {
+        node.advance_clock(2);
+    }
     ids
 }
 

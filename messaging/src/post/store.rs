@@ -217,7 +217,7 @@ impl Messaging {
         let post = self.post(account, id).await?;
         if let Some(at) = at {
             post.content.check_publishable()?;
-            if at <= now() {
+            if at <= self.clock.now() {
                 return Err(InvalidField::new("PublishAt", "Choose a time in the future.").into());
             }
         }
@@ -246,7 +246,7 @@ impl Messaging {
     pub async fn publish_post(&self, account: &OfficialAccountId, id: &str) -> Result<Sent> {
         let post = self.post(account, id).await?;
         post.content.check_publishable()?;
-        let at = now();
+        let at = self.clock.now();
         let claimed = sqlx::query(
             "update post set status = 'publishing', claim_until = $3 \
              where post_id = $1 and account_id = $2 and status in ('draft', 'scheduled', 'failed')",
@@ -331,7 +331,7 @@ impl Messaging {
 
     /// Claims and publishes the posts due now; how many it published or recorded as refused.
     pub async fn publish_due_posts(&self) -> Result<usize> {
-        let at = now();
+        let at = self.clock.now();
         let due: Vec<(String,)> = sqlx::query_as(
             "select post_id from post where (status = 'scheduled' and publish_at <= $1) or (status = 'publishing' and claim_until < $1) \
              order by publish_at limit 20",

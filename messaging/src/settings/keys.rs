@@ -162,7 +162,9 @@ impl Messaging {
         let mut tx = self.begin_write().await?;
         let (old,): (String,) =
             sqlx::query_as("select value from app_setting where name = $1").bind(SECRET_KEY).fetch_one(&mut *tx).await?;
-        for (name, value) in [(SECRET_KEY, new_key.clone()), (PREVIOUS_KEY, old), (PREVIOUS_UNTIL, (now() + grace_secs).to_string())] {
+        for (name, value) in
+            [(SECRET_KEY, new_key.clone()), (PREVIOUS_KEY, old), (PREVIOUS_UNTIL, (self.clock.now() + grace_secs).to_string())]
+        {
             sqlx::query("insert into app_setting (name, value) values ($1, $2) on conflict (name) do update set value = excluded.value")
                 .bind(name)
                 .bind(value)

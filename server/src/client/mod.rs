@@ -26,7 +26,6 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use messaging::delivery::hub::Hub;
 use messaging::delivery::OpBudget;
-use messaging::usersig::UserSigError;
 use messaging::{Messaging, UserId};
 use serde_json::json;
 use socket::Socket;
@@ -66,15 +65,8 @@ async fn upgrade(
     if sdkappid != state.messaging.sdkappid() {
         return refusal(70014, "sdkappid is not this server's app");
     }
-    if let Err(e) = state.messaging.check_usersig(&usersig, sdkappid, &identifier, unix_now()) {
-        let code = match e {
-            UserSigError::Expired => 70001,
-            UserSigError::Malformed => 70003,
-            UserSigError::BadSignature => 70009,
-            UserSigError::IdentifierMismatch => 70013,
-            UserSigError::AppIdMismatch => 70014,
-        };
-        return refusal(code, e.to_string());
+    if let Err(e) = state.messaging.check_usersig(&usersig, sdkappid, &identifier, state.messaging.now()) {
+        return refusal(crate::rest::usersig_code(&e), e.to_string());
     }
     let user = match UserId::parse("identifier", &identifier) {
         Ok(u) => u,
@@ -209,8 +201,4 @@ async fn session(mut ws: Ws, socket: Arc<Socket>, m: Messaging, hub: Arc<Hub>, u
 
 fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

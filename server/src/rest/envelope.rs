@@ -77,6 +77,17 @@ pub fn core_code(e: &messaging::Error) -> u32 {
     }
 }
 
+/// A refused UserSig's code, the same on REST and on the client protocol's upgrade.
+pub fn usersig_code(e: &UserSigError) -> u32 {
+    match e {
+        UserSigError::Expired => 70001,
+        UserSigError::Malformed => 70003,
+        UserSigError::BadSignature => 70009,
+        UserSigError::IdentifierMismatch => 70013,
+        UserSigError::AppIdMismatch => 70014,
+    }
+}
+
 impl RestError {
     pub fn code(&self) -> u32 {
         match self {
@@ -85,13 +96,7 @@ impl RestError {
             RestError::WrongApp => 60006,
             RestError::UnknownCommand(_) => 60009,
             RestError::NotAdmin => 60010,
-            RestError::UserSig(e) => match e {
-                UserSigError::Expired => 70001,
-                UserSigError::Malformed => 70003,
-                UserSigError::BadSignature => 70009,
-                UserSigError::IdentifierMismatch => 70013,
-                UserSigError::AppIdMismatch => 70014,
-            },
+            RestError::UserSig(e) => usersig_code(e),
             RestError::MessageAccountMissing(_) => 10010,
             RestError::MessageAccountMalformed(_) => 10015,
             RestError::Core(e) => core_code(e),

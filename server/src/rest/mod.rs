@@ -12,8 +12,8 @@ mod subscribers;
 mod users;
 
 pub use auth::RestIdentity;
-pub use envelope::core_code;
 use envelope::RestError;
+pub use envelope::{core_code, usersig_code};
 
 use crate::layers::RequestId;
 use crate::state::AppState;
@@ -27,7 +27,6 @@ use messaging::Messaging;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v4/{service}/{command}", any(call))
@@ -56,7 +55,7 @@ async fn call(
         if method != Method::POST {
             return Err(RestError::Query("only POST is allowed".into()));
         }
-        auth::authenticate(&state.rest, query.as_deref(), unix_now())?;
+        auth::authenticate(&state.rest, query.as_deref(), state.messaging.now())?;
         state.messaging.count_rest_call(&format!("{service}/{command}"))?;
         let body = axum::body::to_bytes(body, BODY_MAX_BYTES).await.map_err(|e| {
             let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
@@ -130,8 +129,4 @@ fn parse_body(body: &[u8]) -> Result<Value, RestError> {
 /// Deserializes a command's request; a wrong type names the field (`Name: invalid type …`).
 pub(super) fn parse<T: DeserializeOwned>(body: Value) -> Result<T, RestError> {
     serde_path_to_error::deserialize(body).map_err(|e| RestError::Body(format!("{}: {}", e.path(), e.inner())))
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
