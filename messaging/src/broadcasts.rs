@@ -179,7 +179,7 @@ impl Messaging {
                 revoked: false,
                 reactions: vec![],
             };
-            let live = Change::Live { account: b.account.to_string(), user: None, message: message.to_json() };
+            let live = Change::Live { account: b.account.to_string(), user: None, message: message.to_wire() };
             self.commit_announcing(tx, vec![live]).await?;
             self.webhook_queued();
             return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });

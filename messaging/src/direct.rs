@@ -63,7 +63,7 @@ impl Conversation {
 
     /// The conversation ID the subscriber sees.
     pub fn id(&self) -> String {
-        format!("c2c_{}", self.account)
+        crate::delivery::objects::conversation_id(self.account.as_str())
     }
 }
 
@@ -233,7 +233,7 @@ impl Messaging {
             crate::delivery::Change::Live {
                 account: c.account.to_string(),
                 user: Some(c.subscriber.to_string()),
-                message: message.to_json(),
+                message: message.to_wire(),
             }
         } else {
             crate::delivery::Change::Message {

@@ -1,5 +1,5 @@
-//! Herald's messaging core: official accounts, users, and (later) subscribers, broadcasts and
-//! their storage. It knows nothing of HTTP or Leptos; the REST API and the console both call it,
+//! Herald's messaging core: official accounts, users, subscribers, posts and broadcasts, live
+//! delivery and their storage. It knows nothing of HTTP or Leptos; the REST API and the console both call it,
 //! so every rule lives here once.
 //!
 //! # Layout

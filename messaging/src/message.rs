@@ -234,7 +234,8 @@ pub fn content_hash(body: &MsgBody, cloud_custom_data: &str) -> String {
 }
 
 /// A subscriber's choice of how to receive broadcasts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum MsgFlag {
     AcceptAndNotify,
     AcceptNotNotify,

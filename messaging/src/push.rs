@@ -204,7 +204,7 @@ impl Messaging {
             ("To_Account", json!(offline)),
         ]);
         if direct {
-            event.insert("ConversationID".into(), json!(format!("c2c_{}", job.account_id)));
+            event.insert("ConversationID".into(), json!(crate::delivery::objects::conversation_id(&job.account_id)));
         }
         let body = callback_body(PUSH_COMMAND, event).to_string();
         let batch_id = format!("push-{}-{}", job.job_id, job.batches_sent);

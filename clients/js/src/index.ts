@@ -8,62 +8,15 @@
  * WebSocket implementation passed as `WebSocket` (the `ws` package, say).
  */
 
-export type MsgFlag = "AcceptAndNotify" | "AcceptNotNotify" | "Discard";
+import type { Message, MsgElement, MsgFlag, OfficialAccountInfo, Reaction, ServerEvent } from "./protocol.js";
+// The protocol's objects and events are generated from the server's Rust types (src/protocol.ts).
+export type { Message, MsgElement, MsgFlag, OfficialAccountInfo, Reaction, ServerEvent } from "./protocol.js";
 
-export interface OfficialAccountInfo {
-  officialAccountID: string;
-  officialAccountName: string;
-  faceUrl: string;
-  organization: string;
-  introduction: string;
-  customData: string;
-  createTime: number;
-  subscriberCount: number;
-  /** 0 when not subscribed. */
-  subscribeTime: number;
-  /** Absent when not subscribed. */
-  msgFlag?: MsgFlag;
-  unreadCount: number;
-}
-
-export interface Reaction {
-  reactionID: string;
-  totalUserCount: number;
-  reactedByMe: boolean;
-}
-
-/** A Tencent message element (docs/rest-api.md §6), e.g. `{MsgType: "TIMTextElem", MsgContent: {Text: "hi"}}`. */
-export interface MsgElement {
-  MsgType: string;
-  MsgContent: Record<string, unknown>;
-}
-
-export interface Message {
-  msgKey: string;
-  conversationID: string;
-  officialAccountID: string;
-  sender: string;
-  isBroadcast: boolean;
-  /** Unix seconds. */
-  time: number;
-  msgBody: MsgElement[];
-  cloudCustomData: string;
-  isRevoked: boolean;
-  reactions: Reaction[];
-}
-
-export interface Events {
-  onOfficialAccountSubscribed: { officialAccountInfo: OfficialAccountInfo };
-  onOfficialAccountUnsubscribed: { officialAccountID: string };
-  onOfficialAccountDeleted: { officialAccountID: string };
-  onOfficialAccountInfoChanged: { officialAccountInfo: OfficialAccountInfo };
-  onRecvNewMessage: { message: Message };
-  onRecvMessageRevoked: { conversationID: string; msgKey: string };
-  onMessageReactionsChanged: { conversationID: string; msgKey: string; reactions: Reaction[] };
-  onTotalUnreadMessageCountChanged: { totalUnreadCount: number };
+/** Each server event's data by the event's name, and the library's own `onConnectionChanged`. */
+export type Events = { [E in ServerEvent as E["event"]]: E["data"] } & {
   /** The library's own: the connection is open (`true`) or lost and being re-established. */
   onConnectionChanged: { connected: boolean };
-}
+};
 
 /** A refusal: the server's code and sentence (REST's codes), or -1 when the connection was lost. */
 export class HeraldError extends Error {

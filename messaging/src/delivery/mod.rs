@@ -34,7 +34,6 @@ use crate::error::Result;
 use crate::store::now;
 use crate::{Backend, Messaging};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// The PostgreSQL channel every node listens on.
@@ -61,7 +60,7 @@ pub enum Change {
     Live {
         account: String,
         user: Option<String>,
-        message: Value,
+        message: objects::WireMessage,
     },
     Recalled {
         account: String,

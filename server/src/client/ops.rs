@@ -4,7 +4,7 @@
 //! Codes are the REST codes for the same condition (docs/client-protocol.md), mapped in [`code`] once.
 
 use messaging::delivery::conversation::parse_conversation_id;
-use messaging::delivery::objects::{account_info, reactions_json};
+use messaging::delivery::objects::account_info;
 use messaging::delivery::OpBudget;
 use messaging::message::MsgFlag;
 use messaging::{Error, InvalidField, Messaging, OfficialAccountId, UserId};
@@ -213,7 +213,7 @@ async fn run(ctx: &Context<'_>, op: &str, d: Value) -> Result<Value, Refusal> {
             let a: MessageList = data(d)?;
             let acc = parse_conversation_id("conversationID", &a.conversation_id)?;
             let (messages, finished) = m.conversation_messages(user, &acc, a.count, a.last_msg_key.as_deref()).await?;
-            json!({ "messages": messages.iter().map(|x| x.to_json()).collect::<Vec<_>>(), "isFinished": finished })
+            json!({ "messages": messages.iter().map(|x| x.to_wire()).collect::<Vec<_>>(), "isFinished": finished })
         }
         "markConversationRead" => {
             let a: MarkRead = data(d)?;
@@ -224,7 +224,7 @@ async fn run(ctx: &Context<'_>, op: &str, d: Value) -> Result<Value, Refusal> {
             let a: SendMessage = data(d)?;
             let acc = parse_conversation_id("conversationID", &a.conversation_id)?;
             let message = m.send_as_subscriber(user, &acc, a.msg_body, a.cloud_custom_data, Some(ctx.origin.to_owned())).await?;
-            json!({ "message": message.to_json() })
+            json!({ "message": message.to_wire() })
         }
         "addMessageReaction" | "removeMessageReaction" => {
             let a: Reaction = data(d)?;
@@ -239,7 +239,7 @@ async fn run(ctx: &Context<'_>, op: &str, d: Value) -> Result<Value, Refusal> {
                 .message_reactions(user, &acc, &a.msg_key_list)
                 .await?
                 .into_iter()
-                .map(|(key, reactions)| json!({ "msgKey": key, "reactions": reactions_json(&reactions) }))
+                .map(|(key, reactions)| json!({ "msgKey": key, "reactions": reactions }))
                 .collect();
             json!({ "results": results })
         }

@@ -3,12 +3,11 @@
 //! kept in step (subscriptions, unread counts), and the reaction events gathered per message.
 
 use super::{total_frame, Frame, Hub, Sub, User};
-use crate::delivery::objects::{account_info, conversation_id, event_frame, reactions_json, ReactionCount};
+use crate::delivery::objects::{account_info, conversation_id, event_frame, Event, ReactionCount};
 use crate::delivery::writers::Outgoing;
 use crate::delivery::Change;
 use crate::message::MsgFlag;
 use crate::OfficialAccountId;
-use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -86,7 +85,7 @@ impl Hub {
                     return Ok(());
                 }
                 let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
-                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
+                let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
                 outgoing = self.lock().broadcast(account, &frame, Some(*seq), &self.writers);
             }
             Change::Message { account, user: Some(user), seq, origin } => {
@@ -96,13 +95,13 @@ impl Hub {
                 let Some(message) = self.m.direct_message(account, user, *seq).await? else { return Ok(()) };
                 let except =
                     origin.as_deref().and_then(|o| o.strip_prefix(&format!("{}:", self.m.node_id()))).and_then(|id| id.parse().ok());
-                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message.to_json() })).into();
+                let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
                 self.lock().send(user, &frame, except, &mut outgoing);
                 let sub = self.reload_sub(user, account).await?;
                 self.put_sub(user, account, sub, &mut outgoing);
             }
             Change::Live { account, user, message } => {
-                let frame: Frame = event_frame("onRecvNewMessage", json!({ "message": message })).into();
+                let frame: Frame = event_frame(&Event::NewMessage { message: message.clone() }).into();
                 match user {
                     // Online only, to the whole account: a broadcast like any other, not counted.
                     None => {
@@ -121,7 +120,7 @@ impl Hub {
             }
             Change::Recalled { account, user, key } => {
                 let frame: Frame =
-                    event_frame("onRecvMessageRevoked", json!({ "conversationID": conversation_id(account), "msgKey": key })).into();
+                    event_frame(&Event::MessageRevoked { conversation_id: conversation_id(account), msg_key: key.to_string() }).into();
                 match user {
                     Some(u) => {
                         self.lock().send(u, &frame, None, &mut outgoing);
@@ -157,17 +156,14 @@ impl Hub {
                 let info = self.m.account_from_storage(&id).await?;
                 for user in connected {
                     let Some(sub) = self.reload_sub(user, account).await? else { continue };
-                    let frame: Frame = event_frame(
-                        "onOfficialAccountSubscribed",
-                        json!({ "officialAccountInfo": account_info(&info, Some(&sub.state())) }),
-                    )
-                    .into();
+                    let frame: Frame =
+                        event_frame(&Event::Subscribed { official_account_info: account_info(&info, Some(&sub.state())) }).into();
                     self.lock().send(user, &frame, None, &mut outgoing);
                     self.put_sub(user, account, Some(sub), &mut outgoing);
                 }
             }
             Change::Unsubscribed { account, users } => {
-                let frame: Frame = event_frame("onOfficialAccountUnsubscribed", json!({ "officialAccountID": account })).into();
+                let frame: Frame = event_frame(&Event::Unsubscribed { official_account_id: account.to_string() }).into();
                 for user in users {
                     if self.is_connected(user) {
                         self.lock().send(user, &frame, None, &mut outgoing);
@@ -191,14 +187,12 @@ impl Hub {
                 let users = state.subscribers_here(account);
                 for u in users {
                     let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).map(Sub::state) else { continue };
-                    let frame: Frame =
-                        event_frame("onOfficialAccountInfoChanged", json!({ "officialAccountInfo": account_info(&info, Some(&sub)) }))
-                            .into();
+                    let frame: Frame = event_frame(&Event::InfoChanged { official_account_info: account_info(&info, Some(&sub)) }).into();
                     state.send(&u, &frame, None, &mut outgoing);
                 }
             }
             Change::AccountDeleted { account } => {
-                let frame: Frame = event_frame("onOfficialAccountDeleted", json!({ "officialAccountID": account })).into();
+                let frame: Frame = event_frame(&Event::AccountDeleted { official_account_id: account.to_string() }).into();
                 let users = self.lock().subscribers_here(account);
                 for u in users {
                     self.lock().send(&u, &frame, None, &mut outgoing);
@@ -248,9 +242,8 @@ impl Hub {
                         reacted_by_me: me.is_some_and(|me| mine.iter().any(|(u, mr)| u == me && mr == r)),
                     })
                     .collect();
-                let data: Value =
-                    json!({ "conversationID": conversation_id(&account), "msgKey": key, "reactions": reactions_json(&reactions) });
-                event_frame("onMessageReactionsChanged", data).into()
+                event_frame(&Event::ReactionsChanged { conversation_id: conversation_id(&account), msg_key: key.to_string(), reactions })
+                    .into()
             };
             let shared = frame_for(None);
             let reacted: HashSet<&str> = mine.iter().map(|(u, _)| u.as_str()).collect();

@@ -17,7 +17,7 @@
 //! Here: the connections and their indexes. What each change becomes is in `changes`.
 
 use super::conversation::SubscriptionRow;
-use super::objects::{event_frame, SubscriptionState};
+use super::objects::{console_frame, event_frame, Event, SubscriptionState};
 use super::writers::{Outgoing, Write, Writers};
 use super::{Change, Keepalive};
 use crate::message::MsgFlag;
@@ -242,7 +242,7 @@ impl State {
 }
 
 fn total_frame(total: i64) -> Frame {
-    event_frame("onTotalUnreadMessageCountChanged", json!({ "totalUnreadCount": total })).into()
+    event_frame(&Event::TotalUnreadChanged { total_unread_count: total }).into()
 }
 
 /// (account, conversation user (None: a broadcast), msgKey) → users whose reaction changed.
@@ -435,7 +435,7 @@ impl Hub {
         };
         let state = self.lock();
         let Some(list) = state.watchers.get(account) else { return };
-        let frame: Frame = event_frame("inboxChanged", json!({ "subscriber": subscriber })).into();
+        let frame: Frame = console_frame("inboxChanged", json!({ "subscriber": subscriber })).into();
         for h in list {
             if !h.out.push(&[&frame]) {
                 h.dropped.notify_one();

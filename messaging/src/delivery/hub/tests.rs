@@ -126,7 +126,18 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
     assert_eq!(hub.connection_counts(), (kept.len(), kept.len()), "the connections behind are dropped");
 
     // An online-only broadcast to the account goes out the same way: once to each, no new total.
-    let live = json!({ "msgKey": "live-key", "elements": [] });
+    let live = crate::delivery::objects::WireMessage {
+        msg_key: "live-key".into(),
+        conversation_id: crate::delivery::objects::conversation_id(id.as_str()),
+        official_account_id: id.as_str().to_owned(),
+        sender: id.as_str().to_owned(),
+        is_broadcast: true,
+        time: 1,
+        msg_body: json!([]),
+        cloud_custom_data: String::new(),
+        is_revoked: false,
+        reactions: vec![],
+    };
     hub.apply(&Change::Live { account: id.as_str().to_owned(), user: None, message: live }).await.unwrap();
     for k in &kept {
         let frames = k.0.lock().unwrap();
