@@ -2,11 +2,11 @@
 
 use super::envelope::RestError;
 use super::official_accounts::account_id;
-use super::Payload;
+use super::{answer, Payload};
 use messaging::broadcasts::{online_only_for_flag, NewBroadcast, Recall};
 use messaging::message::{MsgBody, SendControls};
 use messaging::{InvalidField, Messaging, OfficialAccountId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 #[derive(Deserialize)]
@@ -54,7 +54,14 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
         })
         .await
         .map_err(|e| RestError::for_message_command(e, true))?;
-    Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))
+    answer(Sent { msg_time: sent.msg_time, msg_key: sent.msg_key })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Sent {
+    msg_time: i64,
+    msg_key: String,
 }
 
 #[derive(Deserialize)]
@@ -77,31 +84,55 @@ pub async fn official_account_msg_get_simple(m: &Messaging, req: MsgGetSimple) -
         return Err(InvalidField::new("WithRecalledMsg", "must be 0 or 1").into());
     }
     let page = m.broadcast_history(&account, count, req.last_msg_key.as_deref(), req.with_recalled_msg == 1).await?;
-    let list: Vec<Value> = page
+    let rsp_msg_list = page
         .messages
         .iter()
         .map(|b| {
             let recalled = b.recalled_at.is_some();
-            json!({
-                "From_Account": account.as_str(),
-                "MsgKey": b.msg_key(),
-                "MsgSeq": b.seq,
-                "MsgRandom": b.random,
-                "MsgTimeStamp": b.msg_time,
+            HistoryItem {
+                from_account: account.as_str(),
+                msg_key: b.msg_key(),
+                msg_seq: b.seq,
+                msg_random: b.random,
+                msg_time_stamp: b.msg_time,
                 // A recalled message keeps its place but not its content.
-                "MsgBody": if recalled { json!([]) } else { b.body_json() },
-                "CloudCustomData": if recalled { String::new() } else { b.cloud_custom_data.clone() },
-                "IsPlaceMsg": if recalled { 2 } else { 0 },
-            })
+                msg_body: if recalled { json!([]) } else { b.body_json() },
+                cloud_custom_data: if recalled { String::new() } else { b.cloud_custom_data.clone() },
+                is_place_msg: if recalled { 2 } else { 0 },
+            }
         })
         .collect();
-    let last_key = page.messages.last().map(|b| b.msg_key()).unwrap_or_default();
-    Ok(Map::from_iter([
-        ("Official_Account".to_string(), json!(account.as_str())),
-        ("IsFinished".to_string(), json!(u8::from(page.finished))),
-        ("LastMsgKey".to_string(), json!(last_key)),
-        ("RspMsgList".to_string(), json!(list)),
-    ]))
+    answer(History {
+        official_account: account.as_str(),
+        is_finished: u8::from(page.finished),
+        last_msg_key: page.messages.last().map(|b| b.msg_key()).unwrap_or_default(),
+        rsp_msg_list,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct History<'a> {
+    #[serde(rename = "Official_Account")]
+    official_account: &'a str,
+    is_finished: u8,
+    last_msg_key: String,
+    rsp_msg_list: Vec<HistoryItem<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct HistoryItem<'a> {
+    #[serde(rename = "From_Account")]
+    from_account: &'a str,
+    msg_key: String,
+    msg_seq: i64,
+    msg_random: i64,
+    msg_time_stamp: i64,
+    msg_body: Value,
+    cloud_custom_data: String,
+    /// 2 for a recalled message (it keeps its place, not its content), else 0.
+    is_place_msg: u8,
 }
 
 #[derive(Deserialize)]
@@ -126,7 +157,21 @@ pub async fn official_account_msg_recall(m: &Messaging, req: MsgRecall) -> Paylo
     let keys: Vec<String> = req.keys.into_iter().map(|k| k.msg_key).collect();
     // Tencent gives recall its own code for a missing account.
     let results = m.recall_broadcasts(&account, &keys, &req.reason).await.map_err(|e| RestError::for_message_command(e, false))?;
-    let list: Vec<Value> =
-        keys.iter().zip(results).map(|(k, r)| json!({ "MsgKey": k, "RetCode": if r == Recall::Done { 0 } else { 10030 } })).collect();
-    Ok(Map::from_iter([("RecallRetList".to_string(), json!(list))]))
+    let recall_ret_list =
+        keys.iter().zip(results).map(|(k, r)| RecallResult { msg_key: k, ret_code: if r == Recall::Done { 0 } else { 10030 } }).collect();
+    answer(Recalled { recall_ret_list })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Recalled<'a> {
+    recall_ret_list: Vec<RecallResult<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RecallResult<'a> {
+    msg_key: &'a str,
+    /// 0 recalled, 10030 not found.
+    ret_code: u32,
 }

@@ -34,6 +34,16 @@ pub fn router() -> Router<AppState> {
 
 type Payload = Result<Map<String, Value>, RestError>;
 
+/// A command's answer, from its `Serialize` type (fields spelled as Tencent does by serde
+/// attributes, so a misspelt one is a compile-time rename, not a string in a map).
+fn answer(payload: impl serde::Serialize) -> Payload {
+    match serde_json::to_value(payload) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(RestError::Core(messaging::Error::Internal("an answer is not a JSON object".into()))),
+        Err(e) => Err(RestError::Core(messaging::Error::Internal(format!("an answer could not be serialized: {e}")))),
+    }
+}
+
 /// The largest request body read (Tencent's limit too); a larger one is refused with 60003.
 pub const BODY_MAX_BYTES: usize = 2 * 1024 * 1024;
 
