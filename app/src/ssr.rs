@@ -30,7 +30,7 @@ pub async fn resolve_session(messaging: &Messaging, session: &Session) -> messag
     let Some(session_id) = session.get::<String>(SESSION_KEY).await.ok().flatten() else {
         return Ok(None);
     };
-    match messaging.console_session_user(&session_id).await? {
+    match messaging.console().console_session_user(&session_id).await? {
         Some(user) => Ok(Some(SignedIn { user, session_id })),
         None => {
             let _ = session.flush().await;
@@ -49,7 +49,7 @@ pub async fn start_session(
     user_agent: &str,
     how: &str,
 ) -> Result<(), ConsoleError> {
-    let id = messaging.open_console_session(user, address, user_agent, how).await?;
+    let id = messaging.console().open_console_session(user, address, user_agent, how).await?;
     session.cycle_id().await.map_err(|e| ConsoleError::Server(e.to_string()))?;
     session.insert(SESSION_KEY, &id).await.map_err(|e| ConsoleError::Server(e.to_string()))
 }
@@ -114,6 +114,6 @@ pub async fn allowed(
     account: Option<&messaging::OfficialAccountId>,
 ) -> Result<(ConsoleState, ConsoleUser), ConsoleError> {
     let (state, user) = signed_in().await?;
-    state.messaging.authorize(&user, action, account).await?;
+    state.messaging.console().authorize(&user, action, account).await?;
     Ok((state, user))
 }

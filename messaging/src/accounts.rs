@@ -166,7 +166,7 @@ impl Messaging {
         let sql = format!("select {ACCOUNT_COLUMNS} from official_account where account_id = $1 and destroyed_at is null");
         let account = sqlx::query_as::<_, AccountRow>(&sql)
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .map(AccountRow::into_account)
             .ok_or_else(|| Error::AccountNotFound(id.to_string()))?;
@@ -188,7 +188,7 @@ impl Messaging {
             .bind(search.trim())
             .bind(contains_pattern(search.trim()))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         Ok(rows.into_iter().map(AccountRow::into_account).collect())
     }
@@ -275,7 +275,7 @@ impl Messaging {
     pub async fn accounts_of_owner(&self, owner: &UserId) -> Result<Vec<OfficialAccount>> {
         let sql =
             format!("select {ACCOUNT_COLUMNS} from official_account where owner_account = $1 and destroyed_at is null order by created_at");
-        let rows = sqlx::query_as::<_, AccountRow>(&sql).bind(owner.as_str()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query_as::<_, AccountRow>(&sql).bind(owner.as_str()).fetch_all(&self.store.pool).await?;
         Ok(rows.into_iter().map(AccountRow::into_account).collect())
     }
 }

@@ -213,7 +213,7 @@ mod recording {
             .bind(query.account.as_deref().unwrap_or(""))
             .bind(query.before.unwrap_or(i64::MAX))
             .bind(query.limit.clamp(1, AUDIT_PAGE_MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
             Ok(rows
                 .into_iter()
@@ -224,7 +224,7 @@ mod recording {
         /// Records one event on its own (a change with no transaction of its own, such as revealing
         /// the secret key).
         pub async fn audit(&self, action: AuditAction, account: Option<&str>, detail: &str) -> Result<()> {
-            let mut conn = self.pool.acquire().await?;
+            let mut conn = self.store.pool.acquire().await?;
             record(&mut conn, action, account, detail).await
         }
     }

@@ -263,7 +263,7 @@ impl Messaging {
         .bind(before_seq)
         .bind(i64::from(with_recalled))
         .bind(count + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let finished = rows.len() as i64 <= count;
         rows.truncate(count as usize);
@@ -280,7 +280,7 @@ impl Messaging {
         .bind(account.as_str())
         .bind(seq)
         .bind(time)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?)
     }
 

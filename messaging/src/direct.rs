@@ -309,7 +309,7 @@ impl Messaging {
         .bind(min_time)
         .bind(max_time)
         .bind(count + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let complete = rows.len() as i64 <= count;
         rows.truncate(count as usize);

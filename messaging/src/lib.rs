@@ -10,7 +10,9 @@
 //! * with the `backend` feature (everything below needs a database):
 //!   * `store`: opening SQLite or PostgreSQL and migrating it.
 //!   * `accounts`, `users`: official accounts and imported users.
-//!   * `console`: console users, passwords and one-time sign-in links.
+//!   * `console`: console users, roles, sessions, passwords and one-time sign-in links, behind
+//!     an area handle of its own ([`Console`], from [`Messaging::console`]) that owns its state
+//!     (the sign-in throttle) and holds only the store and the settings in force.
 //!   * `settings`: the app's REST identity.
 //!   * [`subscribers`]: who follows an account (counter kept with the rows); concurrent adds
 //!     to one account share a transaction (`subscribe_group`).
@@ -90,7 +92,7 @@ pub use console::users::rate_password;
 #[cfg(feature = "backend")]
 pub use console::users::NEW_PASSWORD_MIN_CHARS;
 #[cfg(feature = "backend")]
-pub use console::{Allowed, ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_OWNER};
+pub use console::{Allowed, Console, ConsoleUser, FREE_FAILURES, MAX_LOCK_SECS, PLATFORM_OWNER};
 #[cfg(feature = "backend")]
 pub use media::MediaLimits;
 #[cfg(feature = "backend")]
@@ -104,11 +106,19 @@ pub use store::Backend;
 pub use users::{Deleted, NewUser};
 
 /// The handle the `server` and `app` crates hold. Cloning it is cheap: the pool is shared.
+///
+/// It is becoming a composition of area handles, each owning its state and reaching the others
+/// only through what it is given: `console()` is the first. The rest of the areas are still
+/// methods of `Messaging` itself; a new area (insights, public pages, polls) gets a handle of its
+/// own the way `console` has one, and what spans areas (the accounts a console user may see)
+/// stays on `Messaging`.
 #[cfg(feature = "backend")]
 #[derive(Clone)]
 pub struct Messaging {
-    pool: sqlx::AnyPool,
-    backend: Backend,
+    /// The database, shared with every area's handle.
+    store: store::Store,
+    /// Console users, roles, sessions and sign-ins ([`Messaging::console`]).
+    console: console::Console,
     /// The settings and keys in force on this node (`settings`), shared by every clone.
     live: std::sync::Arc<settings::Live>,
     /// Shared by every clone, so all front doors count against the same windows.
@@ -118,8 +128,6 @@ pub struct Messaging {
     account_cache: std::sync::Arc<accounts::AccountCache>,
     /// `add_subscriber` calls waiting to share a transaction, per account.
     add_queue: std::sync::Arc<subscribe_group::AddQueue>,
-    /// Hashing permits and failure counts of console sign-ins.
-    sign_in_throttle: std::sync::Arc<console::SignInThrottle>,
     /// When webhook events and push batches are given up on.
     delivery: webhooks::DeliveryPolicy,
     /// This process, as the holder of worker leases.
@@ -147,15 +155,16 @@ impl Messaging {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Self> {
         let (pool, backend) = store::open(url).await?;
+        let store = store::Store { pool, backend };
+        let live: std::sync::Arc<settings::Live> = Default::default();
         Ok(Self {
-            pool,
-            backend,
-            live: Default::default(),
+            console: console::Console::new(store.clone(), live.clone()),
+            store,
+            live,
             windows: Default::default(),
             webhooks: std::sync::Arc::new(webhooks::Webhooks::new()),
             account_cache: Default::default(),
             add_queue: Default::default(),
-            sign_in_throttle: Default::default(),
             delivery: Default::default(),
             node_id: {
                 use rand::distributions::{Alphanumeric, DistString};
@@ -204,27 +213,26 @@ impl Messaging {
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.store.backend
     }
 
-    /// Starts a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and then writes fails with
-    /// SQLITE_BUSY_SNAPSHOT when another writer committed in between, which busy_timeout cannot
-    /// help. Every writing transaction starts here.
+    /// Starts a transaction that will write ([`store::Store::begin_write`]).
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        self.store.begin_write().await
+    }
+
+    /// Console users, roles, sessions and sign-ins: who may use the console and what they may do.
+    pub fn console(&self) -> &console::Console {
+        &self.console
     }
 
     /// Table → column names of Herald's own tables, sorted; the schema test compares backends.
     #[cfg(feature = "testing")]
     pub async fn schema(&self) -> Result<Vec<(String, Vec<String>)>> {
-        store::schema(&self.pool, self.backend).await
+        store::schema(&self.store.pool, self.store.backend).await
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.store.pool.close().await;
     }
 }

@@ -315,7 +315,7 @@ impl Messaging {
     /// A stored image's content type and bytes, if `hash` is one with that format.
     pub async fn media(&self, hash: &str, format: ImageFormat) -> Result<Option<Vec<u8>>> {
         let row: Option<(String, Vec<u8>)> =
-            sqlx::query_as("select content_type, bytes from media where hash = $1").bind(hash).fetch_optional(&self.pool).await?;
+            sqlx::query_as("select content_type, bytes from media where hash = $1").bind(hash).fetch_optional(&self.store.pool).await?;
         Ok(row.filter(|(content_type, _)| content_type == format.content_type()).map(|(_, bytes)| bytes))
     }
 }

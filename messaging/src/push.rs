@@ -122,7 +122,7 @@ impl Messaging {
         )
         .bind(at)
         .bind(at + LEASE_SECS)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let Some(job) = job else {
             return Ok(false);
@@ -138,7 +138,7 @@ impl Messaging {
             .bind(&job.account_id)
             .bind(&job.subscriber_account)
             .bind(job.seq)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
         } else {
             sqlx::query_as(
@@ -148,7 +148,7 @@ impl Messaging {
             )
             .bind(&job.account_id)
             .bind(job.seq)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
         };
         let Some(pushed) = pushed else {
@@ -166,7 +166,7 @@ impl Messaging {
         .bind(pushed.msg_time)
         .bind(PUSH_BATCH_MAX)
         .bind(&job.subscriber_account)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let Some((last,)) = to.last().cloned() else {
             return self.finish_push_job(job.job_id).await;
@@ -183,7 +183,7 @@ impl Messaging {
             sqlx::query("update push_job set after_subscriber = $2, lease_until = 0 where job_id = $1")
                 .bind(job.job_id)
                 .bind(&last)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
             return Ok(true);
         }
@@ -214,7 +214,7 @@ impl Messaging {
                 sqlx::query("update push_job set attempts = attempts + 1, dead_at = $2, lease_until = 0 where job_id = $1")
                     .bind(job.job_id)
                     .bind(self.clock.now())
-                    .execute(&self.pool)
+                    .execute(&self.store.pool)
                     .await?;
                 tracing::warn!(job = job.job_id, attempts = job.attempts + 1, "a push job was given up on and moved to the dead letters");
                 return Ok(true);
@@ -222,7 +222,7 @@ impl Messaging {
             sqlx::query("update push_job set attempts = attempts + 1, next_attempt_at = $2, lease_until = 0 where job_id = $1")
                 .bind(job.job_id)
                 .bind(self.clock.now() + backoff_secs(job.attempts))
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
             return Ok(true);
         }
@@ -235,19 +235,19 @@ impl Messaging {
         )
         .bind(job.job_id)
         .bind(&last)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(true)
     }
 
     async fn finish_push_job(&self, job_id: i64) -> Result<bool> {
-        sqlx::query("delete from push_job where job_id = $1").bind(job_id).execute(&self.pool).await?;
+        sqlx::query("delete from push_job where job_id = $1").bind(job_id).execute(&self.store.pool).await?;
         Ok(true)
     }
 
     /// Push jobs not yet finished (for tests and the console).
     pub async fn pending_push_jobs(&self) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("select count(*) from push_job where dead_at is null").fetch_one(&self.pool).await?;
+        let (n,): (i64,) = sqlx::query_as("select count(*) from push_job where dead_at is null").fetch_one(&self.store.pool).await?;
         Ok(n)
     }
 }

@@ -227,7 +227,7 @@ impl Messaging {
             .bind(&after_user)
             .bind(limit + 1)
             .bind(prefix)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
@@ -240,7 +240,7 @@ impl Messaging {
 
     pub async fn subscriber(&self, account: &OfficialAccountId, user: &UserId) -> Result<Option<Subscriber>> {
         let sql = format!("select {SUBSCRIBER_COLUMNS} from subscription where account_id = $1 and subscriber_account = $2");
-        Ok(sqlx::query_as(&sql).bind(account.as_str()).bind(user.as_str()).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql).bind(account.as_str()).bind(user.as_str()).fetch_optional(&self.store.pool).await?)
     }
 
     pub async fn modify_subscriber(&self, account: &OfficialAccountId, user: &UserId, change: &SubscriberChange) -> Result<()> {
@@ -279,7 +279,7 @@ impl Messaging {
              where s.subscriber_account = $1 and a.destroyed_at is null",
         )
         .bind(user.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.store.pool)
         .await?;
         // The subscription rows come with the page; the accounts from the account cache.
         let sql = format!(
@@ -294,7 +294,7 @@ impl Messaging {
             #[sqlx(flatten)]
             subscriber: Subscriber,
         }
-        let rows: Vec<Subscribed> = sqlx::query_as(&sql).bind(user.as_str()).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let rows: Vec<Subscribed> = sqlx::query_as(&sql).bind(user.as_str()).bind(limit).bind(offset).fetch_all(&self.store.pool).await?;
         let mut accounts = Vec::with_capacity(rows.len());
         for row in rows {
             let id = OfficialAccountId::parse("Official_Account", &row.account_id).map_err(Error::MalformedAccountId)?;
@@ -331,8 +331,8 @@ impl Messaging {
         // it goes. Seeded at once, the log holds them all, and whichever request commits next
         // would copy them into the database (SQLite checkpoints on commit): do it here, before
         // anything is measured.
-        if self.backend() == crate::store::Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        if self.store.backend == crate::store::Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.store.pool).await?;
         }
         Ok(())
     }

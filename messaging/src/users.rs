@@ -54,7 +54,7 @@ impl Messaging {
         .bind(&user.nick)
         .bind(&user.face_url)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
     }
@@ -73,13 +73,13 @@ impl Messaging {
         for id in ids {
             insert = insert.bind(id.as_str());
         }
-        insert.execute(&self.pool).await?;
+        insert.execute(&self.store.pool).await?;
         Ok(())
     }
 
     pub async fn user_exists(&self, id: &UserId) -> Result<bool> {
         let found: Option<(String,)> =
-            sqlx::query_as("select user_id from app_user where user_id = $1").bind(id.as_str()).fetch_optional(&self.pool).await?;
+            sqlx::query_as("select user_id from app_user where user_id = $1").bind(id.as_str()).fetch_optional(&self.store.pool).await?;
         Ok(found.is_some())
     }
 
@@ -95,7 +95,7 @@ impl Messaging {
     pub async fn delete_users(&self, ids: &[UserId]) -> Result<Vec<Deleted>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let done = sqlx::query("delete from app_user where user_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+            let done = sqlx::query("delete from app_user where user_id = $1").bind(id.as_str()).execute(&self.store.pool).await?;
             out.push(if done.rows_affected() == 1 { Deleted::Yes } else { Deleted::NotImported });
         }
         Ok(out)

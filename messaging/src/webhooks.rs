@@ -343,7 +343,7 @@ impl Messaging {
         .bind(&*self.node_id)
         .bind(at + WORKER_LEASE_SECS)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         let held = taken.rows_affected() == 1;
         self.webhooks.lease_until.store(if held { at + WORKER_LEASE_SECS } else { 0 }, Ordering::Relaxed);
@@ -365,7 +365,7 @@ impl Messaging {
     /// restarted, takes over at once instead of after the lease runs out.
     pub async fn release_leases(&self) -> Result<()> {
         self.webhooks.lease_until.store(0, std::sync::atomic::Ordering::Relaxed);
-        sqlx::query("delete from worker_lease where holder = $1").bind(&*self.node_id).execute(&self.pool).await?;
+        sqlx::query("delete from worker_lease where holder = $1").bind(&*self.node_id).execute(&self.store.pool).await?;
         Ok(())
     }
 
@@ -374,7 +374,7 @@ impl Messaging {
         let head: Vec<(i64, String, String, i64, i64, String, i64)> = sqlx::query_as(
             "select event_id, command, body, attempts, next_attempt_at, client_ip, created_at from webhook_outbox order by event_id limit 50",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let mut progressed = false;
         for (event_id, command, body, attempts, next_attempt_at, client_ip, created_at) in head {
@@ -382,7 +382,7 @@ impl Messaging {
                 break;
             }
             if self.webhooks.post(&command, &body, AFTER_TIMEOUT, Some(event_id), &client_ip).await.is_some() {
-                sqlx::query("delete from webhook_outbox where event_id = $1").bind(event_id).execute(&self.pool).await?;
+                sqlx::query("delete from webhook_outbox where event_id = $1").bind(event_id).execute(&self.store.pool).await?;
                 progressed = true;
             } else if self.delivery.gives_up(attempts + 1, created_at, self.clock.now()) {
                 self.bury_webhook(event_id, attempts + 1).await?;
@@ -392,7 +392,7 @@ impl Messaging {
                 sqlx::query("update webhook_outbox set attempts = attempts + 1, next_attempt_at = $2 where event_id = $1")
                     .bind(event_id)
                     .bind(self.clock.now() + backoff)
-                    .execute(&self.pool)
+                    .execute(&self.store.pool)
                     .await?;
                 break;
             }
@@ -424,13 +424,13 @@ impl Messaging {
         let webhooks = sqlx::query_as(
             "select event_id, command, attempts, created_at, dead_at from webhook_dead_letter order by dead_at desc, event_id desc limit 200",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let pushes = sqlx::query_as(
             "select job_id, account_id, seq, batches_sent, attempts, dead_at from push_job where dead_at is not null \
              order by dead_at desc, job_id desc limit 200",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         Ok((webhooks, pushes))
     }
@@ -465,7 +465,7 @@ impl Messaging {
 
     /// Events not yet delivered (for tests and the console).
     pub async fn pending_webhooks(&self) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("select count(*) from webhook_outbox").fetch_one(&self.pool).await?;
+        let (n,): (i64,) = sqlx::query_as("select count(*) from webhook_outbox").fetch_one(&self.store.pool).await?;
         Ok(n)
     }
 }

@@ -191,24 +191,24 @@ async fn users_are_imported_checked_and_deleted() {
 #[tokio::test]
 async fn the_environment_password_creates_the_owner_once_and_never_reverts_a_change() {
     on_each_backend(|m| async move {
-        assert_eq!(m.ensure_platform_owner(Some("s3cret-password")).await.unwrap(), None);
-        let who = m.sign_in("admin", "s3cret-password", "10.0.0.1").await.unwrap();
+        assert_eq!(m.console().ensure_platform_owner(Some("s3cret-password")).await.unwrap(), None);
+        let who = m.console().sign_in("admin", "s3cret-password", "10.0.0.1").await.unwrap();
         assert_eq!(who.role, messaging::Role::PlatformOwner);
-        let wrong = m.sign_in("admin", "nope", "10.0.0.1").await.unwrap_err().to_string();
-        let nobody = m.sign_in("nobody", "s3cret-password", "10.0.0.1").await.unwrap_err().to_string();
+        let wrong = m.console().sign_in("admin", "nope", "10.0.0.1").await.unwrap_err().to_string();
+        let nobody = m.console().sign_in("nobody", "s3cret-password", "10.0.0.1").await.unwrap_err().to_string();
         assert_eq!(wrong, nobody, "the same answer whatever was wrong");
         // Changed in the console, then a restart with the old environment password: kept.
-        m.change_console_password("admin", "s3cret-password", "violet-tandem-quarry-42", "10.0.0.1").await.unwrap();
-        m.ensure_platform_owner(Some("s3cret-password")).await.unwrap();
-        assert!(m.sign_in("admin", "s3cret-password", "10.0.0.1").await.is_err());
-        assert!(m.sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_ok());
+        m.console().change_console_password("admin", "s3cret-password", "violet-tandem-quarry-42", "10.0.0.1").await.unwrap();
+        m.console().ensure_platform_owner(Some("s3cret-password")).await.unwrap();
+        assert!(m.console().sign_in("admin", "s3cret-password", "10.0.0.1").await.is_err());
+        assert!(m.console().sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_ok());
         // A change needs the current password.
-        let e = m.change_console_password("admin", "wrong-current", "another-password", "10.0.0.1").await.unwrap_err();
+        let e = m.console().change_console_password("admin", "wrong-current", "another-password", "10.0.0.1").await.unwrap_err();
         assert_eq!(e.field(), Some("current_password"), "{e}");
         // A lost password: reset, and the printed link signs in once.
-        let token = m.reset_console_password("admin").await.unwrap();
-        assert!(m.sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_err(), "the old password is gone");
-        assert_eq!(m.redeem_sign_in_token(&token).await.unwrap().username, "admin");
+        let token = m.console().reset_console_password("admin").await.unwrap();
+        assert!(m.console().sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_err(), "the old password is gone");
+        assert_eq!(m.console().redeem_sign_in_token(&token).await.unwrap().username, "admin");
     })
     .await;
 }
@@ -216,22 +216,23 @@ async fn the_environment_password_creates_the_owner_once_and_never_reverts_a_cha
 #[tokio::test]
 async fn without_a_password_a_one_time_link_signs_in_once() {
     on_each_backend(|m| async move {
-        let older = m.ensure_platform_owner(None).await.unwrap().expect("a first start without password prints a link");
-        let token = m.ensure_platform_owner(None).await.unwrap().expect("a second start prints a new link");
-        assert!(m.redeem_sign_in_token(&older).await.is_err(), "a new link revokes the older one");
-        assert!(m.sign_in("admin", "", "10.0.0.1").await.is_err(), "no password works before one is set");
-        let unused = m.issue_sign_in_token("admin").await.unwrap();
-        let token = if m.redeem_sign_in_token(&token).await.is_ok() { panic!("issuing a link revokes older ones") } else { unused };
-        assert_eq!(m.redeem_sign_in_token(&token).await.unwrap().username, "admin");
-        assert!(m.redeem_sign_in_token(&token).await.is_err(), "a link works once");
-        assert!(m.redeem_sign_in_token("made-up").await.is_err());
-        let weak = m.change_console_password("admin", "", "password1234", "10.0.0.1").await.unwrap_err();
+        let older = m.console().ensure_platform_owner(None).await.unwrap().expect("a first start without password prints a link");
+        let token = m.console().ensure_platform_owner(None).await.unwrap().expect("a second start prints a new link");
+        assert!(m.console().redeem_sign_in_token(&older).await.is_err(), "a new link revokes the older one");
+        assert!(m.console().sign_in("admin", "", "10.0.0.1").await.is_err(), "no password works before one is set");
+        let unused = m.console().issue_sign_in_token("admin").await.unwrap();
+        let token =
+            if m.console().redeem_sign_in_token(&token).await.is_ok() { panic!("issuing a link revokes older ones") } else { unused };
+        assert_eq!(m.console().redeem_sign_in_token(&token).await.unwrap().username, "admin");
+        assert!(m.console().redeem_sign_in_token(&token).await.is_err(), "a link works once");
+        assert!(m.console().redeem_sign_in_token("made-up").await.is_err());
+        let weak = m.console().change_console_password("admin", "", "password1234", "10.0.0.1").await.unwrap_err();
         assert_eq!(weak.field(), Some("password"), "12 characters and a zxcvbn score of 3: {weak}");
-        let spare = m.issue_sign_in_token("admin").await.unwrap();
-        m.change_console_password("admin", "", "violet-tandem-quarry-42", "10.0.0.1").await.unwrap();
-        assert!(m.redeem_sign_in_token(&spare).await.is_err(), "setting a password revokes links");
-        assert!(m.sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_ok());
-        assert_eq!(m.ensure_platform_owner(None).await.unwrap(), None, "no new link once a password exists");
+        let spare = m.console().issue_sign_in_token("admin").await.unwrap();
+        m.console().change_console_password("admin", "", "violet-tandem-quarry-42", "10.0.0.1").await.unwrap();
+        assert!(m.console().redeem_sign_in_token(&spare).await.is_err(), "setting a password revokes links");
+        assert!(m.console().sign_in("admin", "violet-tandem-quarry-42", "10.0.0.1").await.is_ok());
+        assert_eq!(m.console().ensure_platform_owner(None).await.unwrap(), None, "no new link once a password exists");
     })
     .await;
 }
@@ -403,12 +404,12 @@ async fn posts_due_now(m: &Messaging, account: &OfficialAccountId, n: usize, nod
     for i in 0..n {
         let content = PostContent { kind: PostKind::Text, body: format!("scheduled {i}"), images: vec![] };
         let post = m.save_post(account, None, &content, "editor").await.unwrap();
-        m.schedule_post(account, &post.id, Some(m.now() + 1)).await.unwrap();
+        m.schedule_post(account, &post.id, Some(m.now() + 5)).await.unwrap();
         ids.push(post.id);
     }
     // Due: every node's clock moves past the time, nobody sleeps.
     for node in nodes {
-        node.advance_clock(2);
+        node.advance_clock(10);
     }
     ids
 }
@@ -422,11 +423,11 @@ async fn only_the_platform_owner_may_act_until_accounts_are_assigned() {
         let owner = ConsoleUser { username: "admin".into(), role: Role::PlatformOwner };
         let editor = ConsoleUser { username: "ed".into(), role: Role::Editor };
         for action in [Action::ManageApp, Action::ManageAccount, Action::Publish, Action::View] {
-            assert!(m.authorize(&owner, action, Some(&id)).await.is_ok(), "{action:?}");
+            assert!(m.console().authorize(&owner, action, Some(&id)).await.is_ok(), "{action:?}");
         }
-        let refused = m.authorize(&editor, Action::Publish, Some(&id)).await.unwrap_err();
+        let refused = m.console().authorize(&editor, Action::Publish, Some(&id)).await.unwrap_err();
         assert!(matches!(refused, Error::Forbidden(ref s) if s == "Your role cannot publish for this official account."), "{refused}");
-        assert!(m.authorize(&editor, Action::ManageApp, None).await.is_err());
+        assert!(m.console().authorize(&editor, Action::ManageApp, None).await.is_err());
     })
     .await;
 }

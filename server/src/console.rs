@@ -145,7 +145,7 @@ pub async fn redeem_sign_in_link(
     let token = req.uri().path().trim_start_matches("/sign-in/").to_owned();
     let address = crate::layers::peer_ip(&req);
     let agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    match state.messaging.redeem_sign_in_token(&token).await {
+    match state.messaging.console().redeem_sign_in_token(&token).await {
         Ok(user) => match app::start_session(&state.messaging, &session, &user, &address, agent, "one-time link").await {
             Ok(()) => Redirect::to("/settings").into_response(),
             Err(e) => {

@@ -63,7 +63,7 @@ async fn upload(
         Some(Ok(id)) => Some(id),
         Some(Err(_)) => return refusal(StatusCode::BAD_REQUEST, "The account in the upload's address is not an official account ID."),
     };
-    let allowed = match state.messaging.authorize_upload(&user, purpose, account.as_ref()).await {
+    let allowed = match state.messaging.console().authorize_upload(&user, purpose, account.as_ref()).await {
         Ok(allowed) => allowed,
         Err(messaging::Error::Forbidden(why)) => return refusal(StatusCode::FORBIDDEN, &why),
         Err(e) => {

@@ -65,6 +65,7 @@ impl Application {
         let addr = listener.local_addr()?;
 
         let sign_in_path = messaging
+            .console()
             .ensure_platform_owner(config.admin_password.as_ref().map(Secret::expose))
             .await?
             .map(|token| format!("/sign-in/{token}"));

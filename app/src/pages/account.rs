@@ -20,7 +20,7 @@ pub async fn account_overview(id: String) -> Result<OfficialAccount, ConsoleErro
 pub async fn account_permissions(id: String) -> Result<messaging::Permissions, ConsoleError> {
     let id = crate::ssr::account_id(&id)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::View, Some(&id)).await?;
-    Ok(state.messaging.permissions(&user, &id).await?)
+    Ok(state.messaging.console().permissions(&user, &id).await?)
 }
 
 /// The signed-in user's [`messaging::Permissions`] on the current page's account. Fetched once
@@ -67,12 +67,13 @@ pub async fn account_people(id: String) -> Result<People, ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;
     let people = state
         .messaging
+        .console()
         .people_of_account(&id)
         .await?
         .into_iter()
         .map(|(u, role, owner)| (u, role.label().to_owned(), if owner { "Owner" } else { "Assigned" }.to_owned()))
         .collect();
-    Ok(People { people, assignable: state.messaging.assignable_users().await? })
+    Ok(People { people, assignable: state.messaging.console().assignable_users().await? })
 }
 
 /// Assigns an editor or viewer to the account, or (`assign` false) takes it away.
@@ -80,7 +81,8 @@ pub async fn account_people(id: String) -> Result<People, ConsoleError> {
 pub async fn assign_person(id: String, username: String, assign: bool) -> Result<(), ConsoleError> {
     let id = crate::ssr::account_id(&id)?;
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageAccount, Some(&id)).await?;
-    state.messaging.assign_to_account(&id, username.trim(), assign).await?;
+    let account = state.messaging.account(&id).await?;
+    state.messaging.console().assign_to_account(&account, username.trim(), assign).await?;
     tracing::info!(account = %id, by = %user.username, person = %username, assign, "account access changed");
     Ok(())
 }

@@ -68,7 +68,7 @@ pub async fn save_account(form: AccountForm) -> Result<OfficialAccount, ConsoleE
             // An account owner who creates an account owns it (the platform owner owns all).
             if user.role != messaging::Role::PlatformOwner {
                 let id = crate::ssr::account_id(&created.id)?;
-                m.grant_ownership(&user.username, &id).await?;
+                m.console().grant_ownership(&user.username, &id).await?;
             }
             created
         }

@@ -18,7 +18,7 @@ pub struct Me {
 #[server(endpoint = "who_am_i", output = crate::codec::Json)]
 pub async fn who_am_i() -> Result<Me, ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
-    Ok(Me { has_password: state.messaging.has_console_password(&user.username).await?, username: user.username, role: user.role })
+    Ok(Me { has_password: state.messaging.console().has_console_password(&user.username).await?, username: user.username, role: user.role })
 }
 
 /// Changes the signed-in user's password; asks for the current one when there is one.
@@ -26,7 +26,7 @@ pub async fn who_am_i() -> Result<Me, ConsoleError> {
 pub async fn change_password(current_password: String, password: String) -> Result<(), ConsoleError> {
     let (state, user) = crate::ssr::signed_in().await?;
     let client = crate::ssr::client_address().await;
-    state.messaging.change_console_password(&user.username, &current_password, &password, &client).await?;
+    state.messaging.console().change_console_password(&user.username, &current_password, &password, &client).await?;
     Ok(())
 }
 
@@ -63,7 +63,7 @@ fn browser_name(agent: &str) -> String {
 #[server(endpoint = "my_sessions", output = crate::codec::Json)]
 pub async fn my_sessions() -> Result<Vec<SessionRow>, ConsoleError> {
     let (state, me) = crate::ssr::signed_in_session().await?;
-    let sessions = state.messaging.console_sessions(&me.user.username, &me.session_id).await?;
+    let sessions = state.messaging.console().console_sessions(&me.user.username, &me.session_id).await?;
     Ok(sessions
         .into_iter()
         .map(|s| SessionRow {
@@ -81,7 +81,7 @@ pub async fn my_sessions() -> Result<Vec<SessionRow>, ConsoleError> {
 #[server(endpoint = "end_session", output = crate::codec::Json)]
 pub async fn end_session(handle: String) -> Result<(), ConsoleError> {
     let (state, me) = crate::ssr::signed_in_session().await?;
-    state.messaging.end_console_session(&me.user.username, &handle).await?;
+    state.messaging.console().end_console_session(&me.user.username, &handle).await?;
     Ok(())
 }
 
@@ -89,7 +89,7 @@ pub async fn end_session(handle: String) -> Result<(), ConsoleError> {
 #[server(endpoint = "sign_out_everywhere", output = crate::codec::Json)]
 pub async fn sign_out_everywhere() -> Result<(), ConsoleError> {
     let (state, me) = crate::ssr::signed_in_session().await?;
-    state.messaging.end_all_console_sessions(&me.user.username).await?;
+    state.messaging.console().end_all_console_sessions(&me.user.username).await?;
     let session = crate::ssr::session().await?;
     session.flush().await.map_err(|e| ConsoleError::Server(e.to_string()))?;
     leptos_axum::redirect("/login");

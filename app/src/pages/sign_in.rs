@@ -8,7 +8,7 @@ use leptos::prelude::*;
 pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleError> {
     let state = crate::ssr::state()?;
     let client = crate::ssr::client_address().await;
-    let user = state.messaging.sign_in(username.trim(), &password, &client).await?;
+    let user = state.messaging.console().sign_in(username.trim(), &password, &client).await?;
     crate::ssr::start_session_here(&user, "password").await?;
     leptos_axum::redirect("/accounts");
     Ok(())
@@ -19,7 +19,7 @@ pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleEr
 #[server(output = crate::codec::Json)]
 pub async fn sign_out() -> Result<(), ConsoleError> {
     if let Ok((state, signed_in)) = crate::ssr::signed_in_session().await {
-        state.messaging.close_console_session(&signed_in.session_id).await?;
+        state.messaging.console().close_console_session(&signed_in.session_id).await?;
     }
     let session = crate::ssr::session().await?;
     session.flush().await.map_err(|e| ConsoleError::Server(e.to_string()))?;

@@ -23,7 +23,7 @@ pub struct TeamData {
 pub async fn list_team() -> Result<TeamData, ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
     let accounts = state.messaging.search_accounts("", 200).await?.into_iter().map(|a| (a.id, a.name)).collect();
-    Ok(TeamData { members: state.messaging.team().await?, accounts })
+    Ok(TeamData { members: state.messaging.console().team().await?, accounts })
 }
 
 #[cfg(feature = "ssr")]
@@ -36,28 +36,32 @@ fn role_of(s: &str) -> Result<Role, ConsoleError> {
 /// `accounts`: account IDs, one a line.
 pub async fn invite_user(username: String, role: String, accounts: String) -> Result<String, ConsoleError> {
     let (state, user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
-    let accounts = accounts.lines().filter(|a| !a.is_empty()).map(crate::ssr::account_id).collect::<Result<Vec<_>, _>>()?;
-    let token = state.messaging.invite_console_user(&user.username, username.trim(), role_of(&role)?, &accounts).await?;
+    let ids = accounts.lines().filter(|a| !a.is_empty()).map(crate::ssr::account_id).collect::<Result<Vec<_>, _>>()?;
+    let mut accounts = Vec::with_capacity(ids.len());
+    for id in &ids {
+        accounts.push(state.messaging.account(id).await?);
+    }
+    let token = state.messaging.console().invite_console_user(&user.username, username.trim(), role_of(&role)?, &accounts).await?;
     Ok(format!("/invite/{token}"))
 }
 
 #[server(endpoint = "set_user_disabled", output = crate::codec::Json)]
 pub async fn set_user_disabled(username: String, disabled: bool) -> Result<(), ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
-    Ok(state.messaging.set_console_user_disabled(&username, disabled).await?)
+    Ok(state.messaging.console().set_console_user_disabled(&username, disabled).await?)
 }
 
 #[server(endpoint = "change_user_role", output = crate::codec::Json)]
 pub async fn change_user_role(username: String, role: String) -> Result<(), ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
-    Ok(state.messaging.change_console_role(&username, role_of(&role)?).await?)
+    Ok(state.messaging.console().change_console_role(&username, role_of(&role)?).await?)
 }
 
 /// A new one-time link (the user's password is removed).
 #[server(endpoint = "new_user_link", output = crate::codec::Json)]
 pub async fn new_user_link(username: String) -> Result<String, ConsoleError> {
     let (state, _user) = crate::ssr::allowed(messaging::Action::ManageApp, None).await?;
-    Ok(format!("/invite/{}", state.messaging.new_invitation_link(&username).await?))
+    Ok(format!("/invite/{}", state.messaging.console().new_invitation_link(&username).await?))
 }
 
 /// `https://herald.example.com`, for a link to copy (empty while rendering on the server).
@@ -205,7 +209,7 @@ pub async fn rate_new_password(password: String) -> Result<PasswordRating, Conso
 #[server(endpoint = "accept_invitation", output = crate::codec::Json)]
 pub async fn accept_invitation(token: String, password: String) -> Result<(), ConsoleError> {
     let state = crate::ssr::state()?;
-    let user = state.messaging.accept_invitation(&token, &password).await?;
+    let user = state.messaging.console().accept_invitation(&token, &password).await?;
     crate::ssr::start_session_here(&user, "invitation accepted").await?;
     leptos_axum::redirect("/accounts");
     Ok(())

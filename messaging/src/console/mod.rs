@@ -15,16 +15,18 @@ pub mod users;
 
 use passwords::{hash_password, password_matches};
 
-pub(crate) use throttle::SignInThrottle;
+use throttle::SignInThrottle;
 pub use throttle::{FREE_FAILURES, MAX_LOCK_SECS};
 
 use crate::audit::{record, record_as, Actor, AuditAction};
 use crate::error::{Error, InvalidField, Result};
 use crate::roles::{Access, Action, Role};
+use crate::settings::Live;
 use crate::store::now;
-use crate::Messaging;
+use crate::store::Store;
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// The platform owner's user name, created on first start.
 pub const PLATFORM_OWNER: &str = "admin";
@@ -36,6 +38,31 @@ const SIGN_IN_TOKEN_TTL_SECS: i64 = 24 * 3600;
 pub struct ConsoleUser {
     pub username: String,
     pub role: Role,
+}
+
+/// The console's area: console users and their roles, who works on which account, sessions,
+/// sign-ins and one-time links. It owns the sign-in throttle and reads the settings in force
+/// (session inactivity); [`crate::Messaging::console`] hands it out.
+#[derive(Clone)]
+pub struct Console {
+    store: Store,
+    live: Arc<Live>,
+    /// Hashing permits and failure counts of console sign-ins.
+    sign_in_throttle: Arc<SignInThrottle>,
+}
+
+impl Console {
+    pub(crate) fn new(store: Store, live: Arc<Live>) -> Self {
+        Self { store, live, sign_in_throttle: Default::default() }
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.store.begin_write().await
+    }
+
+    fn settings(&self) -> crate::AppSettings {
+        self.live.settings()
+    }
 }
 
 /// Proof that a console user may take an action (on an account, when it concerns one). Only
@@ -64,7 +91,7 @@ impl Allowed {
     }
 }
 
-impl Messaging {
+impl Console {
     /// Whether `user` may take `action` (on `account`, when it concerns one): the proof, or the
     /// refusal as a sentence ([`Error::Forbidden`]). Every console server function asks this first.
     pub async fn authorize(&self, user: &ConsoleUser, action: Action, account: Option<&crate::OfficialAccountId>) -> Result<Allowed> {
@@ -99,7 +126,7 @@ impl Messaging {
     }
 }
 
-impl Messaging {
+impl Console {
     /// What `user` may do on `account` (for pages; actions still ask [`Self::authorize`]).
     pub async fn permissions(&self, user: &ConsoleUser, account: &crate::OfficialAccountId) -> Result<crate::roles::Permissions> {
         let access = match user.role {
@@ -131,7 +158,7 @@ fn stand_in_hash() -> String {
     STAND_IN.get_or_init(|| hash_password(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32)).unwrap_or_default()).clone()
 }
 
-impl Messaging {
+impl Console {
     /// Makes sure the platform owner exists. `password` (HERALD_ADMIN_PASSWORD) becomes the
     /// owner's password while the owner has none (the first start); after that the console owns
     /// it and the environment is ignored (`server reset-password admin` is the way back in).
@@ -140,14 +167,14 @@ impl Messaging {
     pub async fn ensure_platform_owner(&self, password: Option<&str>) -> Result<Option<String>> {
         let existing: Option<(Option<String>,)> = sqlx::query_as("select password_hash from console_user where username = $1")
             .bind(PLATFORM_OWNER)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         if existing.is_none() {
             sqlx::query("insert into console_user (username, password_hash, role, created_at) values ($1, null, $3, $2)")
                 .bind(PLATFORM_OWNER)
                 .bind(now())
                 .bind(Role::PlatformOwner.as_str())
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
         }
         let has_password = existing.and_then(|(h,)| h).is_some();
@@ -184,8 +211,10 @@ impl Messaging {
     /// For a user who lost their password: removes it, revokes their links and returns a new
     /// one-time link token (the `server reset-password` command).
     pub async fn reset_console_password(&self, username: &str) -> Result<String> {
-        let done =
-            sqlx::query("update console_user set password_hash = null where username = $1").bind(username).execute(&self.pool).await?;
+        let done = sqlx::query("update console_user set password_hash = null where username = $1")
+            .bind(username)
+            .execute(&self.store.pool)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(InvalidField::new("username", format!("no console user is called {username:?}")).into());
         }
@@ -210,7 +239,7 @@ impl Messaging {
         let row: Option<(String, String)> =
             sqlx::query_as("select username, role from console_user where username = $1 and disabled_at is null")
                 .bind(username)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
         Ok(row.map(|(username, stored)| ConsoleUser { username, role: stored_role(&stored) }))
     }
@@ -223,7 +252,7 @@ impl Messaging {
         let row: Option<(String, Option<String>)> =
             sqlx::query_as("select role, password_hash from console_user where username = $1 and disabled_at is null")
                 .bind(username)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
         let (role, hash) = match row {
             Some((role, Some(hash))) => (Some(role), Some(hash)),
@@ -253,7 +282,7 @@ impl Messaging {
                 // Bounded like the user name field (a sign-in form takes no more).
                 let tried: String = username.chars().take(64).collect();
                 let actor = Actor { name: tried, address: client.to_owned() };
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.store.pool.acquire().await?;
                 record_as(&mut conn, &actor, AuditAction::SignInFailed, None, "wrong user name or password").await?;
                 Err(refused())
             }
@@ -268,7 +297,7 @@ impl Messaging {
         )
         .bind(token_hash(token))
         .bind(now())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let Some((username,)) = row else {
             return Err(Error::Forbidden("this sign-in link is unknown, used or expired".into()));
@@ -278,8 +307,10 @@ impl Messaging {
 
     /// Whether the user has a password (the Settings page then asks for it before a change).
     pub async fn has_console_password(&self, username: &str) -> Result<bool> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("select password_hash from console_user where username = $1").bind(username).fetch_optional(&self.pool).await?;
+        let row: Option<(Option<String>,)> = sqlx::query_as("select password_hash from console_user where username = $1")
+            .bind(username)
+            .fetch_optional(&self.store.pool)
+            .await?;
         Ok(matches!(row, Some((Some(_),))))
     }
 

@@ -5,11 +5,11 @@
 //! A session ends after the app's `session_idle_hours` without a request; `last_used_at` is
 //! written at most once a minute per session, so busy pages cost no write per request.
 
+use super::Console;
 use super::ConsoleUser;
 use crate::audit::{record, record_as, Actor, AuditAction};
 use crate::error::Result;
 use crate::store::now;
-use crate::Messaging;
 use rand::distributions::{Alphanumeric, DistString};
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +36,7 @@ fn handle(session_id: &str) -> String {
     session_id.chars().take(12).collect()
 }
 
-impl Messaging {
+impl Console {
     /// Records a sign-in of `user` from `address` with `user_agent`: a new session row and its
     /// audit event, in one transaction. Returns the session's ID for the browser's session.
     pub async fn open_console_session(&self, user: &ConsoleUser, address: &str, user_agent: &str, how: &str) -> Result<String> {
@@ -75,18 +75,18 @@ impl Messaging {
              where s.session_id = $1 and u.disabled_at is null",
         )
         .bind(session_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let Some((username, role, last_used_at)) = row else { return Ok(None) };
         if last_used_at + idle_secs < at {
-            sqlx::query("delete from console_session where session_id = $1").bind(session_id).execute(&self.pool).await?;
+            sqlx::query("delete from console_session where session_id = $1").bind(session_id).execute(&self.store.pool).await?;
             return Ok(None);
         }
         if last_used_at + TOUCH_EVERY_SECS < at {
             sqlx::query("update console_session set last_used_at = $2 where session_id = $1")
                 .bind(session_id)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
         }
         Ok(Some(ConsoleUser { username, role: super::stored_role(&role) }))
@@ -101,7 +101,7 @@ impl Messaging {
         )
         .bind(username)
         .bind(now() - idle_secs)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -146,7 +146,7 @@ impl Messaging {
 
     /// Ends one session by its full ID (Sign out).
     pub async fn close_console_session(&self, session_id: &str) -> Result<()> {
-        sqlx::query("delete from console_session where session_id = $1").bind(session_id).execute(&self.pool).await?;
+        sqlx::query("delete from console_session where session_id = $1").bind(session_id).execute(&self.store.pool).await?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! [`Messaging::authorize`]. The last enabled platform owner can be neither disabled nor demoted.
 
 use super::token_hash;
+use super::Console;
 use crate::audit::{record, AuditAction};
 use crate::error::{Error, InvalidField, Result};
 use crate::ids::OfficialAccountId;
@@ -48,13 +49,13 @@ fn check_username(name: &str) -> Result<(), InvalidField> {
     }
 }
 
-impl Messaging {
+impl Console {
     /// How `username` stands to `account` (the platform owner is handled by its role).
     pub(crate) async fn access_to(&self, username: &str, account: &OfficialAccountId) -> Result<Access> {
         let row: Option<(String,)> = sqlx::query_as("select access from account_access where account_id = $1 and username = $2")
             .bind(account.as_str())
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         Ok(match row.as_ref().map(|(a,)| a.as_str()) {
             Some("owner") => Access::Owner,
@@ -71,31 +72,9 @@ impl Messaging {
         .bind(account.as_str())
         .bind(username)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
-    }
-
-    /// The accounts `user` may see whose name, ID or owner contains `search`: every account for
-    /// the platform owner, else the ones they own or are assigned to.
-    pub async fn accounts_visible_to(&self, user: &super::ConsoleUser, search: &str, limit: i64) -> Result<Vec<crate::OfficialAccount>> {
-        if user.role == Role::PlatformOwner {
-            return self.search_accounts(search, limit).await;
-        }
-        let needle = search.to_lowercase();
-        let mut out = Vec::new();
-        for id in self.accounts_of_console_user(&user.username).await? {
-            let Ok(id) = OfficialAccountId::parse("account", &id) else { continue };
-            match self.account(&id).await {
-                Ok(a) if [&a.name, &a.id, &a.owner].iter().any(|f| f.to_lowercase().contains(&needle)) => out.push(a),
-                Ok(_) | Err(Error::AccountNotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-            if out.len() as i64 >= limit {
-                break;
-            }
-        }
-        Ok(out)
     }
 
     /// Who besides platform owners works on `account`: (user name, role, owner?), by name.
@@ -105,7 +84,7 @@ impl Messaging {
              where a.account_id = $1 and c.disabled_at is null order by c.username",
         )
         .bind(account.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         Ok(rows.into_iter().map(|(u, r, a)| (u, super::stored_role(&r), a == "owner")).collect())
     }
@@ -116,14 +95,14 @@ impl Messaging {
             sqlx::query_as("select username from console_user where role in ($1, $2) and disabled_at is null order by username")
                 .bind(Role::Editor.as_str())
                 .bind(Role::Viewer.as_str())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.store.pool)
                 .await?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
-    /// Assigns an editor or viewer to `account` (`assign`), or takes the assignment away.
-    pub async fn assign_to_account(&self, account: &OfficialAccountId, username: &str, assign: bool) -> Result<()> {
-        self.account(account).await?;
+    /// Assigns an editor or viewer to `account` (`assign`), or takes the assignment away; the
+    /// account as read (`Messaging::account`) is the proof that it exists.
+    pub async fn assign_to_account(&self, account: &crate::OfficialAccount, username: &str, assign: bool) -> Result<()> {
         if assign {
             let role = self.console_user(username).await?.map(|u| u.role);
             if !role.is_some_and(Role::works_on_assigned_accounts) {
@@ -131,22 +110,22 @@ impl Messaging {
             }
             let mut tx = self.begin_write().await?;
             sqlx::query("insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'assigned', $3) on conflict do nothing")
-                .bind(account.as_str())
+                .bind(account.id.as_str())
                 .bind(username)
                 .bind(now())
                 .execute(&mut *tx)
                 .await?;
-            record(&mut tx, AuditAction::AccessGranted, Some(account.as_str()), username).await?;
+            record(&mut tx, AuditAction::AccessGranted, Some(account.id.as_str()), username).await?;
             tx.commit().await?;
         } else {
             let mut tx = self.begin_write().await?;
             let removed = sqlx::query("delete from account_access where account_id = $1 and username = $2 and access = 'assigned'")
-                .bind(account.as_str())
+                .bind(account.id.as_str())
                 .bind(username)
                 .execute(&mut *tx)
                 .await?;
             if removed.rows_affected() > 0 {
-                record(&mut tx, AuditAction::AccessRemoved, Some(account.as_str()), username).await?;
+                record(&mut tx, AuditAction::AccessRemoved, Some(account.id.as_str()), username).await?;
             }
             tx.commit().await?;
         }
@@ -157,7 +136,7 @@ impl Messaging {
     pub async fn accounts_of_console_user(&self, username: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as("select account_id from account_access where username = $1 order by account_id")
             .bind(username)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         Ok(rows.into_iter().map(|(a,)| a).collect())
     }
@@ -166,7 +145,7 @@ impl Messaging {
     pub async fn team(&self) -> Result<Vec<TeamMember>> {
         let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<String>)> =
             sqlx::query_as("select username, role, last_sign_in_at, disabled_at, password_hash from console_user order by username")
-                .fetch_all(&self.pool)
+                .fetch_all(&self.store.pool)
                 .await?;
         let mut team = Vec::with_capacity(rows.len());
         for (username, role, last_sign_in_at, disabled_at, hash) in rows {
@@ -186,15 +165,13 @@ impl Messaging {
     }
 
     /// Invites `username` as `role` (editors and viewers: on `accounts`); returns the one-time
-    /// token of the invitation link (72 h), which only its hash is stored of.
-    pub async fn invite_console_user(&self, by: &str, username: &str, role: Role, accounts: &[OfficialAccountId]) -> Result<String> {
+    /// token of the invitation link (72 h), which only its hash is stored of. The accounts as
+    /// read (`Messaging::account`) are the proof that they exist.
+    pub async fn invite_console_user(&self, by: &str, username: &str, role: Role, accounts: &[crate::OfficialAccount]) -> Result<String> {
         check_username(username)?;
         let assigned = role.works_on_assigned_accounts();
         if assigned && accounts.is_empty() {
             return Err(InvalidField::new("accounts", "choose the accounts an editor or viewer works on").into());
-        }
-        for a in accounts {
-            self.account(a).await?;
         }
         let at = now();
         let mut tx = self.begin_write().await?;
@@ -213,7 +190,7 @@ impl Messaging {
         if assigned {
             for a in accounts {
                 sqlx::query("insert into account_access (account_id, username, access, granted_at) values ($1, $2, 'assigned', $3)")
-                    .bind(a.as_str())
+                    .bind(a.id.as_str())
                     .bind(username)
                     .bind(at)
                     .execute(&mut *tx)
@@ -221,10 +198,10 @@ impl Messaging {
             }
         }
         let token = insert_link(&mut tx, username, "invitation", at + INVITATION_TTL_SECS).await?;
-        let on = accounts.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+        let on = accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ");
         let detail =
             if on.is_empty() { format!("{username} as {}", role.label()) } else { format!("{username} as {} on {on}", role.label()) };
-        record(&mut tx, AuditAction::UserInvited, accounts.first().map(|a| a.as_str()).filter(|_| accounts.len() == 1), &detail).await?;
+        record(&mut tx, AuditAction::UserInvited, accounts.first().map(|a| a.id.as_str()).filter(|_| accounts.len() == 1), &detail).await?;
         tx.commit().await?;
         tracing::info!(by, username, role = role.as_str(), "console user invited");
         Ok(token)
@@ -252,7 +229,7 @@ impl Messaging {
         )
         .bind(token_hash(token))
         .bind(now())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let Some((username,)) = row else {
             return Err(Error::Forbidden("this invitation link is unknown, used or expired; ask for a new one".into()));
@@ -345,6 +322,30 @@ async fn insert_link(tx: &mut sqlx::AnyConnection, username: &str, purpose: &str
         .execute(&mut *tx)
         .await?;
     Ok(token)
+}
+
+impl Messaging {
+    /// The accounts `user` may see whose name, ID or owner contains `search`: every account for
+    /// the platform owner, else the ones they own or are assigned to.
+    pub async fn accounts_visible_to(&self, user: &super::ConsoleUser, search: &str, limit: i64) -> Result<Vec<crate::OfficialAccount>> {
+        if user.role == Role::PlatformOwner {
+            return self.search_accounts(search, limit).await;
+        }
+        let needle = search.to_lowercase();
+        let mut out = Vec::new();
+        for id in self.console.accounts_of_console_user(&user.username).await? {
+            let Ok(id) = OfficialAccountId::parse("account", &id) else { continue };
+            match self.account(&id).await {
+                Ok(a) if [&a.name, &a.id, &a.owner].iter().any(|f| f.to_lowercase().contains(&needle)) => out.push(a),
+                Ok(_) | Err(Error::AccountNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            if out.len() as i64 >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

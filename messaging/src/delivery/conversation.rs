@@ -139,7 +139,7 @@ impl Messaging {
              from subscription s join official_account a on a.account_id = s.account_id \
              where s.subscriber_account = $1 and a.destroyed_at is null order by s.subscribed_at, s.account_id"
         );
-        Ok(sqlx::query_as(&sql).bind(user).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&sql).bind(user).fetch_all(&self.store.pool).await?)
     }
 
     /// One subscription with its unread count, or [`Error::NotSubscribed`].
@@ -148,7 +148,7 @@ impl Messaging {
             "select s.account_id, s.subscribed_at, s.msg_flag, s.read_seq, {UNREAD} as unread, {COUNTED_SEQ} as counted_seq \
              from subscription s where s.account_id = $1 and s.subscriber_account = $2"
         );
-        let row: Option<SubscriptionRow> = sqlx::query_as(&sql).bind(account.as_str()).bind(user).fetch_optional(&self.pool).await?;
+        let row: Option<SubscriptionRow> = sqlx::query_as(&sql).bind(account.as_str()).bind(user).fetch_optional(&self.store.pool).await?;
         row.ok_or_else(|| Error::NotSubscribed { account: account.to_string(), user: user.to_owned() })
     }
 
@@ -269,7 +269,7 @@ impl Messaging {
         .bind(before.source)
         .bind(before.seq)
         .bind(count + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let direct: Vec<DirectRow> = sqlx::query_as(
             "select seq, from_account, msg_time, random, body, cloud_custom_data, recalled_at from c2c_message \
@@ -282,7 +282,7 @@ impl Messaging {
         .bind(before.source)
         .bind(before.seq)
         .bind(count + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let mut merged: Vec<(Position, Message)> = broadcasts
             .into_iter()
@@ -312,7 +312,7 @@ impl Messaging {
             .bind(account.as_str())
             .bind(k.seq)
             .bind(k.time)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
             row.map(|r| r.into_message(account.as_str()))
         } else {
@@ -333,7 +333,7 @@ impl Messaging {
         .bind(account)
         .bind(user)
         .bind(seq)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         Ok(row.map(|r| r.into_message(account, user)))
     }
@@ -344,7 +344,7 @@ impl Messaging {
             sqlx::query_as("select seq, msg_time, body, cloud_custom_data, recalled_at from broadcast where account_id = $1 and seq = $2")
                 .bind(account)
                 .bind(seq)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
         Ok(row.map(|r| r.into_message(account)))
     }

@@ -74,7 +74,7 @@ impl Messaging {
         )
         .bind(account.as_str())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -107,7 +107,7 @@ impl Messaging {
         sqlx::query("update subscription set account_read_seq = c2c_last_seq where account_id = $1 and subscriber_account = $2")
             .bind(account.as_str())
             .bind(user.as_str())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(messages)
     }

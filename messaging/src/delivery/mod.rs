@@ -182,13 +182,13 @@ impl Default for Bus {
 impl Messaging {
     /// Commits `tx` and announces `changes` to every node's hub (see the module comment).
     pub(crate) async fn commit_announcing(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, changes: Vec<Change>) -> Result<()> {
-        if self.backend == Backend::Postgres {
+        if self.store.backend == Backend::Postgres {
             for change in &changes {
                 notify(&mut tx, change).await?;
             }
         }
         tx.commit().await?;
-        if self.backend == Backend::Sqlite {
+        if self.store.backend == Backend::Sqlite {
             for change in changes {
                 self.announce_here(change);
             }
@@ -215,7 +215,7 @@ impl Messaging {
     /// clients' changes could go unheard). Returns at once on SQLite (changes are put on the
     /// bus directly).
     pub async fn listen_for_changes(self, ready: tokio::sync::oneshot::Sender<()>) {
-        if self.backend != Backend::Postgres {
+        if self.store.backend != Backend::Postgres {
             let _ = ready.send(());
             return;
         }
@@ -251,7 +251,7 @@ impl Messaging {
                         Ok(Change::Relayed { id }) => {
                             let row: Option<(String,)> = sqlx::query_as("select payload from relay where relay_id = $1")
                                 .bind(id)
-                                .fetch_optional(&self.pool)
+                                .fetch_optional(&self.store.pool)
                                 .await?;
                             match row.map(|(p,)| serde_json::from_str::<Change>(&p)) {
                                 Some(Ok(change)) => self.announce_here(change),

@@ -78,8 +78,8 @@ impl Messaging {
 
     /// Forgets this node's connections (on shutdown).
     pub async fn clear_presence(&self) -> Result<()> {
-        sqlx::query("delete from presence where node_id = $1").bind(self.node_id.as_ref()).execute(&self.pool).await?;
-        sqlx::query("delete from server_node where node_id = $1").bind(self.node_id.as_ref()).execute(&self.pool).await?;
+        sqlx::query("delete from presence where node_id = $1").bind(self.node_id.as_ref()).execute(&self.store.pool).await?;
+        sqlx::query("delete from server_node where node_id = $1").bind(self.node_id.as_ref()).execute(&self.store.pool).await?;
         Ok(())
     }
 
@@ -112,7 +112,7 @@ impl Messaging {
             for u in chunk {
                 q = q.bind(u);
             }
-            out.extend(q.fetch_all(&self.pool).await?);
+            out.extend(q.fetch_all(&self.store.pool).await?);
         }
         Ok(out)
     }

@@ -165,8 +165,8 @@ impl Messaging {
             counts = counts.bind(k);
             mine = mine.bind(k);
         }
-        let counts = counts.fetch_all(&self.pool).await?;
-        let mine = mine.bind(user).fetch_all(&self.pool).await?;
+        let counts = counts.fetch_all(&self.store.pool).await?;
+        let mine = mine.bind(user).fetch_all(&self.store.pool).await?;
         let mut by_message: HashMap<(String, String), Vec<ReactionCount>> = HashMap::new();
         for (thread, key, reaction_id, total) in counts {
             let reacted_by_me = mine.iter().any(|(t, k, r)| *t == thread && *k == key && *r == reaction_id);
@@ -198,7 +198,7 @@ impl Messaging {
             q = q.bind(k);
         }
         let mut out: HashMap<String, Vec<(String, i64)>> = HashMap::new();
-        for (key, reaction, total) in q.fetch_all(&self.pool).await? {
+        for (key, reaction, total) in q.fetch_all(&self.store.pool).await? {
             out.entry(key).or_default().push((reaction, total));
         }
         Ok(out)
@@ -217,7 +217,7 @@ impl Messaging {
             for u in chunk {
                 q = q.bind(u);
             }
-            out.extend(q.fetch_all(&self.pool).await?);
+            out.extend(q.fetch_all(&self.store.pool).await?);
         }
         Ok(out)
     }
@@ -231,7 +231,7 @@ impl Messaging {
         .bind(account)
         .bind(thread)
         .bind(key)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?)
     }
 }

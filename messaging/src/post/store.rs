@@ -176,7 +176,7 @@ impl Messaging {
         let row: Option<Row> = sqlx::query_as(&format!("select {COLUMNS} from post where post_id = $1 and account_id = $2"))
             .bind(id)
             .bind(account.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         row.map(StoredPost::try_from).transpose()?.ok_or_else(|| Error::PostNotFound(id.to_owned()))
     }
@@ -189,7 +189,7 @@ impl Messaging {
         ))
         .bind(account.as_str())
         .bind(UNSENT_LIST_MAX)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.into_iter().map(StoredPost::try_from).collect()
     }
@@ -254,7 +254,7 @@ impl Messaging {
         .bind(id)
         .bind(account.as_str())
         .bind(at + CLAIM_SECS)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         if claimed.rows_affected() == 0 {
             return Err(Error::PostAlreadySent(post.id));
@@ -296,7 +296,7 @@ impl Messaging {
                 .bind(seq)
                 .bind(s.msg_time)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
                 tracing::info!(post = %post.id, account = %post.account, msg_key = %s.msg_key, duplicate = s.duplicate, "post published");
             }
@@ -308,7 +308,7 @@ impl Messaging {
                     .bind(on_refusal.as_str())
                     .bind(&sentence)
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(&self.store.pool)
                     .await?;
             }
         }
@@ -337,7 +337,7 @@ impl Messaging {
              order by publish_at limit 20",
         )
         .bind(at)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let mut done = 0;
         for (id,) in due {
@@ -348,13 +348,13 @@ impl Messaging {
             .bind(&id)
             .bind(at)
             .bind(at + CLAIM_SECS)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
             if claimed.rows_affected() != 1 {
                 continue; // another node took it
             }
             let row: Row =
-                sqlx::query_as(&format!("select {COLUMNS} from post where post_id = $1")).bind(&id).fetch_one(&self.pool).await?;
+                sqlx::query_as(&format!("select {COLUMNS} from post where post_id = $1")).bind(&id).fetch_one(&self.store.pool).await?;
             let post = StoredPost::try_from(row)?;
             let _ = self.publish_claimed(&post, PostStatus::Failed).await;
             done += 1;

@@ -73,10 +73,10 @@ impl Messaging {
             sqlx::query("insert into app_setting (name, value) values ($1, $2) on conflict (name) do nothing")
                 .bind(name)
                 .bind(value)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
         }
-        let rows: Vec<(String, String)> = sqlx::query_as("select name, value from app_setting").fetch_all(&self.pool).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as("select name, value from app_setting").fetch_all(&self.store.pool).await?;
         self.load_keys_from(&rows.into_iter().collect())?;
         Ok(self.identity())
     }

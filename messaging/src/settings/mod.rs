@@ -119,7 +119,7 @@ impl Messaging {
     /// Reads the stored settings, merges the environment over them and applies the result to
     /// this node (every clone of this handle). Called at start and on every announced change.
     pub async fn load_settings(&self) -> Result<()> {
-        let rows: Vec<(String, String)> = sqlx::query_as("select name, value from app_setting").fetch_all(&self.pool).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as("select name, value from app_setting").fetch_all(&self.store.pool).await?;
         let stored: std::collections::HashMap<String, String> = rows.into_iter().collect();
         let env = self.live.overrides.read().unwrap_or_else(|p| p.into_inner()).clone();
         let (settings, secret) = merged(&stored, &env);

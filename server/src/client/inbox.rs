@@ -25,7 +25,7 @@ pub async fn live(
     let Ok(account) = messaging::OfficialAccountId::parse("account", &id) else {
         return (StatusCode::BAD_REQUEST, "not an official account ID").into_response();
     };
-    if let Err(e) = state.messaging.authorize(&user, messaging::Action::View, Some(&account)).await {
+    if let Err(e) = state.messaging.console().authorize(&user, messaging::Action::View, Some(&account)).await {
         return (StatusCode::FORBIDDEN, e.to_string()).into_response();
     }
     let hub = state.hub.clone();
