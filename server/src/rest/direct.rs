@@ -1,11 +1,12 @@
 //! Service `openim`: one-to-one messages between an account and a subscriber (docs/rest-api.md §7).
 
-use super::Payload;
+use super::messages::Sent;
+use super::{answer, Payload};
 use messaging::direct::{online_only_for_life_time, Conversation, NewDirectMessage};
 use messaging::message::{MsgBody, SendControls};
 use messaging::{InvalidField, Messaging, OfficialAccountId, UserId};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 #[derive(Deserialize)]
 pub struct SendMsg {
@@ -52,7 +53,7 @@ pub async fn sendmsg(m: &Messaging, req: SendMsg) -> Payload {
             origin: None,
         })
         .await?;
-    Ok(Map::from_iter([("MsgTime".to_string(), json!(sent.msg_time)), ("MsgKey".to_string(), json!(sent.msg_key))]))
+    answer(Sent { msg_time: sent.msg_time, msg_key: sent.msg_key })
 }
 
 #[derive(Deserialize)]
@@ -77,25 +78,53 @@ pub async fn admin_getroammsg(m: &Messaging, req: AdminGetRoamMsg) -> Payload {
     let conversation = Conversation::between("Operator_Account", &req.operator_account, "Peer_Account", &req.peer_account)?;
     let count = req.max_cnt.ok_or_else(|| InvalidField::new("MaxCnt", "required (1–100)"))?;
     let page = m.direct_history(&conversation, count, req.min_time, req.max_time.unwrap_or(i64::MAX), req.last_msg_key.as_deref()).await?;
-    let list: Vec<Value> = page
+    let msg_list: Vec<RoamMsg> = page
         .messages
         .iter()
-        .map(|d| {
-            json!({
-                "From_Account": d.from_account, "To_Account": d.to_account, "MsgSeq": d.seq, "MsgRandom": d.random,
-                "MsgTimeStamp": d.msg_time, "MsgKey": d.msg_key(), "MsgBody": d.body_json(),
-                "CloudCustomData": d.cloud_custom_data,
-            })
+        .map(|d| RoamMsg {
+            from_account: &d.from_account,
+            to_account: &d.to_account,
+            msg_seq: d.seq,
+            msg_random: d.random,
+            msg_time_stamp: d.msg_time,
+            msg_key: d.msg_key(),
+            msg_body: d.body_json(),
+            cloud_custom_data: &d.cloud_custom_data,
         })
         .collect();
     let last = page.messages.last();
-    Ok(Map::from_iter([
-        ("Complete".to_string(), json!(u8::from(page.complete))),
-        ("MsgCnt".to_string(), json!(list.len())),
-        ("LastMsgTime".to_string(), json!(last.map(|d| d.msg_time).unwrap_or(0))),
-        ("LastMsgKey".to_string(), json!(last.map(|d| d.msg_key()).unwrap_or_default())),
-        ("MsgList".to_string(), json!(list)),
-    ]))
+    answer(RoamMsgs {
+        complete: u8::from(page.complete),
+        msg_cnt: msg_list.len(),
+        last_msg_time: last.map(|d| d.msg_time).unwrap_or(0),
+        last_msg_key: last.map(|d| d.msg_key()).unwrap_or_default(),
+        msg_list,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoamMsgs<'a> {
+    complete: u8,
+    msg_cnt: usize,
+    last_msg_time: i64,
+    last_msg_key: String,
+    msg_list: Vec<RoamMsg<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoamMsg<'a> {
+    #[serde(rename = "From_Account")]
+    from_account: &'a str,
+    #[serde(rename = "To_Account")]
+    to_account: &'a str,
+    msg_seq: i64,
+    msg_random: i64,
+    msg_time_stamp: i64,
+    msg_key: String,
+    msg_body: Value,
+    cloud_custom_data: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -109,25 +138,54 @@ pub struct QueryOnlineStatus {
 /// [query_online_status] Who has an open client connection (on any node), on how many.
 pub async fn query_online_status(m: &Messaging, req: QueryOnlineStatus) -> Payload {
     let users = req.to_account.iter().map(|u| UserId::parse("To_Account", u)).collect::<Result<Vec<_>, _>>()?;
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
+    let mut query_result = Vec::new();
+    let mut error_list = Vec::new();
     for (user, status) in m.online_status(&users).await? {
         match status {
-            Ok(connections) => {
-                let mut r = json!({ "To_Account": user, "Status": if connections > 0 { "Online" } else { "Offline" } });
-                if req.is_need_detail == 1 && connections > 0 {
-                    r["Detail"] = json!((0..connections).map(|_| json!({ "Platform": "Web", "Status": "Online" })).collect::<Vec<_>>());
-                }
-                results.push(r);
-            }
-            Err(e) => errors.push(json!({ "To_Account": user, "ErrorCode": super::core_code(&e) })),
+            Ok(connections) => query_result.push(OnlineStatus {
+                status: if connections > 0 { "Online" } else { "Offline" },
+                detail: (req.is_need_detail == 1 && connections > 0)
+                    .then(|| (0..connections).map(|_| Device { platform: "Web", status: "Online" }).collect()),
+                to_account: user.to_string(),
+            }),
+            Err(e) => error_list.push(UserError { to_account: user.to_string(), error_code: super::core_code(&e) }),
         }
     }
-    let mut out = Map::from_iter([("QueryResult".to_string(), json!(results))]);
-    if !errors.is_empty() {
-        out.insert("ErrorList".into(), json!(errors));
-    }
-    Ok(out)
+    answer(OnlineStatuses { query_result, error_list })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct OnlineStatuses {
+    query_result: Vec<OnlineStatus>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    error_list: Vec<UserError>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct OnlineStatus {
+    #[serde(rename = "To_Account")]
+    to_account: String,
+    status: &'static str,
+    /// With `IsNeedDetail`: one entry per open connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<Vec<Device>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Device {
+    platform: &'static str,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UserError {
+    #[serde(rename = "To_Account")]
+    to_account: String,
+    error_code: u32,
 }
 
 #[derive(Deserialize)]
@@ -162,21 +220,45 @@ pub async fn get_c2c_unread_msg_num(m: &Messaging, req: GetC2cUnreadMsgNum) -> P
     let user = UserId::parse("To_Account", &req.to_account)?;
     let (total, peers) = m.unread_counts(&user, &req.peer_account).await?;
     let mut list = Vec::new();
-    let mut errors = Vec::new();
+    let mut error_list = Vec::new();
     for (peer, r) in peers {
         match r {
-            Ok(n) => list.push(json!({ "Peer_Account": peer, "C2CUnreadMsgNum": n })),
-            Err(e) => errors.push(json!({ "Peer_Account": peer, "ErrorCode": super::core_code(&e) })),
+            Ok(n) => list.push(PeerUnread { peer_account: peer, c2c_unread_msg_num: n }),
+            Err(e) => error_list.push(PeerError { peer_account: peer, error_code: super::core_code(&e) }),
         }
     }
-    let mut out = Map::from_iter([("AllC2CUnreadMsgNum".to_string(), json!(total))]);
-    if !req.peer_account.is_empty() {
-        out.insert("C2CUnreadMsgNumList".into(), json!(list));
-    }
-    if !errors.is_empty() {
-        out.insert("ErrorList".into(), json!(errors));
-    }
-    Ok(out)
+    answer(Unread {
+        all_c2c_unread_msg_num: total,
+        // Only when the caller named accounts.
+        c2c_unread_msg_num_list: (!req.peer_account.is_empty()).then_some(list),
+        error_list,
+    })
+}
+
+#[derive(Serialize)]
+struct Unread {
+    #[serde(rename = "AllC2CUnreadMsgNum")]
+    all_c2c_unread_msg_num: i64,
+    #[serde(rename = "C2CUnreadMsgNumList", skip_serializing_if = "Option::is_none")]
+    c2c_unread_msg_num_list: Option<Vec<PeerUnread>>,
+    #[serde(rename = "ErrorList", skip_serializing_if = "Vec::is_empty")]
+    error_list: Vec<PeerError>,
+}
+
+#[derive(Serialize)]
+struct PeerUnread {
+    #[serde(rename = "Peer_Account")]
+    peer_account: String,
+    #[serde(rename = "C2CUnreadMsgNum")]
+    c2c_unread_msg_num: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PeerError {
+    #[serde(rename = "Peer_Account")]
+    peer_account: String,
+    error_code: u32,
 }
 
 #[derive(Deserialize)]

@@ -57,11 +57,12 @@ pub async fn send_official_account_msg(m: &Messaging, req: SendOfficialAccountMs
     answer(Sent { msg_time: sent.msg_time, msg_key: sent.msg_key })
 }
 
+/// A sent message's answer (broadcasts here, one-to-one messages in `direct`).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Sent {
-    msg_time: i64,
-    msg_key: String,
+pub(super) struct Sent {
+    pub(super) msg_time: i64,
+    pub(super) msg_key: String,
 }
 
 #[derive(Deserialize)]

@@ -1,11 +1,11 @@
 //! Service `im_open_login_svc`: importing, checking and deleting users (docs/rest-api.md §3).
 
 use super::envelope::{core_code, RestError};
-use super::Payload;
+use super::{answer, Payload};
 use messaging::batch::{check_batch, USER_BATCH_MAX};
 use messaging::{Deleted, Messaging, NewUser, UserId};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
 
 #[derive(Deserialize)]
 pub struct AccountImport {
@@ -37,8 +37,13 @@ pub async fn multiaccount_import(m: &Messaging, req: MultiaccountImport) -> Payl
     let (good, bad): (Vec<_>, Vec<_>) = req.accounts.iter().map(|a| (a, UserId::parse("Accounts", a))).partition(|(_, r)| r.is_ok());
     let ids: Vec<UserId> = good.into_iter().filter_map(|(_, r)| r.ok()).collect();
     m.import_users(&ids).await?;
-    let fail: Vec<&String> = bad.into_iter().map(|(a, _)| a).collect();
-    Ok(Map::from_iter([("FailAccounts".to_string(), json!(fail))]))
+    answer(Imported { fail_accounts: bad.into_iter().map(|(a, _)| a.as_str()).collect() })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Imported<'a> {
+    fail_accounts: Vec<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -65,12 +70,27 @@ fn parse_items(items: Vec<UserItem>) -> Vec<(String, Result<UserId, RestError>)>
         .collect()
 }
 
-fn item(user_id: &str, code: u32, info: String) -> Map<String, Value> {
-    Map::from_iter([
-        ("UserID".to_string(), json!(user_id)),
-        ("ResultCode".to_string(), json!(code)),
-        ("ResultInfo".to_string(), json!(info)),
-    ])
+/// One user's result in `account_delete` and `account_check`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResultItem {
+    #[serde(rename = "UserID")]
+    user_id: String,
+    result_code: u32,
+    result_info: String,
+    /// `account_check` only: `Imported` or `NotImported`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_status: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Results {
+    result_item: Vec<ResultItem>,
+}
+
+fn item(user_id: &str, code: u32, info: String) -> ResultItem {
+    ResultItem { user_id: user_id.to_owned(), result_code: code, result_info: info, account_status: None }
 }
 
 /// [account_delete] Deletes up to 100 users, one result each.
@@ -89,7 +109,7 @@ pub async fn account_delete(m: &Messaging, req: AccountDelete) -> Payload {
             },
         });
     }
-    Ok(Map::from_iter([("ResultItem".to_string(), json!(results))]))
+    answer(Results { result_item: results })
 }
 
 #[derive(Deserialize)]
@@ -106,12 +126,10 @@ pub async fn account_check(m: &Messaging, req: AccountCheck) -> Payload {
         results.push(match parsed {
             Err(e) => item(&raw, e.code(), e.info()),
             Ok(id) => {
-                let mut it = item(&raw, 0, String::new());
                 let status = if m.user_exists(&id).await? { "Imported" } else { "NotImported" };
-                it.insert("AccountStatus".into(), json!(status));
-                it
+                ResultItem { account_status: Some(status), ..item(&raw, 0, String::new()) }
             }
         });
     }
-    Ok(Map::from_iter([("ResultItem".to_string(), json!(results))]))
+    answer(Results { result_item: results })
 }
