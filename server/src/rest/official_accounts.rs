@@ -2,12 +2,12 @@
 //! official accounts (docs/rest-api.md §4).
 
 use super::envelope::{fail_fields, ok_fields, RestError};
-use super::{parse, Payload};
+use super::{answer, parse, Payload};
 use messaging::batch::{check_batch, ACCOUNT_INFO_BATCH_MAX};
 use messaging::{
     AccountProfile, Error, Messaging, NewAccount, OfficialAccount, OfficialAccountId, ProfileFields, ProfileUpdate, UnknownOwner, UserId,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 /// Profile fields as Tencent names them; shared by create and modify.
@@ -47,23 +47,41 @@ pub(super) fn account_id(field: &str, raw: Option<&str>) -> Result<OfficialAccou
 /// The account as the API shows it; `filter` (ResponseFilter.OfficialAccountBaseInfoFilter)
 /// keeps only the named fields, and `Official_Account` always.
 pub(super) fn account_json(a: &OfficialAccount, filter: Option<&[String]>) -> Map<String, Value> {
-    let all = [
-        ("Official_Account", json!(a.id)),
-        ("Owner_Account", json!(a.owner)),
-        ("Name", json!(a.name)),
-        ("Introduction", json!(a.introduction)),
-        ("FaceUrl", json!(a.face_url)),
-        ("Organization", json!(a.organization)),
-        ("CustomString", json!(a.custom_string)),
-        ("MaxSubscriberNum", json!(a.max_subscriber_num)),
-        ("SubscriberNum", json!(a.subscriber_num)),
-        ("CreateTime", json!(a.create_time)),
-        ("LastMsgTime", json!(a.last_msg_time)),
-    ];
-    all.into_iter()
-        .filter(|(k, _)| *k == "Official_Account" || filter.is_none_or(|f| f.iter().any(|x| x == k)))
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    let all = BaseInfo {
+        official_account: &a.id,
+        owner_account: &a.owner,
+        name: &a.name,
+        introduction: &a.introduction,
+        face_url: &a.face_url,
+        organization: &a.organization,
+        custom_string: &a.custom_string,
+        max_subscriber_num: a.max_subscriber_num,
+        subscriber_num: a.subscriber_num,
+        create_time: a.create_time,
+        last_msg_time: a.last_msg_time,
+    };
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(all) else { return Map::new() };
+    fields.retain(|k, _| k == "Official_Account" || filter.is_none_or(|f| f.iter().any(|x| x == k)));
+    fields
+}
+
+/// An account's base information as the API spells it (before the response filter).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BaseInfo<'a> {
+    #[serde(rename = "Official_Account")]
+    official_account: &'a str,
+    #[serde(rename = "Owner_Account")]
+    owner_account: &'a str,
+    name: &'a str,
+    introduction: &'a str,
+    face_url: &'a str,
+    organization: &'a str,
+    custom_string: &'a str,
+    max_subscriber_num: i64,
+    subscriber_num: i64,
+    create_time: i64,
+    last_msg_time: i64,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +105,13 @@ pub async fn create_official_account(m: &Messaging, operator: &str, body: Value)
     };
     let profile = AccountProfile::parse(profile.into())?;
     let account = m.create_account(NewAccount { owner, id, profile }, UnknownOwner::Refuse, operator).await?;
-    Ok(Map::from_iter([("OfficialAccountUserID".to_string(), json!(account.id))]))
+    answer(Created { official_account_user_id: account.id })
+}
+
+#[derive(Serialize)]
+struct Created {
+    #[serde(rename = "OfficialAccountUserID")]
+    official_account_user_id: String,
 }
 
 #[derive(Deserialize)]
@@ -135,7 +159,14 @@ pub async fn get_official_account_info(m: &Messaging, req: GetOfficialAccountInf
             }
         });
     }
-    Ok(Map::from_iter([("OfficialAccountInfoList".to_string(), json!(items))]))
+    answer(InfoList { official_account_info_list: items })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InfoList {
+    /// Each item carries its own ActionStatus / ErrorCode / ErrorInfo.
+    official_account_info_list: Vec<Map<String, Value>>,
 }
 
 #[derive(Deserialize)]

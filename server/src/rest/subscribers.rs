@@ -3,11 +3,11 @@
 
 use super::envelope::RestError;
 use super::official_accounts::{account_id, account_json};
-use super::Payload;
+use super::{answer, Payload};
 use messaging::subscribers::{BatchResult, SubscriberChange, SUBSCRIBER_BATCH_MAX};
 use messaging::{batch::check_batch, Messaging, UserId};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 #[derive(Deserialize)]
 pub struct SubscriberItem {
@@ -15,9 +15,24 @@ pub struct SubscriberItem {
     subscriber_account: Option<String>,
 }
 
-fn batch_json(results: Vec<(String, BatchResult)>) -> Value {
-    let items: Vec<Value> = results.into_iter().map(|(user, r)| json!({ "Subscriber_Account": user, "Result": r as u8 })).collect();
-    json!(items)
+/// `add_subscriber` and `delete_subscriber`: one result per subscriber.
+fn batch_answer(results: Vec<(String, BatchResult)>) -> Payload {
+    let subscriber_list = results.into_iter().map(|(subscriber_account, r)| BatchItem { subscriber_account, result: r as u8 }).collect();
+    answer(Batch { subscriber_list })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Batch {
+    subscriber_list: Vec<BatchItem>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchItem {
+    #[serde(rename = "Subscriber_Account")]
+    subscriber_account: String,
+    result: u8,
 }
 
 /// Parses the users of a batch; a malformed ID fails only its own item (Result 0).
@@ -59,7 +74,7 @@ pub async fn add_subscriber(m: &Messaging, operator: &str, req: AddSubscriber) -
         Ok(outcome.results)
     })
     .await?;
-    Ok(Map::from_iter([("SubscriberList".to_string(), batch_json(results))]))
+    batch_answer(results)
 }
 
 #[derive(Deserialize)]
@@ -82,7 +97,7 @@ pub async fn delete_subscriber(m: &Messaging, operator: &str, req: DeleteSubscri
         (None, None) => Vec::new(),
     };
     let results = in_batches(raw, "SubscriberToDel_Account", async |users| Ok(m.delete_subscribers(&id, &users, operator).await?)).await?;
-    Ok(Map::from_iter([("SubscriberList".to_string(), batch_json(results))]))
+    batch_answer(results)
 }
 
 #[derive(Deserialize)]
@@ -95,26 +110,41 @@ pub struct GetSubscriberInfo {
     next: String,
 }
 
-fn subscriber_json(s: &messaging::subscribers::Subscriber) -> Value {
-    json!({
-        "Subscriber_Account": s.subscriber_account,
-        "SubscribeTime": s.subscribed_at,
-        "CustomString": s.custom_string,
-        "MsgFlag": s.msg_flag,
-        "LastSendMsgTime": s.last_send_msg_time,
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SubscriberPage<'a> {
+    next: &'a str,
+    subscriber_num: i64,
+    subscriber_list: Vec<SubscriberInfo<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SubscriberInfo<'a> {
+    #[serde(rename = "Subscriber_Account")]
+    subscriber_account: &'a str,
+    subscribe_time: i64,
+    custom_string: &'a str,
+    msg_flag: &'a str,
+    last_send_msg_time: i64,
 }
 
 /// [get_subscriber_info] A page of subscribers; `Next` is an opaque keyset cursor, `""` when done.
 pub async fn get_subscriber_info(m: &Messaging, req: GetSubscriberInfo) -> Payload {
     let id = account_id("Official_Account", req.official_account.as_deref())?;
     let page = m.subscribers_page(&id, req.limit.unwrap_or(messaging::subscribers::SUBSCRIBER_PAGE_MAX), &req.next).await?;
-    let list: Vec<Value> = page.subscribers.iter().map(subscriber_json).collect();
-    Ok(Map::from_iter([
-        ("Next".to_string(), json!(page.next)),
-        ("SubscriberNum".to_string(), json!(page.subscriber_num)),
-        ("SubscriberList".to_string(), json!(list)),
-    ]))
+    let subscriber_list = page
+        .subscribers
+        .iter()
+        .map(|s| SubscriberInfo {
+            subscriber_account: &s.subscriber_account,
+            subscribe_time: s.subscribed_at,
+            custom_string: &s.custom_string,
+            msg_flag: &s.msg_flag,
+            last_send_msg_time: s.last_send_msg_time,
+        })
+        .collect();
+    answer(SubscriberPage { next: &page.next, subscriber_num: page.subscriber_num, subscriber_list })
 }
 
 #[derive(Deserialize)]
@@ -163,26 +193,43 @@ pub async fn get_subscribed_official_account_list(m: &Messaging, req: GetSubscri
     let user = UserId::parse("Subscriber_Account", req.subscriber_account.as_deref().unwrap_or_default())?;
     let page = m.subscribed_accounts(&user, req.limit.unwrap_or(200), req.offset).await?;
     let self_filter = req.filter.self_info.as_deref();
-    let list: Vec<Value> = page
+    let list: Vec<Map<String, Value>> = page
         .accounts
         .iter()
         .map(|(account, sub)| {
             let mut item = account_json(account, req.filter.base_info.as_deref());
-            let all =
-                [("SubscribeTime", json!(sub.subscribed_at)), ("CustomString", json!(sub.custom_string)), ("MsgFlag", json!(sub.msg_flag))];
-            let self_info: Map<String, Value> = all
-                .into_iter()
-                .filter(|(k, _)| self_filter.is_none_or(|f| f.iter().any(|x| x == k)))
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+            let all = SelfInfo { subscribe_time: sub.subscribed_at, custom_string: &sub.custom_string, msg_flag: &sub.msg_flag };
+            let mut self_info = match serde_json::to_value(all) {
+                Ok(Value::Object(fields)) => fields,
+                _ => Map::new(),
+            };
+            self_info.retain(|k, _| self_filter.is_none_or(|f| f.iter().any(|x| x == k)));
             item.insert("SelfInfo".into(), Value::Object(self_info));
-            Value::Object(item)
+            item
         })
         .collect();
-    Ok(Map::from_iter([
-        ("OfficialAccountInfoList".to_string(), json!(list)),
-        ("TotalCount".to_string(), json!(page.total)),
-        ("CompleteFlag".to_string(), json!(u8::from(page.complete))),
-        ("Next".to_string(), json!(page.next_offset)),
-    ]))
+    answer(Subscribed {
+        official_account_info_list: list,
+        total_count: page.total,
+        complete_flag: u8::from(page.complete),
+        next: page.next_offset,
+    })
+}
+
+/// The user's own side of a subscription (before `ResponseFilter.SelfInfoFilter`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SelfInfo<'a> {
+    subscribe_time: i64,
+    custom_string: &'a str,
+    msg_flag: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Subscribed {
+    official_account_info_list: Vec<Map<String, Value>>,
+    total_count: i64,
+    complete_flag: u8,
+    next: i64,
 }
