@@ -295,14 +295,19 @@ impl Messaging {
         let at = now();
         let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(keys.len());
+        // Recalled by this call: only these are audited, called back and announced. Recalling a
+        // recalled message again answers Done (Tencent's RetCode 0) and changes nothing: announced
+        // twice, every hub would take it off its subscribers' unread totals twice.
+        let mut newly = Vec::with_capacity(keys.len());
         for key in keys {
             let Some(MsgKey { seq, time, .. }) = MsgKey::parse(key) else {
                 out.push(Recall::NotFound);
+                newly.push(false);
                 continue;
             };
-            let done = sqlx::query(
-                "update broadcast set recalled_at = coalesce(recalled_at, $4), recall_reason = coalesce(recall_reason, $5) \
-                 where account_id = $1 and seq = $2 and msg_time = $3",
+            let recalled = sqlx::query(
+                "update broadcast set recalled_at = $4, recall_reason = $5 \
+                 where account_id = $1 and seq = $2 and msg_time = $3 and recalled_at is null",
             )
             .bind(account.as_str())
             .bind(seq)
@@ -310,11 +315,21 @@ impl Messaging {
             .bind(at)
             .bind(reason)
             .execute(&mut *tx)
-            .await?;
-            out.push(if done.rows_affected() == 1 { Recall::Done } else { Recall::NotFound });
+            .await?
+            .rows_affected()
+                == 1;
+            let exists = recalled
+                || sqlx::query_as::<_, (i64,)>("select seq from broadcast where account_id = $1 and seq = $2 and msg_time = $3")
+                    .bind(account.as_str())
+                    .bind(seq)
+                    .bind(time)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+            out.push(if exists { Recall::Done } else { Recall::NotFound });
+            newly.push(recalled);
         }
-        let recalled: Vec<Value> =
-            keys.iter().zip(&out).filter(|(_, r)| **r == Recall::Done).map(|(k, _)| json!({ "MsgKey": k })).collect();
+        let recalled: Vec<Value> = keys.iter().zip(&newly).filter(|(_, new)| **new).map(|(k, _)| json!({ "MsgKey": k })).collect();
         if !recalled.is_empty() {
             let keys: Vec<&str> = recalled.iter().filter_map(|k| k["MsgKey"].as_str()).collect();
             record(&mut tx, AuditAction::BroadcastRecalled, Some(account.as_str()), &format!("broadcast {}", keys.join(", "))).await?;
@@ -323,8 +338,8 @@ impl Messaging {
         }
         let changes = keys
             .iter()
-            .zip(&out)
-            .filter(|(_, r)| **r == Recall::Done)
+            .zip(&newly)
+            .filter(|(_, new)| **new)
             .map(|(k, _)| Change::Recalled { account: account.to_string(), user: None, key: k.clone() })
             .collect();
         self.commit_announcing(tx, changes).await?;

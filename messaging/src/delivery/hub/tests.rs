@@ -146,3 +146,72 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
     }
     assert_eq!(kept.iter().map(|k| totals(k)).collect::<HashSet<_>>(), HashSet::from([vec![1]]));
 }
+
+/// The hub keeps each connected user's unread counts by increments from one reading of the
+/// stored positions, while every other door counts them in SQL (`conversation::UNREAD`). Two
+/// rules for one figure: random histories of broadcasts, recalls, read marks and receive options
+/// (several seeds, the same each run), with the hub hearing exactly the changes they announce,
+/// must leave the hub's last total equal to the stored one after every step.
+#[tokio::test]
+async fn the_hubs_unread_total_always_equals_what_the_stored_positions_imply() {
+    use crate::message::MsgFlag;
+    for seed in 1..=4u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let (m, id) = with_account(&dir, "owner", "@TOA#_unread").await;
+        let m = m.with_limits(crate::AppLimits { broadcasts_per_second: 10_000, broadcasts_per_hour: 100_000, ..Default::default() });
+        let users: Vec<UserId> = ["alice", "bob"].iter().map(|u| UserId::parse("user", u).unwrap()).collect();
+        for u in &users {
+            m.import_user(&NewUser::bare(u.clone())).await.unwrap();
+        }
+        let hub = Hub::new(m.clone(), crate::delivery::Keepalive::DEFAULT);
+        let mut heard = m.changes();
+        let mut kept = Vec::new();
+        for u in &users {
+            let k = Arc::new(Kept::default());
+            hub.connect(u.as_str(), k.clone()).await.unwrap();
+            kept.push(k);
+        }
+        m.add_subscribers(&id, &users, "admin").await.unwrap();
+
+        let mut rng = seed;
+        let mut next = move |n: u64| {
+            rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (rng >> 33) % n
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for step in 0..40 {
+            let who = next(2) as usize;
+            let user = &users[who];
+            let op = match next(6) {
+                0..=1 => {
+                    keys.push(broadcast(&m, &id, &format!("post {seed}.{step}")).await.1);
+                    "broadcast"
+                }
+                2 if !keys.is_empty() => {
+                    let key = keys[next(keys.len() as u64) as usize].clone();
+                    m.recall_broadcasts(&id, std::slice::from_ref(&key), "").await.unwrap();
+                    "recall"
+                }
+                3 => {
+                    let key = (!keys.is_empty() && next(2) == 0).then(|| keys[next(keys.len() as u64) as usize].clone());
+                    m.mark_conversation_read(user, &id, key.as_deref()).await.unwrap();
+                    "read"
+                }
+                4 => {
+                    let flag = if next(2) == 0 { MsgFlag::Discard } else { MsgFlag::AcceptAndNotify };
+                    m.set_receive_option(user, &id, flag).await.unwrap();
+                    "receive option"
+                }
+                _ => "nothing",
+            };
+            while let Ok(change) = heard.try_recv() {
+                hub.apply(&change).await.unwrap();
+            }
+            for (u, k) in users.iter().zip(&kept) {
+                let stored: i64 = m.subscriptions_of(u.as_str()).await.unwrap().iter().map(|r| r.unread).sum();
+                let live = totals(k).last().copied().unwrap_or(0);
+                assert_eq!(live, stored, "seed {seed}, step {step} ({op} by {user}): {u}'s total");
+            }
+        }
+    }
+}
