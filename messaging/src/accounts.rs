@@ -242,7 +242,7 @@ impl Messaging {
         }
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", event).await?;
         record(&mut tx, AuditAction::AccountChanged, Some(id.as_str()), "profile changed").await?;
-        self.commit_announcing(tx, vec![Change::ProfileChanged { account: id.to_string() }]).await?;
+        self.commit_announcing(tx, vec![Change::ProfileChanged { account: id.clone() }]).await?;
         self.account_cache.forget(id.as_str());
         self.webhook_queued();
         self.account(id).await
@@ -265,7 +265,7 @@ impl Messaging {
             fields(vec![("Official_Account", json!(id.as_str())), ("Owner_Account", json!(account.owner)), ("Name", json!(account.name))]);
         enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterOfficialAccountDestroyed", event).await?;
         record(&mut tx, AuditAction::AccountDeleted, Some(id.as_str()), &account.name).await?;
-        self.commit_announcing(tx, vec![Change::AccountDeleted { account: id.to_string() }]).await?;
+        self.commit_announcing(tx, vec![Change::AccountDeleted { account: id.clone() }]).await?;
         self.account_cache.forget(id.as_str());
         self.webhook_queued();
         Ok(account)

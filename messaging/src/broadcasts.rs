@@ -179,7 +179,7 @@ impl Messaging {
                 revoked: false,
                 reactions: vec![],
             };
-            let live = Change::Live { account: b.account.to_string(), user: None, message: message.to_wire() };
+            let live = Change::Live { account: b.account.clone(), user: None, message: message.to_wire() };
             self.commit_announcing(tx, vec![live]).await?;
             self.webhook_queued();
             return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });
@@ -231,7 +231,7 @@ impl Messaging {
             enqueue_push(&mut tx, &self.webhooks, b.account.as_str(), seq).await?;
         }
         record(&mut tx, AuditAction::BroadcastSent, Some(b.account.as_str()), &format!("broadcast {key}")).await?;
-        self.commit_announcing(tx, vec![Change::Message { account: b.account.to_string(), user: None, seq, origin: None }]).await?;
+        self.commit_announcing(tx, vec![Change::Message { account: b.account.clone(), user: None, seq, origin: None }]).await?;
         self.account_cache.forget(b.account.as_str()); // LastMsgTime changed
         self.webhook_queued();
         self.push_queued();
@@ -340,7 +340,7 @@ impl Messaging {
             .iter()
             .zip(&newly)
             .filter(|(_, new)| **new)
-            .map(|(k, _)| Change::Recalled { account: account.to_string(), user: None, key: k.clone() })
+            .map(|(k, _)| Change::Recalled { account: account.clone(), user: None, key: k.clone() })
             .collect();
         self.commit_announcing(tx, changes).await?;
         self.webhook_queued();

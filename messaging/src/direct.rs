@@ -230,14 +230,10 @@ impl Messaging {
                 revoked: false,
                 reactions: vec![],
             };
-            crate::delivery::Change::Live {
-                account: c.account.to_string(),
-                user: Some(c.subscriber.to_string()),
-                message: message.to_wire(),
-            }
+            crate::delivery::Change::Live { account: c.account.clone(), user: Some(c.subscriber.to_string()), message: message.to_wire() }
         } else {
             crate::delivery::Change::Message {
-                account: c.account.to_string(),
+                account: c.account.clone(),
                 user: Some(c.subscriber.to_string()),
                 seq,
                 origin: m.origin.clone(),
@@ -278,7 +274,7 @@ impl Messaging {
             .execute(&mut *tx)
             .await?;
         let change =
-            crate::delivery::Change::Recalled { account: c.account.to_string(), user: Some(c.subscriber.to_string()), key: key.to_owned() };
+            crate::delivery::Change::Recalled { account: c.account.clone(), user: Some(c.subscriber.to_string()), key: key.to_owned() };
         self.commit_announcing(tx, vec![change]).await
     }
 

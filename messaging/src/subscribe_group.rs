@@ -258,7 +258,10 @@ impl Messaging {
         for (actor, detail) in audits {
             crate::audit::record_as(&mut tx, actor, crate::audit::AuditAction::SubscribersAdded, Some(account), &detail).await?;
         }
-        let subscribed = Change::Subscribed { account: account.to_owned(), users: added_in_order.iter().map(|u| u.to_string()).collect() };
+        let subscribed = Change::Subscribed {
+            account: crate::OfficialAccountId::parse("Official_Account", account).map_err(crate::Error::MalformedAccountId)?,
+            users: added_in_order.iter().map(|u| u.to_string()).collect(),
+        };
         let changes = if added_in_order.is_empty() { vec![] } else { vec![subscribed] };
         self.commit_announcing(tx, changes).await?;
         self.account_cache.forget(account); // subscriber_num changed

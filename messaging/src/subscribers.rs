@@ -194,7 +194,7 @@ impl Messaging {
             )
             .await?;
         }
-        let changes = if users.is_empty() { vec![] } else { vec![Change::Unsubscribed { account: account.to_string(), users }] };
+        let changes = if users.is_empty() { vec![] } else { vec![Change::Unsubscribed { account: account.clone(), users }] };
         self.commit_announcing(tx, changes).await?;
         self.account_cache.forget(account.as_str()); // subscriber_num changed
         self.webhook_queued();
@@ -260,7 +260,7 @@ impl Messaging {
             return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
         }
         let changes = match change.msg_flag {
-            Some(_) => vec![Change::ReceiveOption { account: account.to_string(), user: user.to_string() }],
+            Some(_) => vec![Change::ReceiveOption { account: account.clone(), user: user.to_string() }],
             None => vec![],
         };
         self.commit_announcing(tx, changes).await

@@ -406,7 +406,7 @@ impl Messaging {
         if done.rows_affected() == 0 {
             return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
         }
-        self.commit_announcing(tx, vec![Change::Read { account: account.to_string(), user: user.to_string() }]).await?;
+        self.commit_announcing(tx, vec![Change::Read { account: account.clone(), user: user.to_string() }]).await?;
         Ok(self.subscription_of(user.as_str(), account).await?.unread)
     }
 

@@ -32,7 +32,7 @@ mod writers;
 
 use crate::error::Result;
 use crate::store::now;
-use crate::{Backend, Messaging};
+use crate::{Backend, Messaging, OfficialAccountId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -43,7 +43,8 @@ const NOTIFY_PAYLOAD_MAX: usize = 7000;
 /// Changes a slow hub may fall behind by before it skips some (clients then catch up).
 const BUS_CAPACITY: usize = 16_384;
 
-/// Something connected clients may need to hear about. Keys, not bodies.
+/// Something connected clients may need to hear about. Keys, not bodies; an account is its
+/// parsed ID, so a change with a malformed one is refused where it is read, not dropped later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub enum Change {
@@ -51,51 +52,51 @@ pub enum Change {
     /// `seq` of the conversation between `account` and `user`. `origin` is the connection that
     /// sent it (it has the message in its response already).
     Message {
-        account: String,
+        account: OfficialAccountId,
         user: Option<String>,
         seq: i64,
         origin: Option<String>,
     },
     /// An online-only message, carried whole because it is never stored.
     Live {
-        account: String,
+        account: OfficialAccountId,
         user: Option<String>,
         message: objects::WireMessage,
     },
     Recalled {
-        account: String,
+        account: OfficialAccountId,
         user: Option<String>,
         key: String,
     },
     Subscribed {
-        account: String,
+        account: OfficialAccountId,
         users: Vec<String>,
     },
     Unsubscribed {
-        account: String,
+        account: OfficialAccountId,
         users: Vec<String>,
     },
     /// A subscription's `msgFlag` changed.
     ReceiveOption {
-        account: String,
+        account: OfficialAccountId,
         user: String,
     },
     ProfileChanged {
-        account: String,
+        account: OfficialAccountId,
     },
     AccountDeleted {
-        account: String,
+        account: OfficialAccountId,
     },
     /// `by` added or removed a reaction to a message of `account` (`user`: as for `Message`).
     Reactions {
-        account: String,
+        account: OfficialAccountId,
         user: Option<String>,
         key: String,
         by: String,
     },
     /// `user` read the conversation with `account` (their unread total changed).
     Read {
-        account: String,
+        account: OfficialAccountId,
         user: String,
     },
     /// A change too large for a NOTIFY payload, waiting in `relay`.
@@ -309,9 +310,13 @@ mod tests {
 
     #[test]
     fn changes_travel_as_small_json_with_keys_only() {
-        let c = Change::Message { account: "@TOA#_a".into(), user: None, seq: 7, origin: None };
+        let account = crate::OfficialAccountId::parse("account", "@TOA#_a").unwrap();
+        let c = Change::Message { account, user: None, seq: 7, origin: None };
         let text = serde_json::to_string(&c).unwrap();
         assert_eq!(text, r#"{"k":"message","account":"@TOA#_a","user":null,"seq":7,"origin":null}"#);
         assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), c);
+        // A change naming no valid account is refused where it is read, not dropped later.
+        let malformed = r#"{"k":"message","account":"not an account","user":null,"seq":7,"origin":null}"#;
+        assert!(serde_json::from_str::<Change>(malformed).is_err());
     }
 }

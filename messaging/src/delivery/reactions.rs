@@ -102,7 +102,7 @@ impl Messaging {
             .bind(&key)
             .execute(&mut *tx)
             .await?;
-        let change = Change::Reactions { account: account.to_string(), user: message.conversation_user.clone(), key, by: user.to_string() };
+        let change = Change::Reactions { account: account.clone(), user: message.conversation_user.clone(), key, by: user.to_string() };
         self.commit_announcing(tx, vec![change]).await
     }
 

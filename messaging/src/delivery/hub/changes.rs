@@ -16,9 +16,8 @@ const LARGE_BROADCAST_DELAY: std::time::Duration = std::time::Duration::from_mil
 
 impl Hub {
     /// Reloads one subscription of a connected user from the database (None: not subscribed).
-    async fn reload_sub(&self, user: &str, account: &str) -> crate::Result<Option<Sub>> {
-        let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(None) };
-        match self.m.subscription_of(user, &id).await {
+    async fn reload_sub(&self, user: &str, account: &OfficialAccountId) -> crate::Result<Option<Sub>> {
+        match self.m.subscription_of(user, account).await {
             Ok(s) => Ok(Some(Sub::from_row(&s))),
             Err(crate::Error::NotSubscribed { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -76,11 +75,12 @@ impl Hub {
         | Change::Subscribed { account, .. }
         | Change::Unsubscribed { account, .. } = change
         {
-            self.m.account_cache.forget(account);
+            self.m.account_cache.forget(account.as_str());
         }
         let mut outgoing = Outgoing::default();
         match change {
             Change::Message { account, user: None, seq, .. } => {
+                let account = account.as_str();
                 if !self.before_broadcast(account).await {
                     return Ok(());
                 }
@@ -89,6 +89,7 @@ impl Hub {
                 outgoing = self.lock().broadcast(account, &frame, Some(*seq), &self.writers);
             }
             Change::Message { account, user: Some(user), seq, origin } => {
+                let (id, account) = (account, account.as_str());
                 if !self.is_connected(user) {
                     return Ok(());
                 }
@@ -97,10 +98,11 @@ impl Hub {
                     origin.as_deref().and_then(|o| o.strip_prefix(&format!("{}:", self.m.node_id()))).and_then(|id| id.parse().ok());
                 let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
                 self.lock().send(user, &frame, except, &mut outgoing);
-                let sub = self.reload_sub(user, account).await?;
+                let sub = self.reload_sub(user, id).await?;
                 self.put_sub(user, account, sub, &mut outgoing);
             }
             Change::Live { account, user, message } => {
+                let account = account.as_str();
                 let frame: Frame = event_frame(&Event::NewMessage { message: message.clone() }).into();
                 match user {
                     // Online only, to the whole account: a broadcast like any other, not counted.
@@ -112,20 +114,21 @@ impl Hub {
                     }
                     Some(u) => {
                         let state = self.lock();
-                        if state.users.get(u.as_str()).is_some_and(|x| x.subs.contains_key(account.as_str())) {
+                        if state.users.get(u.as_str()).is_some_and(|x| x.subs.contains_key(account)) {
                             state.send(u, &frame, None, &mut outgoing);
                         }
                     }
                 }
             }
             Change::Recalled { account, user, key } => {
+                let (id, account) = (account, account.as_str());
                 let frame: Frame =
                     event_frame(&Event::MessageRevoked { conversation_id: conversation_id(account), msg_key: key.to_string() }).into();
                 match user {
                     Some(u) => {
                         self.lock().send(u, &frame, None, &mut outgoing);
                         if self.is_connected(u) {
-                            let sub = self.reload_sub(u, account).await?;
+                            let sub = self.reload_sub(u, id).await?;
                             self.put_sub(u, account, sub, &mut outgoing);
                         }
                     }
@@ -135,7 +138,7 @@ impl Hub {
                         let users = state.subscribers_here(account);
                         for u in users {
                             let total = state.users.get_mut(&u).and_then(|x| {
-                                let sub = x.subs.get_mut(account.as_str())?;
+                                let sub = x.subs.get_mut(account)?;
                                 (sub.flag != MsgFlag::Discard && seq > sub.read_seq && sub.unread > 0).then(|| sub.unread -= 1)?;
                                 Some(x.total_unread())
                             });
@@ -148,14 +151,14 @@ impl Hub {
                 }
             }
             Change::Subscribed { account, users } => {
+                let (id, account) = (account, account.as_str());
                 let connected: Vec<&String> = users.iter().filter(|u| self.is_connected(u)).collect();
                 if connected.is_empty() {
                     return Ok(());
                 }
-                let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
-                let info = self.m.account_from_storage(&id).await?;
+                let info = self.m.account_from_storage(id).await?;
                 for user in connected {
-                    let Some(sub) = self.reload_sub(user, account).await? else { continue };
+                    let Some(sub) = self.reload_sub(user, id).await? else { continue };
                     let frame: Frame =
                         event_frame(&Event::Subscribed { official_account_info: account_info(&info, Some(&sub.state())) }).into();
                     self.lock().send(user, &frame, None, &mut outgoing);
@@ -163,6 +166,7 @@ impl Hub {
                 }
             }
             Change::Unsubscribed { account, users } => {
+                let account = account.as_str();
                 let frame: Frame = event_frame(&Event::Unsubscribed { official_account_id: account.to_string() }).into();
                 for user in users {
                     if self.is_connected(user) {
@@ -172,26 +176,28 @@ impl Hub {
                 }
             }
             Change::ReceiveOption { account, user } | Change::Read { account, user } => {
+                let (id, account) = (account, account.as_str());
                 if self.is_connected(user) {
-                    let sub = self.reload_sub(user, account).await?;
+                    let sub = self.reload_sub(user, id).await?;
                     self.put_sub(user, account, sub, &mut outgoing);
                 }
             }
             Change::ProfileChanged { account } => {
-                if !self.lock().by_account.contains_key(account.as_str()) {
+                let (id, account) = (account, account.as_str());
+                if !self.lock().by_account.contains_key(account) {
                     return Ok(());
                 }
-                let Ok(id) = OfficialAccountId::parse("account", account) else { return Ok(()) };
-                let info = self.m.account_from_storage(&id).await?;
+                let info = self.m.account_from_storage(id).await?;
                 let state = self.lock();
                 let users = state.subscribers_here(account);
                 for u in users {
-                    let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account.as_str())).map(Sub::state) else { continue };
+                    let Some(sub) = state.users.get(&u).and_then(|x| x.subs.get(account)).map(Sub::state) else { continue };
                     let frame: Frame = event_frame(&Event::InfoChanged { official_account_info: account_info(&info, Some(&sub)) }).into();
                     state.send(&u, &frame, None, &mut outgoing);
                 }
             }
             Change::AccountDeleted { account } => {
+                let account = account.as_str();
                 let frame: Frame = event_frame(&Event::AccountDeleted { official_account_id: account.to_string() }).into();
                 let users = self.lock().subscribers_here(account);
                 for u in users {
@@ -200,10 +206,11 @@ impl Hub {
                 }
             }
             Change::Reactions { account, user, key, by } => {
+                let account = account.as_str();
                 self.reactions
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .entry((account.clone(), user.clone(), key.clone()))
+                    .entry((account.to_owned(), user.clone(), key.clone()))
                     .or_default()
                     .insert(by.clone());
             }

@@ -434,7 +434,7 @@ impl Hub {
             _ => return,
         };
         let state = self.lock();
-        let Some(list) = state.watchers.get(account) else { return };
+        let Some(list) = state.watchers.get(account.as_str()) else { return };
         let frame: Frame = console_frame("inboxChanged", json!({ "subscriber": subscriber })).into();
         for h in list {
             if !h.out.push(&[&frame]) {

@@ -70,7 +70,7 @@ async fn a_change_applied_after_a_newer_reading_of_the_subscription_counts_no_me
     // (on PostgreSQL a NOTIFY can arrive that late).
     m.add_subscribers(&id, &[alice], "admin").await.unwrap();
     let (seq, msg_key) = broadcast(&m, &id, "hi").await;
-    let account = id.as_str().to_owned();
+    let account = id.clone();
     // The subscription read for the first change already counts the broadcast …
     hub.apply(&Change::Subscribed { account: account.clone(), users: vec!["alice".into()] }).await.unwrap();
     // … so the broadcast's own change delivers it without counting it again.
@@ -115,7 +115,7 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
         }
     }
     let (seq, msg_key) = broadcast(&m, &id, "to all").await;
-    hub.apply(&Change::Message { account: id.as_str().to_owned(), user: None, seq, origin: None }).await.unwrap();
+    hub.apply(&Change::Message { account: id.clone(), user: None, seq, origin: None }).await.unwrap();
     for k in &kept {
         let frames = k.0.lock().unwrap();
         let messages: Vec<&Value> = frames.iter().filter(|f| f["event"] == "onRecvNewMessage").collect();
@@ -138,7 +138,7 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
         is_revoked: false,
         reactions: vec![],
     };
-    hub.apply(&Change::Live { account: id.as_str().to_owned(), user: None, message: live }).await.unwrap();
+    hub.apply(&Change::Live { account: id.clone(), user: None, message: live }).await.unwrap();
     for k in &kept {
         let frames = k.0.lock().unwrap();
         let lives = frames.iter().filter(|f| f["event"] == "onRecvNewMessage" && f["data"]["message"]["msgKey"] == "live-key").count();
