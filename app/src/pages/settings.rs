@@ -71,30 +71,40 @@ fn number(field: SettingField, text: &str) -> Result<u32, ConsoleError> {
     })
 }
 
+/// The Settings form as the browser posts it (`form[webhook_url]`, …): each field as typed;
+/// [`save_app_settings`] parses it into `messaging`'s settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsForm {
+    pub webhook_url: String,
+    /// Empty keeps the secret that is set.
+    pub webhook_secret: String,
+    pub push_url: String,
+    pub broadcasts_per_second: String,
+    pub broadcasts_per_hour: String,
+    pub rest_calls_per_second: String,
+    pub session_idle_hours: String,
+}
+
+/// The name a setting's input posts under: a field of [`SettingsForm`].
+fn form_name(field: SettingField) -> String {
+    format!("form[{}]", field.name())
+}
+
 /// Stores the app settings from the form; an empty webhook secret keeps the one set.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "save_app_settings", output = crate::codec::Json)]
-pub async fn save_app_settings(
-    webhook_url: String,
-    webhook_secret: String,
-    push_url: String,
-    broadcasts_per_second: String,
-    broadcasts_per_hour: String,
-    rest_calls_per_second: String,
-    session_idle_hours: String,
-) -> Result<(), ConsoleError> {
+pub async fn save_app_settings(form: SettingsForm) -> Result<(), ConsoleError> {
     let (state, user) = platform_owner().await?;
     let url = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let change = messaging::SettingsChange {
         values: messaging::AppSettings {
-            webhook_url: url(&webhook_url),
-            push_url: url(&push_url),
-            broadcasts_per_second: number(SettingField::BroadcastsPerSecond, &broadcasts_per_second)?,
-            broadcasts_per_hour: number(SettingField::BroadcastsPerHour, &broadcasts_per_hour)?,
-            rest_calls_per_second: number(SettingField::RestCallsPerSecond, &rest_calls_per_second)?,
-            session_idle_hours: number(SettingField::SessionIdleHours, &session_idle_hours)?,
+            webhook_url: url(&form.webhook_url),
+            push_url: url(&form.push_url),
+            broadcasts_per_second: number(SettingField::BroadcastsPerSecond, &form.broadcasts_per_second)?,
+            broadcasts_per_hour: number(SettingField::BroadcastsPerHour, &form.broadcasts_per_hour)?,
+            rest_calls_per_second: number(SettingField::RestCallsPerSecond, &form.rest_calls_per_second)?,
+            session_idle_hours: number(SettingField::SessionIdleHours, &form.session_idle_hours)?,
         },
-        webhook_secret: Some(webhook_secret).filter(|s| !s.is_empty()),
+        webhook_secret: Some(form.webhook_secret).filter(|s| !s.is_empty()),
     };
     state.messaging.save_settings(&change).await?;
     tracing::info!(by = %user.username, "app settings changed in the console");
@@ -210,10 +220,10 @@ fn SettingInput(
     let kept = value.clone();
     view! {
         <label for=id.clone()>{label}</label>
-        <input id=id type=kind name=field.name() value=value disabled=env
+        <input id=id type=kind name=form_name(field) value=value disabled=env
             min=numeric.then(|| min.to_string()) max=numeric.then(|| max.to_string()) placeholder=hint/>
         {env.then(|| view! { <p class="note">"Set by " <code>{field.env()}</code> "; change it there."</p> })}
-        {env.then(|| view! { <input type="hidden" name=field.name() value=kept/> })}
+        {env.then(|| view! { <input type="hidden" name=form_name(field) value=kept/> })}
     }
 }
 

@@ -115,7 +115,7 @@ async fn a_session_unused_for_longer_than_the_idle_setting_ends() {
     assert_eq!(server_fn(&app, "my_sessions", &[], Some(&cookie)).await.status(), 401);
     // With the limit raised to a day, the same gap is fine.
     let cookie = signed_in(&app).await;
-    save_settings(&app, &cookie, &[("session_idle_hours", "24")]).await.unwrap();
+    save_settings(&app, &cookie, &[("form[session_idle_hours]", "24")]).await.unwrap();
     sqlx::query("update console_session set last_used_at = last_used_at - 43260").execute(&pool).await.unwrap();
     assert_eq!(server_fn(&app, "my_sessions", &[], Some(&cookie)).await.status(), 200);
 }
@@ -123,13 +123,13 @@ async fn a_session_unused_for_longer_than_the_idle_setting_ends() {
 /// Saves the Settings form with the defaults except `changes`; the error's body on a refusal.
 async fn save_settings(app: &TestApp, cookie: &str, changes: &[(&str, &str)]) -> Result<(), String> {
     let mut form = vec![
-        ("webhook_url", ""),
-        ("webhook_secret", ""),
-        ("push_url", ""),
-        ("broadcasts_per_second", "1"),
-        ("broadcasts_per_hour", "2"),
-        ("rest_calls_per_second", "200"),
-        ("session_idle_hours", "12"),
+        ("form[webhook_url]", ""),
+        ("form[webhook_secret]", ""),
+        ("form[push_url]", ""),
+        ("form[broadcasts_per_second]", "1"),
+        ("form[broadcasts_per_hour]", "2"),
+        ("form[rest_calls_per_second]", "200"),
+        ("form[session_idle_hours]", "12"),
     ];
     for (k, v) in changes {
         form.iter_mut().find(|(name, _)| name == k).unwrap().1 = v;
@@ -150,13 +150,14 @@ async fn settings_saved_in_the_console_apply_at_once_and_the_environment_wins() 
     assert_eq!(view["app"]["from_environment"], json!(["BroadcastsPerHour"]));
     assert_eq!(view["app"]["values"]["rest_calls_per_second"], 200);
 
-    let refused = save_settings(&app, &admin, &[("broadcasts_per_hour", "5")]).await.unwrap_err();
+    let refused = save_settings(&app, &admin, &[("form[broadcasts_per_hour]", "5")]).await.unwrap_err();
     assert!(refused.starts_with("422") && refused.contains("HERALD_BROADCASTS_PER_HOUR"), "{refused}");
-    let refused =
-        save_settings(&app, &admin, &[("broadcasts_per_hour", "1000"), ("webhook_url", "javascript:alert(1)")]).await.unwrap_err();
+    let refused = save_settings(&app, &admin, &[("form[broadcasts_per_hour]", "1000"), ("form[webhook_url]", "javascript:alert(1)")])
+        .await
+        .unwrap_err();
     assert!(refused.contains("webhook_url"), "{refused}");
 
-    save_settings(&app, &admin, &[("broadcasts_per_hour", "1000"), ("rest_calls_per_second", "1")]).await.unwrap();
+    save_settings(&app, &admin, &[("form[broadcasts_per_hour]", "1000"), ("form[rest_calls_per_second]", "1")]).await.unwrap();
     let mut codes = Vec::new();
     for _ in 0..3 {
         codes.push(
@@ -199,7 +200,7 @@ async fn a_webhook_url_saved_in_the_console_is_called_at_once_and_the_test_callb
     let none = server_fn(&app, "send_test_callback", &[], Some(&admin)).await;
     assert_eq!(none.status(), 422, "no URL yet: said, not sent");
 
-    save_settings(&app, &admin, &[("webhook_url", &url), ("webhook_secret", "hook-secret")]).await.unwrap();
+    save_settings(&app, &admin, &[("form[webhook_url]", &url), ("form[webhook_secret]", "hook-secret")]).await.unwrap();
     let view: Value = server_fn(&app, "get_rest_settings", &[], Some(&admin)).await.json().await.unwrap();
     assert_eq!(view["app"]["webhook_secret_set"], true);
     assert!(!view.to_string().contains("hook-secret"), "the secret never goes back to a page");

@@ -207,13 +207,13 @@ async fn settings_and_a_key_rotation_made_on_node_a_apply_on_node_b_without_a_re
 
     // Settings saved on A: B's REST quota follows.
     let form = [
-        ("webhook_url", ""),
-        ("webhook_secret", ""),
-        ("push_url", ""),
-        ("broadcasts_per_second", "1"),
-        ("broadcasts_per_hour", "2"),
-        ("rest_calls_per_second", "1"),
-        ("session_idle_hours", "12"),
+        ("form[webhook_url]", ""),
+        ("form[webhook_secret]", ""),
+        ("form[push_url]", ""),
+        ("form[broadcasts_per_second]", "1"),
+        ("form[broadcasts_per_hour]", "2"),
+        ("form[rest_calls_per_second]", "1"),
+        ("form[session_idle_hours]", "12"),
     ];
     assert_eq!(server_fn(&a, "save_app_settings", &form, Some(&admin)).await.status(), 200);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
