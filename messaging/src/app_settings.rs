@@ -145,19 +145,6 @@ impl SettingField {
         }
     }
 
-    /// The environment variable that overrides it.
-    pub fn env(self) -> &'static str {
-        match self {
-            Self::WebhookUrl => "HERALD_WEBHOOK_URL",
-            Self::WebhookSecret => "HERALD_WEBHOOK_SECRET",
-            Self::PushUrl => "HERALD_PUSH_URL",
-            Self::BroadcastsPerSecond => "HERALD_BROADCASTS_PER_SECOND",
-            Self::BroadcastsPerHour => "HERALD_BROADCASTS_PER_HOUR",
-            Self::RestCallsPerSecond => "HERALD_REST_CALLS_PER_SECOND",
-            Self::SessionIdleHours => "HERALD_SESSION_IDLE_HOURS",
-        }
-    }
-
     /// Allowed values of a number (inclusive).
     pub fn range(self) -> (u32, u32) {
         match self {
@@ -176,7 +163,15 @@ impl SettingField {
 pub struct SettingsView {
     pub values: AppSettings,
     pub webhook_secret_set: bool,
-    pub from_environment: Vec<SettingField>,
+    pub from_environment: Vec<FromEnvironment>,
+}
+
+/// A setting the server was given at start, and where (as the server spells it, say
+/// `HERALD_WEBHOOK_URL`), so the page can say where to change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FromEnvironment {
+    pub field: SettingField,
+    pub variable: String,
 }
 
 /// A change from the Settings page. `webhook_secret`: `None` keeps it, `Some("")` removes it.

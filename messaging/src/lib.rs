@@ -41,7 +41,7 @@ pub mod post;
 pub mod profile;
 pub mod roles;
 
-pub use app_settings::{AppLimits, AppSettings, SettingField, SettingsChange, SettingsView};
+pub use app_settings::{AppLimits, AppSettings, FromEnvironment, SettingField, SettingsChange, SettingsView};
 pub use error::{Error, InvalidField, Result};
 pub use ids::{OfficialAccountId, UserId};
 pub use msg_key::MsgKey;

@@ -310,14 +310,18 @@ async fn saved_settings_apply_and_the_environment_wins() {
         assert_eq!(m.settings(), values, "a refused change changes nothing");
 
         // The environment wins, and its fields cannot be changed from the console.
-        let m = m.with_settings_overrides(messaging::SettingsOverrides { broadcasts_per_hour: Some(7), ..Default::default() });
+        let sources = vec![(messaging::SettingField::BroadcastsPerHour, "BROADCASTS_VAR".to_owned())];
+        let m = m.with_settings_overrides(messaging::SettingsOverrides { broadcasts_per_hour: Some(7), sources, ..Default::default() });
         m.load_settings().await.unwrap();
         assert_eq!(m.settings().broadcasts_per_hour, 7);
-        assert_eq!(m.settings_view().from_environment, vec![messaging::SettingField::BroadcastsPerHour]);
+        let from_environment =
+            messaging::FromEnvironment { field: messaging::SettingField::BroadcastsPerHour, variable: "BROADCASTS_VAR".into() };
+        assert_eq!(m.settings_view().from_environment, vec![from_environment], "named as the front door said");
         let mut change = m.settings();
         change.broadcasts_per_hour = 9;
         let e = m.save_settings(&messaging::SettingsChange { values: change, webhook_secret: None }).await.unwrap_err();
         assert_eq!(e.field(), Some("broadcasts_per_hour"), "{e}");
+        assert!(e.to_string().contains("set by BROADCASTS_VAR"), "the refusal names where it was set: {e}");
         let audit = m.audit_log(&messaging::audit::AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
         assert_eq!(audit.iter().filter(|e| e.action == "settings.changed").count(), 1, "one change stored, one audited: {audit:?}");
     })

@@ -195,6 +195,20 @@ impl std::str::FromStr for DatabaseUrl {
 }
 
 impl Config {
+    /// The environment variable each editable setting is read from, as the flags above declare
+    /// it (so the console names exactly the variable the operator set).
+    pub fn setting_sources() -> Vec<(messaging::SettingField, String)> {
+        use clap::CommandFactory;
+        let command = Config::command();
+        messaging::SettingField::ALL
+            .into_iter()
+            .filter_map(|field| {
+                let arg = command.get_arguments().find(|a| a.get_id() == field.name())?;
+                Some((field, arg.get_env()?.to_string_lossy().into_owned()))
+            })
+            .collect()
+    }
+
     /// The session cookie's `Secure` flag: the setting, else whether the public URL is https.
     pub fn cookie_secure(&self) -> bool {
         self.cookie_secure.unwrap_or_else(|| self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")))
@@ -241,5 +255,13 @@ mod tests {
         assert!(printed.contains("postgres://***@db.example/herald"), "{printed}");
         assert!(printed.contains("client_silence_secs"), "every field is printed: {printed}");
         assert_eq!(config.secret_key.as_ref().map(Secret::expose), Some("key-value-2"));
+    }
+
+    #[test]
+    fn every_editable_setting_names_the_variable_it_is_read_from() {
+        let sources = Config::setting_sources();
+        assert_eq!(sources.len(), messaging::SettingField::ALL.len(), "{sources:?}");
+        assert!(sources.contains(&(messaging::SettingField::BroadcastsPerHour, "HERALD_BROADCASTS_PER_HOUR".into())));
+        assert!(sources.contains(&(messaging::SettingField::WebhookSecret, "HERALD_WEBHOOK_SECRET".into())));
     }
 }

@@ -207,7 +207,8 @@ fn SettingInput(
     field: SettingField,
     label: &'static str,
     value: String,
-    env: bool,
+    /// Where the server was given it (an environment variable), when it was.
+    env: Option<String>,
     #[prop(optional)] kind: &'static str,
     #[prop(optional)] hint: String,
 ) -> impl IntoView {
@@ -220,17 +221,17 @@ fn SettingInput(
     let kept = value.clone();
     view! {
         <label for=id.clone()>{label}</label>
-        <input id=id type=kind name=form_name(field) value=value disabled=env
+        <input id=id type=kind name=form_name(field) value=value disabled=env.is_some()
             min=numeric.then(|| min.to_string()) max=numeric.then(|| max.to_string()) placeholder=hint/>
-        {env.then(|| view! { <p class="note">"Set by " <code>{field.env()}</code> "; change it there."</p> })}
-        {env.then(|| view! { <input type="hidden" name=form_name(field) value=kept/> })}
+        {env.clone().map(|variable| view! { <p class="note">"Set by " <code>{variable}</code> "; change it there."</p> })}
+        {env.map(|_| view! { <input type="hidden" name=form_name(field) value=kept/> })}
     }
 }
 
 #[component]
 fn AppSettingsForm(view: SettingsView, saved: ServerAction<SaveAppSettings>) -> impl IntoView {
     let v = view.values.clone();
-    let env = |f: SettingField| view.from_environment.contains(&f);
+    let env = |f: SettingField| view.from_environment.iter().find(|e| e.field == f).map(|e| e.variable.clone());
     // A field the environment decides is sent as what is in force (the server checks it).
     let in_force = move |f: SettingField| -> String {
         match f {

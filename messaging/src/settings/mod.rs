@@ -30,9 +30,17 @@ pub struct SettingsOverrides {
     pub broadcasts_per_hour: Option<u32>,
     pub rest_calls_per_second: Option<u32>,
     pub session_idle_hours: Option<u32>,
+    /// Where the front door read each of them (its environment variables); the Settings page
+    /// and refusals name them. The core knows no variable names of its own.
+    pub sources: Vec<(SettingField, String)>,
 }
 
 impl SettingsOverrides {
+    /// Where `field` was given, as the front door said; else a description.
+    fn source(&self, field: SettingField) -> String {
+        self.sources.iter().find(|(f, _)| *f == field).map_or_else(|| "the server's environment".to_owned(), |(_, s)| s.clone())
+    }
+
     fn has(&self, field: SettingField) -> bool {
         match field {
             SettingField::WebhookUrl => self.webhook_url.is_some(),
@@ -153,7 +161,11 @@ impl Messaging {
         SettingsView {
             values: values.0,
             webhook_secret_set: values.1.is_some(),
-            from_environment: SettingField::ALL.into_iter().filter(|f| env.has(*f)).collect(),
+            from_environment: SettingField::ALL
+                .into_iter()
+                .filter(|f| env.has(*f))
+                .map(|field| crate::app_settings::FromEnvironment { field, variable: env.source(field) })
+                .collect(),
         }
     }
 
@@ -178,7 +190,7 @@ impl Messaging {
         };
         for (field, value) in &rows {
             if env.has(*field) && (*field == SettingField::WebhookSecret || *value != in_force(*field)) {
-                return Err(InvalidField::new(field.name(), format!("set by {} (change it there)", field.env())).into());
+                return Err(InvalidField::new(field.name(), format!("set by {} (change it there)", env.source(*field))).into());
             }
         }
         let changed: Vec<&str> =

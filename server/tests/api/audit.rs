@@ -147,7 +147,7 @@ async fn settings_saved_in_the_console_apply_at_once_and_the_environment_wins() 
     let app = spawn_app_with(|c| c.broadcasts_per_hour = Some(1000)).await;
     let admin = signed_in(&app).await;
     let view: Value = server_fn(&app, "get_rest_settings", &[], Some(&admin)).await.json().await.unwrap();
-    assert_eq!(view["app"]["from_environment"], json!(["BroadcastsPerHour"]));
+    assert_eq!(view["app"]["from_environment"], json!([{ "field": "BroadcastsPerHour", "variable": "HERALD_BROADCASTS_PER_HOUR" }]));
     assert_eq!(view["app"]["values"]["rest_calls_per_second"], 200);
 
     let refused = save_settings(&app, &admin, &[("form[broadcasts_per_hour]", "5")]).await.unwrap_err();
