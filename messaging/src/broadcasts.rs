@@ -199,10 +199,10 @@ impl Messaging {
             return Ok(Sent { msg_key: MsgKey::broadcast(seq, time).to_string(), msg_time: time, duplicate: true });
         }
         record_broadcast(&mut tx, &self.limits(), b.account.as_str(), at).await?;
-        let (seq,): (i64,) = sqlx::query_as(
+        let (seq, recipients): (i64, i64) = sqlx::query_as(
             "update official_account set last_seq = last_seq + 1, \
                last_msg_time = case when $2 = 1 then last_msg_time else $3 end \
-             where account_id = $1 returning last_seq",
+             where account_id = $1 returning last_seq, subscriber_num",
         )
         .bind(b.account.as_str())
         .bind(i64::from(b.no_last_msg))
@@ -223,6 +223,7 @@ impl Messaging {
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
+        crate::insights::count_post(&mut tx, b.account.as_str(), seq, self.now(), recipients).await?;
         let key = MsgKey::broadcast(seq, at).to_string();
         if !b.forbid_after_callback {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;

@@ -188,6 +188,11 @@ impl Messaging {
         let Some((seq,)) = seq else {
             return Err(Error::NotSubscribed { account: c.account.to_string(), user: c.subscriber.to_string() });
         };
+        let counter = match c.direction {
+            Direction::SubscriberToAccount => crate::insights::DayCounter::MessagesIn,
+            Direction::AccountToSubscriber => crate::insights::DayCounter::Replies,
+        };
+        crate::insights::count_day(&mut tx, c.account.as_str(), self.now(), counter, 1).await?;
         let msg_key = crate::MsgKey::direct(seq, i64::from(m.random), at);
         let key = msg_key.to_string();
         if !m.online_only {

@@ -14,6 +14,8 @@
 //!     an area handle of its own ([`Console`], from [`Messaging::console`]) that owns its state
 //!     (the sign-in throttle) and holds only the store and the settings in force.
 //!   * `settings`: the app's REST identity.
+//!   * [`insights`]: what editors learn back (reach, reads, growth), counted with each event,
+//!     behind its own handle ([`insights::Insights`], from [`Messaging::insights`]).
 //!   * [`subscribers`]: who follows an account (counter kept with the rows); concurrent adds
 //!     to one account share a transaction (`subscribe_group`).
 //!   * [`post`]: the composer's posts (pure types and renderer; drafts and scheduling with
@@ -36,6 +38,7 @@ pub mod audit;
 pub mod batch;
 pub mod error;
 pub mod ids;
+pub mod insights;
 pub mod msg_key;
 pub mod post;
 pub mod profile;
@@ -119,6 +122,8 @@ pub struct Messaging {
     store: store::Store,
     /// Console users, roles, sessions and sign-ins ([`Messaging::console`]).
     console: console::Console,
+    /// What editors learn back ([`Messaging::insights`]).
+    insights: insights::Insights,
     /// The settings and keys in force on this node (`settings`), shared by every clone.
     live: std::sync::Arc<settings::Live>,
     /// Shared by every clone, so all front doors count against the same windows.
@@ -157,8 +162,15 @@ impl Messaging {
         let (pool, backend) = store::open(url).await?;
         let store = store::Store { pool, backend };
         let live: std::sync::Arc<settings::Live> = Default::default();
+        let node_id: std::sync::Arc<str> = {
+            use rand::distributions::{Alphanumeric, DistString};
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 16).into()
+        };
+        let clock = clock::Clock::default();
+        let stopping: std::sync::Arc<std::sync::atomic::AtomicBool> = Default::default();
         Ok(Self {
             console: console::Console::new(store.clone(), live.clone()),
+            insights: insights::Insights::new(store.clone(), clock.clone(), node_id.clone(), stopping.clone()),
             store,
             live,
             windows: Default::default(),
@@ -166,18 +178,15 @@ impl Messaging {
             account_cache: Default::default(),
             add_queue: Default::default(),
             delivery: Default::default(),
-            node_id: {
-                use rand::distributions::{Alphanumeric, DistString};
-                Alphanumeric.sample_string(&mut rand::thread_rng(), 16).into()
-            },
+            node_id,
             rest_administrator: None,
-            stopping: Default::default(),
+            stopping,
             media_limits: media::MediaLimits::DEFAULT,
             image_permits: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
             schedule_wake: Default::default(),
-            clock: Default::default(),
+            clock,
             bus: Default::default(),
             database_url: url.into(),
         })
@@ -224,6 +233,11 @@ impl Messaging {
     /// Console users, roles, sessions and sign-ins: who may use the console and what they may do.
     pub fn console(&self) -> &console::Console {
         &self.console
+    }
+
+    /// Insights: per account and per post figures, counted as the events happen.
+    pub fn insights(&self) -> &insights::Insights {
+        &self.insights
     }
 
     /// Table → column names of Herald's own tables, sorted; the schema test compares backends.

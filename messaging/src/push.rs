@@ -226,17 +226,25 @@ impl Messaging {
                 .await?;
             return Ok(true);
         }
-        if !full_batch {
-            return self.finish_push_job(job.job_id).await;
+        // The batch went out: it counts as pushed (insights) with the job's step forward.
+        let mut tx = self.begin_write().await?;
+        if !direct {
+            let n = offline.len() as i64;
+            crate::insights::count_for_post(&mut tx, &job.account_id, job.seq, crate::insights::PostCounter::Pushed, n).await?;
         }
-        sqlx::query(
-            "update push_job set after_subscriber = $2, batches_sent = batches_sent + 1, attempts = 0, lease_until = 0 \
-             where job_id = $1",
-        )
-        .bind(job.job_id)
-        .bind(&last)
-        .execute(&self.store.pool)
-        .await?;
+        if full_batch {
+            sqlx::query(
+                "update push_job set after_subscriber = $2, batches_sent = batches_sent + 1, attempts = 0, lease_until = 0 \
+                 where job_id = $1",
+            )
+            .bind(job.job_id)
+            .bind(&last)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query("delete from push_job where job_id = $1").bind(job.job_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(true)
     }
 

@@ -9,7 +9,6 @@
 
 use crate::delivery::Change;
 use crate::error::{Error, Result};
-use crate::store::now;
 use crate::subscribers::{AddOutcome, BatchResult};
 use crate::webhooks::{enqueue_from, fields};
 use crate::Messaging;
@@ -28,6 +27,8 @@ pub(crate) struct AddRequest {
     /// Users the "before add" webhook refused.
     pub refused: HashSet<String>,
     pub operator: String,
+    /// Where the subscriptions come from (insights).
+    pub source: crate::insights::Source,
     /// Who asked and from where, for the audit log and the callbacks' ClientIP (the leader
     /// runs in a task of its own).
     actor: crate::audit::Actor,
@@ -105,10 +106,11 @@ impl Messaging {
         users: Vec<String>,
         refused: HashSet<String>,
         operator: &str,
+        source: crate::insights::Source,
     ) -> Result<AddOutcome> {
         let (reply, answer) = oneshot::channel();
         let request =
-            AddRequest { users, refused, operator: operator.to_owned(), actor: crate::audit::current_actor(), reply: Some(reply) };
+            AddRequest { users, refused, operator: operator.to_owned(), source, actor: crate::audit::current_actor(), reply: Some(reply) };
         let lead = {
             let mut waiting = self.add_queue.lock();
             match waiting.get_mut(account) {
@@ -191,7 +193,8 @@ impl Messaging {
         };
         let known = imported_and_subscribed(&mut tx, account, &candidates).await?;
         let mut added_by_group: HashSet<&str> = HashSet::new();
-        let mut added_in_order: Vec<&str> = Vec::new();
+        let mut added_in_order: Vec<(&str, String)> = Vec::new();
+        let mut by_source: HashMap<&crate::insights::Source, i64> = HashMap::new();
         let mut outcomes = Vec::with_capacity(group.len());
         let mut events = Vec::new();
         let mut audits = Vec::new();
@@ -211,7 +214,8 @@ impl Messaging {
                 } else {
                     count += 1;
                     added_by_group.insert(user);
-                    added_in_order.push(user);
+                    added_in_order.push((user, request.source.as_string()));
+                    *by_source.entry(&request.source).or_default() += 1;
                     added.push(user);
                     BatchResult::Done
                 };
@@ -238,14 +242,20 @@ impl Messaging {
         }
         if !added_in_order.is_empty() {
             // Unread counting starts now: the read position is the account's last broadcast.
-            let rows: Vec<String> = (0..added_in_order.len()).map(|i| format!("($1, ${}, $2, $3)", i + 4)).collect();
-            let sql =
-                format!("insert into subscription (account_id, subscriber_account, subscribed_at, read_seq) values {}", rows.join(", "));
-            let mut insert = sqlx::query(&sql).persistent(false).bind(account).bind(now()).bind(last_seq);
-            for user in &added_in_order {
-                insert = insert.bind(*user);
+            let rows: Vec<String> = (0..added_in_order.len()).map(|i| format!("($1, ${}, $2, $3, ${})", 2 * i + 4, 2 * i + 5)).collect();
+            let sql = format!(
+                "insert into subscription (account_id, subscriber_account, subscribed_at, read_seq, source) values {}",
+                rows.join(", ")
+            );
+            let at = self.now();
+            let mut insert = sqlx::query(&sql).persistent(false).bind(account).bind(at).bind(last_seq);
+            for (user, source) in &added_in_order {
+                insert = insert.bind(*user).bind(source);
             }
             insert.execute(&mut *tx).await?;
+            for (source, n) in &by_source {
+                crate::insights::count_subscribed(&mut tx, account, at, source, *n).await?;
+            }
             sqlx::query("update official_account set subscriber_num = $2 where account_id = $1")
                 .bind(account)
                 .bind(count)
@@ -260,7 +270,7 @@ impl Messaging {
         }
         let subscribed = Change::Subscribed {
             account: crate::OfficialAccountId::parse("Official_Account", account).map_err(crate::Error::MalformedAccountId)?,
-            users: added_in_order.iter().map(|u| u.to_string()).collect(),
+            users: added_in_order.iter().map(|(u, _)| u.to_string()).collect(),
         };
         let changes = if added_in_order.is_empty() { vec![] } else { vec![subscribed] };
         self.commit_announcing(tx, changes).await?;

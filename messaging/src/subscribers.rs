@@ -104,7 +104,13 @@ impl Messaging {
     /// Subscribes up to 100 users. Users who were never imported fail; so do those past
     /// `MaxSubscriberNum`.
     #[tracing::instrument(name = "add subscribers", skip_all, fields(account = %account, n = users.len()))]
-    pub async fn add_subscribers(&self, account: &OfficialAccountId, users: &[UserId], operator: &str) -> Result<AddOutcome> {
+    pub async fn add_subscribers(
+        &self,
+        account: &OfficialAccountId,
+        users: &[UserId],
+        operator: &str,
+        source: crate::insights::Source,
+    ) -> Result<AddOutcome> {
         self.account(account).await?;
         let list = |users: &[&str]| json!(users.iter().map(|u| json!({ "Subscriber_Account": u })).collect::<Vec<_>>());
         // The app may refuse some of them ("before add" webhook, RefusedMembers_Account).
@@ -133,7 +139,7 @@ impl Messaging {
             })
             .unwrap_or_default();
         // Concurrent calls for this account share one transaction (see `subscribe_group`).
-        self.add_in_group(account.as_str(), asked.iter().map(|u| u.to_string()).collect(), refused, operator).await
+        self.add_in_group(account.as_str(), asked.iter().map(|u| u.to_string()).collect(), refused, operator, source).await
     }
 
     #[tracing::instrument(name = "delete subscribers", skip_all, fields(account = %account, n = users.len()))]
@@ -156,12 +162,14 @@ impl Messaging {
         let mut removed = 0i64;
         let mut results = Vec::with_capacity(users.len());
         for user in users {
-            let done = sqlx::query("delete from subscription where account_id = $1 and subscriber_account = $2")
-                .bind(account.as_str())
-                .bind(user.as_str())
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 1 {
+            let gone: Option<(String,)> =
+                sqlx::query_as("delete from subscription where account_id = $1 and subscriber_account = $2 returning msg_flag")
+                    .bind(account.as_str())
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((flag,)) = gone {
+                crate::insights::count_msg_flag(&mut tx, account.as_str(), Some(&flag), None).await?;
                 removed += 1;
                 results.push((user.to_string(), BatchResult::Done));
             } else {
@@ -173,6 +181,7 @@ impl Messaging {
             .bind(removed)
             .execute(&mut *tx)
             .await?;
+        crate::insights::count_day(&mut tx, account.as_str(), self.now(), crate::insights::DayCounter::Unsubscribed, removed).await?;
         let gone: Vec<Value> =
             results.iter().filter(|(_, r)| *r == BatchResult::Done).map(|(u, _)| json!({ "Subscriber_Account": u })).collect();
         if !gone.is_empty() {
@@ -246,7 +255,18 @@ impl Messaging {
     pub async fn modify_subscriber(&self, account: &OfficialAccountId, user: &UserId, change: &SubscriberChange) -> Result<()> {
         self.account(account).await?;
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        // The option before the change (this takes the row's lock), for the per-option counts.
+        let before: Option<(String,)> = sqlx::query_as(
+            "update subscription set msg_flag = msg_flag where account_id = $1 and subscriber_account = $2 returning msg_flag",
+        )
+        .bind(account.as_str())
+        .bind(user.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((before,)) = before else {
+            return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
+        };
+        sqlx::query(
             "update subscription set custom_string = coalesce($3, custom_string), msg_flag = coalesce($4, msg_flag) \
              where account_id = $1 and subscriber_account = $2",
         )
@@ -256,8 +276,8 @@ impl Messaging {
         .bind(change.msg_flag.map(MsgFlag::as_str))
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
+        if let Some(after) = change.msg_flag {
+            crate::insights::count_msg_flag(&mut tx, account.as_str(), Some(&before), Some(after.as_str())).await?;
         }
         let changes = match change.msg_flag {
             Some(_) => vec![Change::ReceiveOption { account: account.clone(), user: user.to_string() }],

@@ -134,6 +134,8 @@ impl Application {
         let pushes = tokio::spawn(self.messaging.clone().deliver_pushes());
         // Scheduled posts that came due while the server was down are published now.
         let scheduled = tokio::spawn(self.messaging.clone().publish_scheduled_posts());
+        // Read marks journaled before a crash are counted first, then every second.
+        let reads = tokio::spawn(self.messaging.insights().clone().count_reads());
         // PostgreSQL: every node's changes reach this node's hub.
         let (ready, listening_ready) = tokio::sync::oneshot::channel();
         let listening = tokio::spawn(self.messaging.clone().listen_for_changes(ready));
@@ -151,7 +153,7 @@ impl Application {
         // The workers finish the request they are making (at most a webhook timeout), then
         // the leases are let go, so the next node to start delivers at once.
         self.messaging.stop_workers();
-        for worker in [outbox, pushes, scheduled, listening] {
+        for worker in [outbox, pushes, scheduled, reads, listening] {
             let abort = worker.abort_handle();
             if tokio::time::timeout(Duration::from_secs(6), worker).await.is_err() {
                 abort.abort();

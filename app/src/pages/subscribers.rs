@@ -78,7 +78,7 @@ pub async fn add_subscribers(account: String, user_ids: String) -> Result<AddRep
         return Err(ConsoleError::Invalid { field: "UserIDs".into(), message: "Enter at least one user ID.".into() });
     }
     for batch in users.chunks(SUBSCRIBER_BATCH_MAX) {
-        let outcome = m.add_subscribers(&id, batch, &user.username).await?;
+        let outcome = m.add_subscribers(&id, batch, &user.username, messaging::insights::Source::Console).await?;
         for (u, result) in outcome.results {
             match result {
                 BatchResult::Done => report.added.push(u),

@@ -180,7 +180,7 @@ impl Messaging {
     /// `subscribeOfficialAccount`: subscribes `user` (already subscribed is success). The app's
     /// "before add" webhook and `MaxSubscriberNum` apply as for `add_subscriber`.
     pub async fn subscribe(&self, user: &UserId, account: &OfficialAccountId) -> Result<()> {
-        let outcome = self.add_subscribers(account, std::slice::from_ref(user), user.as_str()).await?;
+        let outcome = self.add_subscribers(account, std::slice::from_ref(user), user.as_str(), crate::insights::Source::App).await?;
         match outcome.results.first().map(|(_, r)| *r) {
             Some(crate::subscribers::BatchResult::Failed) if outcome.became_full => {
                 Err(Error::Forbidden(format!("{account} has reached its maximum number of subscribers")))
@@ -392,6 +392,27 @@ impl Messaging {
         .fetch_optional(&mut *tx)
         .await?;
         let (b, d) = (last_broadcast.map_or(0, |r| r.0), last_direct.map_or(0, |r| r.0));
+        // The position before the move (this takes the row's lock), for insights' reads.
+        let before: Option<(i64,)> = sqlx::query_as(
+            "update subscription set read_seq = read_seq where account_id = $1 and subscriber_account = $2 returning read_seq",
+        )
+        .bind(account.as_str())
+        .bind(user.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((read_before,)) = before else {
+            return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
+        };
+        if b > read_before {
+            let (posts,): (i64,) =
+                sqlx::query_as("select count(*) from broadcast where account_id = $1 and seq > $2 and seq <= $3 and recalled_at is null")
+                    .bind(account.as_str())
+                    .bind(read_before)
+                    .bind(b)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            crate::insights::journal_read(&mut tx, account.as_str(), read_before, b, posts, self.now()).await?;
+        }
         let done = sqlx::query(
             "update subscription set read_seq = case when read_seq < $3 then $3 else read_seq end, \
                c2c_read_seq = case when c2c_read_seq < $4 then $4 else c2c_read_seq end \

@@ -42,6 +42,10 @@ impl Messaging {
             .bind(at - NODE_TTL_SECS)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("delete from online_count where node_id in (select node_id from server_node where alive_until < $1)")
+            .bind(at - NODE_TTL_SECS)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("delete from server_node where alive_until < $1").bind(at - NODE_TTL_SECS).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
@@ -79,6 +83,7 @@ impl Messaging {
     /// Forgets this node's connections (on shutdown).
     pub async fn clear_presence(&self) -> Result<()> {
         sqlx::query("delete from presence where node_id = $1").bind(self.node_id.as_ref()).execute(&self.store.pool).await?;
+        sqlx::query("delete from online_count where node_id = $1").bind(self.node_id.as_ref()).execute(&self.store.pool).await?;
         sqlx::query("delete from server_node where node_id = $1").bind(self.node_id.as_ref()).execute(&self.store.pool).await?;
         Ok(())
     }

@@ -85,6 +85,9 @@ impl Messaging {
             tx.rollback().await?;
             return Ok(());
         }
+        if add {
+            crate::insights::count_day(&mut tx, account.as_str(), self.now(), crate::insights::DayCounter::Reactions, 1).await?;
+        }
         sqlx::query(
             "insert into message_reaction_count (account_id, conversation_user, msg_key, reaction_id, total) values ($1, $2, $3, $4, $5) \
              on conflict (account_id, conversation_user, msg_key, reaction_id) do update set total = message_reaction_count.total + $5",

@@ -6,6 +6,7 @@
 mod auth;
 mod direct;
 mod envelope;
+mod insights;
 mod messages;
 mod official_accounts;
 mod subscribers;
@@ -120,6 +121,8 @@ async fn dispatch(m: &Messaging, op: &str, service: &str, command: &str, body: V
         ("openim", "admin_set_msg_read") => direct::admin_set_msg_read(m, parse(body)?).await,
         ("openim", "get_c2c_unread_msg_num") => direct::get_c2c_unread_msg_num(m, parse(body)?).await,
         ("openim", "admin_msgwithdraw") => direct::admin_msgwithdraw(m, parse(body)?).await,
+        ("herald_open_http_svc", "get_account_insights") => insights::get_account_insights(m, parse(body)?).await,
+        ("herald_open_http_svc", "get_post_insights") => insights::get_post_insights(m, parse(body)?).await,
         _ => Err(RestError::UnknownCommand(format!("{service}/{command}"))),
     }
 }

@@ -67,7 +67,7 @@ pub async fn add_subscriber(m: &Messaging, operator: &str, req: AddSubscriber) -
     let id = account_id("Official_Account", req.official_account.as_deref())?;
     let raw = req.subscribers.into_iter().map(|s| s.subscriber_account.unwrap_or_default()).collect();
     let results = in_batches(raw, "SubscriberList", async |users| {
-        let outcome = m.add_subscribers(&id, &users, operator).await?;
+        let outcome = m.add_subscribers(&id, &users, operator, messaging::insights::Source::Api).await?;
         if outcome.became_full {
             tracing::info!(account = %id, "official account is full");
         }

@@ -24,8 +24,9 @@ pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
+/// A UserSig valid for 30 days: tests that move a server's clock days forward still call.
 pub fn sig_for(identifier: &str) -> String {
-    messaging::usersig::sign(SDKAPPID, KEY, identifier, 3600, now())
+    messaging::usersig::sign(SDKAPPID, KEY, identifier, 30 * 86_400, now())
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -275,7 +276,7 @@ impl TestApp {
 /// The delivery clock: retries of webhook events and push batches wait on it, and a test moves
 /// it forward instead of sleeping through the backoff.
 impl TestApp {
-    fn node(&self) -> &messaging::Messaging {
+    pub fn node(&self) -> &messaging::Messaging {
         self.node.as_ref().expect("an in-process server (spawn_app or Restartable)")
     }
 

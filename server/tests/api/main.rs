@@ -9,6 +9,7 @@ mod crash;
 mod direct;
 mod hardening;
 mod helpers;
+mod insights;
 mod media;
 mod nodes;
 mod official_accounts;

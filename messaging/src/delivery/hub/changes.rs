@@ -78,6 +78,8 @@ impl Hub {
             self.m.account_cache.forget(account.as_str());
         }
         let mut outgoing = Outgoing::default();
+        // A stored broadcast written here: (account, seq, distinct users reached).
+        let mut delivered: Option<(&str, i64, i64)> = None;
         match change {
             Change::Message { account, user: None, seq, .. } => {
                 let account = account.as_str();
@@ -86,7 +88,9 @@ impl Hub {
                 }
                 let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
                 let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
-                outgoing = self.lock().broadcast(account, &frame, Some(*seq), &self.writers);
+                let reached;
+                (outgoing, reached) = self.lock().broadcast(account, &frame, Some(*seq), &self.writers);
+                delivered = Some((account, *seq, reached));
             }
             Change::Message { account, user: Some(user), seq, origin } => {
                 let (id, account) = (account, account.as_str());
@@ -110,7 +114,7 @@ impl Hub {
                         if !self.before_broadcast(account).await {
                             return Ok(());
                         }
-                        outgoing = self.lock().broadcast(account, &frame, None, &self.writers);
+                        (outgoing, _) = self.lock().broadcast(account, &frame, None, &self.writers);
                     }
                     Some(u) => {
                         let state = self.lock();
@@ -217,6 +221,24 @@ impl Hub {
             Change::Relayed { .. } | Change::SettingsChanged => {}
         }
         let dropped = outgoing.write().await;
+        if let Some((account, seq, reached)) = delivered {
+            // Once the writes are done: users none of whose connections could take it are not counted.
+            let mut failed: std::collections::HashMap<&str, usize> = Default::default();
+            for (user, _) in &dropped {
+                *failed.entry(user).or_default() += 1;
+            }
+            let missed = {
+                let state = self.lock();
+                failed.iter().filter(|(u, n)| state.users.get(**u).is_none_or(|x| x.conns.len() <= **n)).count()
+            };
+            let n = reached - missed as i64;
+            let (insights, account) = (self.m.insights().clone(), account.to_owned());
+            tokio::spawn(async move {
+                if let Err(e) = insights.add_delivered_live(&account, seq, n).await {
+                    tracing::warn!(error = %e, account, seq, "a broadcast's live deliveries could not be counted");
+                }
+            });
+        }
         self.drop_slow(dropped);
         Ok(())
     }

@@ -175,13 +175,15 @@ impl State {
 
     /// A broadcast to the connected subscribers of `account` who do not discard it: one write
     /// per connection. A stored broadcast (`seq`) is counted in their unread totals and each
-    /// write carries the new total too; an online-only one (`None`) is not counted.
-    fn broadcast(&mut self, account: &str, frame: &Frame, seq: Option<i64>, writers: &OnceLock<Writers>) -> Outgoing {
+    /// write carries the new total too; an online-only one (`None`) is not counted. Also
+    /// answers how many distinct users it is written to (insights' DeliveredLive).
+    fn broadcast(&mut self, account: &str, frame: &Frame, seq: Option<i64>, writers: &OnceLock<Writers>) -> (Outgoing, i64) {
         let State { users, by_account, .. } = self;
         let recipients = by_account.get(account);
         let mut outgoing = Outgoing::for_broadcast(writers, recipients.map_or(0, Set::len));
         // Most recipients end up with the same total: its frame is made once per value.
         let mut totals: Map<i64, Frame> = Map::default();
+        let mut reached = 0;
         for user in recipients.into_iter().flatten() {
             let Some(u) = users.get_mut(&**user) else { continue };
             let Some(sub) = u.subs.get_mut(account) else { continue };
@@ -193,11 +195,17 @@ impl State {
                 sub.counted_seq = seq;
             }
             let then = seq.map(|_| totals.entry(u.total_unread()).or_insert_with_key(|t| total_frame(*t)).clone());
+            reached += i64::from(!u.conns.is_empty());
             for c in &u.conns {
                 outgoing.push(Write { user: c.user.clone(), id: c.id, out: c.out.clone(), frame: frame.clone(), then: then.clone() });
             }
         }
-        outgoing
+        (outgoing, reached)
+    }
+
+    /// How many subscribers of each account are connected here (any msgFlag).
+    fn online_by_account(&self) -> HashMap<String, i64> {
+        self.by_account.iter().map(|(account, users)| (account.to_string(), users.len() as i64)).collect()
     }
 
     /// The users connected here who subscribe to `account` (any msgFlag).
@@ -310,6 +318,7 @@ impl Hub {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(PRESENCE_FLUSH);
             let mut beats = 0u64;
+            let mut online: HashMap<String, i64> = HashMap::new();
             loop {
                 tick.tick().await;
                 if beats.is_multiple_of(super::presence::HEARTBEAT_SECS * 4) {
@@ -324,6 +333,17 @@ impl Hub {
                     let mut p = h.presence.lock().unwrap_or_else(|p| p.into_inner());
                     for (u, n) in counts {
                         p.entry(u).or_insert(n);
+                    }
+                }
+                if beats.is_multiple_of(4) {
+                    // Subscribers online per account (insights): what changed since the last write.
+                    let now = h.lock().online_by_account();
+                    let mut changed: Vec<(String, i64)> =
+                        now.iter().filter(|(a, n)| online.get(*a) != Some(*n)).map(|(a, n)| (a.clone(), *n)).collect();
+                    changed.extend(online.keys().filter(|a| !now.contains_key(*a)).map(|a| (a.clone(), 0)));
+                    match h.m.insights().write_online(&changed).await {
+                        Ok(()) => online = now,
+                        Err(e) => tracing::warn!(error = %e, "online counts could not be written; retrying"),
                     }
                 }
                 if h.lock().stopped {

@@ -68,7 +68,7 @@ async fn a_change_applied_after_a_newer_reading_of_the_subscription_counts_no_me
 
     // Alice subscribes and a broadcast is committed; the hub hears of both only afterwards
     // (on PostgreSQL a NOTIFY can arrive that late).
-    m.add_subscribers(&id, &[alice], "admin").await.unwrap();
+    m.add_subscribers(&id, &[alice], "admin", crate::insights::Source::Api).await.unwrap();
     let (seq, msg_key) = broadcast(&m, &id, "hi").await;
     let account = id.clone();
     // The subscription read for the first change already counts the broadcast …
@@ -101,7 +101,7 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
         for u in chunk {
             m.import_user(&NewUser::bare(u.clone())).await.unwrap();
         }
-        m.add_subscribers(&id, chunk, "admin").await.unwrap();
+        m.add_subscribers(&id, chunk, "admin", crate::insights::Source::Api).await.unwrap();
     }
     let hub = Hub::new(m.clone(), crate::delivery::Keepalive::DEFAULT);
     let mut kept = Vec::new();
@@ -171,7 +171,7 @@ async fn the_hubs_unread_total_always_equals_what_the_stored_positions_imply() {
             hub.connect(u.as_str(), k.clone()).await.unwrap();
             kept.push(k);
         }
-        m.add_subscribers(&id, &users, "admin").await.unwrap();
+        m.add_subscribers(&id, &users, "admin", crate::insights::Source::Api).await.unwrap();
 
         let mut rng = seed;
         let mut next = move |n: u64| {
