@@ -164,7 +164,7 @@ impl Insights {
         const COLUMNS: &str = "select b.seq, b.msg_time, b.recalled_at, p.recipients, p.delivered_live, p.pushed from broadcast b \
              left join post_insight p on p.account_id = b.account_id and p.seq = b.seq where b.account_id = $1";
         let rows: Vec<PostRow> = match which {
-            PostSelection::Seqs(seqs) if seqs.is_empty() => vec![],
+            PostSelection::Seqs([]) => vec![],
             PostSelection::Seqs(seqs) => {
                 let list: Vec<String> = (0..seqs.len()).map(|i| format!("${}", i + 2)).collect();
                 let sql = format!("{COLUMNS} and b.seq in ({})", list.join(", "));
