@@ -259,3 +259,54 @@ async fn stored_read_positions(db: &str, account: &str) -> Vec<i64> {
     pool.close().await;
     rows.iter().map(|r| r.get::<i64, _>(0)).collect()
 }
+
+/// Two server nodes on one PostgreSQL, a subscriber connected to each: a broadcast sent
+/// through one node was delivered live by both, and both count their online subscribers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_deliveries_and_online_subscribers_add_up_across_nodes() {
+    if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
+        eprintln!("two nodes need PostgreSQL: this test runs in the PostgreSQL pass of scripts/test.sh");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(&dir).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut node_a = start_server(&db, port_a).await;
+    let mut node_b = start_server(&db, port_b).await;
+    let client = reqwest::Client::new();
+    let rest = |port: u16, path: &'static str, body: Value| {
+        let client = client.clone();
+        async move { call(&client, port, path, body).await.unwrap() }
+    };
+    assert_ok(&rest(port_a, "im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "alice", "bob", "carol"] })).await);
+    let create = json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_twonodes", "Name": "Two" });
+    assert_ok(&rest(port_a, "official_account_open_http_svc/create_official_account", create).await);
+    let list = json!([{ "Subscriber_Account": "alice" }, { "Subscriber_Account": "bob" }, { "Subscriber_Account": "carol" }]);
+    let add = json!({ "Official_Account": "@TOA#_twonodes", "SubscriberList": list });
+    assert_ok(&rest(port_a, "official_account_open_http_svc/add_subscriber", add).await);
+    let mut alice = Ws::connect(&format!("http://127.0.0.1:{port_a}"), "alice").await;
+    let mut bob = Ws::connect(&format!("http://127.0.0.1:{port_b}"), "bob").await;
+    let body = json!({ "Official_Account": "@TOA#_twonodes", "Random": 1, "MsgBody": text("to both nodes") });
+    let sent = rest(port_a, "official_account_open_http_svc/send_official_account_msg", body).await;
+    assert_ok(&sent);
+    alice.event("onRecvNewMessage").await;
+    bob.event("onRecvNewMessage").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (mut post, mut account);
+    loop {
+        let keys = json!({ "Official_Account": "@TOA#_twonodes", "MsgKeyList": [{ "MsgKey": sent["MsgKey"] }] });
+        post = rest(port_b, POST_INSIGHTS, keys).await;
+        let today = date_of(now());
+        let range = json!({ "Official_Account": "@TOA#_twonodes", "From": today, "To": today });
+        account = rest(port_a, ACCOUNT_INSIGHTS, range).await;
+        if (post["Posts"][0]["DeliveredLive"] == 2 && account["OnlineNow"] == 2) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(post["Posts"][0]["DeliveredLive"], 2, "alice through node A, bob through node B: {post}");
+    assert_eq!(post["Posts"][0]["Recipients"], 3, "{post}");
+    assert_eq!(account["OnlineNow"], 2, "{account}");
+    node_a.kill().unwrap();
+    node_b.kill().unwrap();
+}

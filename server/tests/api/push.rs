@@ -113,7 +113,8 @@ async fn a_batch_the_gateway_refuses_is_retried_and_nothing_is_pushed_twice() {
     let id = app.an_account("owner", "@TOA#_retry", "Retry").await;
     let users = subscribe_many(&app, &id, "r", 600).await;
     hooks.fail_next(2);
-    assert_ok(&app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("again") })).await);
+    let sent = app.send(json!({ "Official_Account": id, "Random": 1, "MsgBody": text("again") })).await;
+    assert_ok(&sent);
 
     // Refused twice (then 1 s and 2 s of backoff, on the delivery clock), then taken; the
     // second batch follows.
@@ -122,6 +123,12 @@ async fn a_batch_the_gateway_refuses_is_retried_and_nothing_is_pushed_twice() {
     assert_eq!(pushed, users);
     app.deliveries_settled().await;
     assert_eq!(hooks.calls(PUSH).len(), 2, "no batch is sent again once taken");
+    // Insights count each subscriber pushed once, however often a batch was tried.
+    let r = app
+        .call("herald_open_http_svc/get_post_insights", json!({ "Official_Account": id, "MsgKeyList": [{ "MsgKey": sent["MsgKey"] }] }))
+        .await;
+    assert_eq!(r["Posts"][0]["Pushed"], 600, "{r}");
+    assert_eq!(r["Posts"][0]["Recipients"], 600, "{r}");
 }
 
 #[tokio::test]
