@@ -14,6 +14,7 @@
 //! * `pages::settings`: the REST identity, key rotation, hooks and limits; `pages::users` the
 //!   team (invitations, roles, disabling) and the invitation page; `pages::audit` the audit log
 //!   (platform owner). `pages::profile`: Your account (password, sessions), for everyone.
+//! * `pages::insights`: the Insights tab (figures, server-made SVG charts, sortable posts table).
 //! * `try_support`: server functions of the subscriber view at `/try` (a plain page, not Leptos).
 
 mod codec;
@@ -27,6 +28,15 @@ mod try_support;
 mod ssr;
 #[cfg(feature = "ssr")]
 pub use ssr::{resolve_session, start_session, ConsoleState, SignedIn};
+
+/// What the server's Insights CSV downloads share with the Insights tab, so a download says
+/// what the page says.
+#[cfg(feature = "ssr")]
+pub mod insights_tables {
+    pub use crate::pages::insights::{shift_hours, zone_name, RANGES};
+    pub use crate::pages::posts::kind_and_summary;
+    pub use crate::time_fmt::utc_minutes;
+}
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -121,6 +131,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:id/posts/:post") view=pages::composer::PostPage/>
                 <Route path=path!("/accounts/:id/subscribers") view=pages::subscribers::SubscribersPage/>
                 <Route path=path!("/accounts/:id/inbox") view=pages::inbox::InboxPage/>
+                <Route path=path!("/accounts/:id/insights") view=pages::insights::InsightsPage/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                 <Route path=path!("/settings/users") view=pages::users::UsersPage/>
                 <Route path=path!("/settings/audit") view=pages::audit::AuditPage/>

@@ -28,6 +28,9 @@ pub fn new_post(id: &str) -> String {
 pub fn post(id: &str, post: &str) -> String {
     format!("/accounts/{}/posts/{}", encode(id), encode(post))
 }
+pub fn insights(id: &str) -> String {
+    format!("/accounts/{}/insights", encode(id))
+}
 pub fn subscribers(id: &str) -> String {
     format!("/accounts/{}/subscribers", encode(id))
 }

@@ -15,6 +15,7 @@
 mod client;
 pub mod config;
 mod console;
+mod insights_csv;
 mod layers;
 mod media;
 mod rest;

@@ -218,6 +218,7 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .route("/sign-in/{token}", axum::routing::get(console::redeem_sign_in_link))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/accounts/{id}/inbox/live", axum::routing::get(crate::client::inbox_live))
+        .route("/accounts/{id}/insights/{table}", axum::routing::get(crate::insights_csv::download))
         .route(
             "/try",
             axum::routing::get({

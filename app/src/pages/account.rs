@@ -161,6 +161,7 @@ pub enum Tab {
     Posts,
     Subscribers,
     Inbox,
+    Insights,
     NewPost,
 }
 
@@ -193,6 +194,7 @@ pub fn AccountHead(tab: Tab, #[prop(optional, into)] version: Signal<u32>) -> im
                 {link(Tab::Posts, paths::posts(&a.id), "Posts")}
                 {link(Tab::Subscribers, paths::subscribers(&a.id), "Subscribers")}
                 {link(Tab::Inbox, format!("{}/inbox", paths::account(&a.id)), "Inbox")}
+                {link(Tab::Insights, paths::insights(&a.id), "Insights")}
                 {move || may.get().publish.then(|| link(Tab::NewPost, new_post.clone(), "New post"))}
             </nav>
         }
@@ -232,6 +234,7 @@ pub fn AccountPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     may.loaded().await; // Write a post
                     account.await.ok().map(|a| view! {
+                        <super::insights::HeadlineFigures account=a.id.clone()/>
                         <dl class="profile">
                             <dt>"Owner"</dt><dd>{a.owner.clone()}</dd>
                             <dt>"Introduction"</dt><dd>{a.introduction.clone()}</dd>

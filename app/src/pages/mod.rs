@@ -7,6 +7,7 @@ pub mod audit;
 pub mod composer;
 pub mod dialog;
 pub mod inbox;
+pub mod insights;
 mod layout;
 pub mod posts;
 pub mod profile;

@@ -38,6 +38,9 @@ pub struct SentRow {
     pub recalled: bool,
     /// Subscribers' reactions (reaction, how many), most first.
     pub reactions: Vec<(String, i64)>,
+    /// Subscribers when it was sent and those who read it (the Insights figures).
+    pub recipients: i64,
+    pub reads: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,8 +53,25 @@ pub struct PostsData {
 
 #[cfg(feature = "ssr")]
 fn sent_row(b: &messaging::broadcasts::StoredBroadcast) -> SentRow {
+    let (kind, summary) = kind_and_summary(&b.body_json());
+    SentRow {
+        msg_key: b.msg_key(),
+        msg_time: b.msg_time,
+        kind,
+        summary,
+        recalled: b.recalled_at.is_some(),
+        reactions: vec![],
+        recipients: 0,
+        reads: 0,
+    }
+}
+
+/// What a broadcast's MsgBody was, as the posts tables say it: its type ("Text", "Image",
+/// "Text and image", or "Message" for one not made in the composer) and its first words.
+#[cfg(feature = "ssr")]
+pub fn kind_and_summary(body: &serde_json::Value) -> (String, String) {
     use messaging::post::{PlainElement, PostContent, PostWire};
-    let (kind, summary) = match PostContent::from_msg_body(&b.body_json()) {
+    match PostContent::from_msg_body(body) {
         PostWire::Post(post) => (post.kind.label().to_owned(), post.summary()),
         PostWire::Elements(elements) => {
             let summary = elements
@@ -65,8 +85,15 @@ fn sent_row(b: &messaging::broadcasts::StoredBroadcast) -> SentRow {
                 .join(" ");
             ("Message".to_owned(), summary)
         }
-    };
-    SentRow { msg_key: b.msg_key(), msg_time: b.msg_time, kind, summary, recalled: b.recalled_at.is_some(), reactions: vec![] }
+    }
+}
+
+/// "3 of 5 (60%)": readers of a post of its recipients, as the Insights tab counts them.
+fn reads_text(reads: i64, recipients: i64) -> String {
+    if recipients == 0 {
+        return format!("{reads}");
+    }
+    format!("{reads} of {recipients} ({:.0}%)", reads as f64 * 100.0 / recipients as f64)
 }
 
 /// "👍 2 · 🎉 1", or a dash for none.
@@ -103,8 +130,24 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
     let older = if page.finished { None } else { page.messages.last().map(|b| b.msg_key()) };
     let keys: Vec<String> = page.messages.iter().map(|b| b.msg_key()).collect();
     let mut reactions = m.broadcast_reaction_counts(&id, &keys).await?;
-    let sent =
-        page.messages.iter().map(|b| SentRow { reactions: reactions.remove(&b.msg_key()).unwrap_or_default(), ..sent_row(b) }).collect();
+    let figures: std::collections::HashMap<String, messaging::insights::PostFigures> = if keys.is_empty() {
+        Default::default()
+    } else {
+        m.insights().posts(&id, &keys).await?.into_iter().flatten().map(|f| (f.msg_key.clone(), f)).collect()
+    };
+    let sent = page
+        .messages
+        .iter()
+        .map(|b| {
+            let f = figures.get(&b.msg_key());
+            SentRow {
+                reactions: reactions.remove(&b.msg_key()).unwrap_or_default(),
+                recipients: f.map_or(0, |f| f.recipients),
+                reads: f.map_or(0, |f| f.reads),
+                ..sent_row(b)
+            }
+        })
+        .collect();
     Ok(PostsData { unsent, sent, older })
 }
 
@@ -222,7 +265,7 @@ pub fn PostsPage() -> impl IntoView {
             {if rows.is_empty() { Some(view! { <p class="empty">"Nothing sent yet."</p> }) } else { None }}
             <table class="posts" class:hidden-part=empty>
                 <thead><tr><th scope="col">"Status"</th><th scope="col">"Post"</th><th scope="col">"Type"</th>
-                    <th scope="col">"Sent"</th><th scope="col">"Reactions"</th><th scope="col">"MsgKey"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                    <th scope="col">"Sent"</th><th scope="col">"Reads"</th><th scope="col">"Reactions"</th><th scope="col">"MsgKey"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
                         let for_recall = r.clone();
@@ -233,6 +276,7 @@ pub fn PostsPage() -> impl IntoView {
                                 <td><a href=paths::post(&a, &r.msg_key)>{r.summary.clone()}</a></td>
                                 <td>{r.kind.clone()}</td>
                                 <td>{utc_minutes(r.msg_time)}</td>
+                                <td class="reads">{reads_text(r.reads, r.recipients)}</td>
                                 <td class="reactions">{reactions_text(&r.reactions)}</td>
                                 <td><code>{r.msg_key.clone()}</code></td>
                                 <td class="actions">

@@ -25,6 +25,7 @@ struct PostRow {
     seq: i64,
     msg_time: i64,
     recalled_at: Option<i64>,
+    body: String,
     recipients: Option<i64>,
     delivered_live: Option<i64>,
     pushed: Option<i64>,
@@ -137,15 +138,16 @@ impl Insights {
         }
         let seqs: Vec<i64> = parsed.iter().flatten().map(|k| k.seq).collect();
         let found = self.post_rows(account, PostSelection::Seqs(&seqs)).await?;
-        let by_seq: HashMap<i64, PostFigures> = found.into_iter().map(|p| (MsgKey::parse(&p.msg_key).map_or(0, |k| k.seq), p)).collect();
+        let by_seq: HashMap<i64, PostFigures> =
+            found.into_iter().map(|p| (MsgKey::parse(&p.figures.msg_key).map_or(0, |k| k.seq), p.figures)).collect();
         Ok(parsed.into_iter().map(|k| k.and_then(|k| by_seq.get(&k.seq).filter(|p| p.msg_key == k.to_string()).cloned())).collect())
     }
 
-    /// The figures of every broadcast sent in `range`, newest first (the console's posts table).
-    pub async fn posts_in(&self, account: &OfficialAccountId, range: DayRange) -> Result<Vec<PostFigures>> {
+    /// Every broadcast sent in `range` with its figures, newest first (the console's posts table).
+    pub async fn posts_in(&self, account: &OfficialAccountId, range: DayRange) -> Result<Vec<SentPost>> {
         self.check_account(account).await?;
         let mut posts = self.post_rows(account, PostSelection::SentIn(range)).await?;
-        posts.sort_by(|a, b| b.msg_time.cmp(&a.msg_time).then(b.msg_key.cmp(&a.msg_key)));
+        posts.sort_by(|a, b| b.figures.msg_time.cmp(&a.figures.msg_time).then(b.figures.msg_key.cmp(&a.figures.msg_key)));
         Ok(posts)
     }
 
@@ -157,11 +159,11 @@ impl Insights {
         found.map(|_| ()).ok_or_else(|| Error::AccountNotFound(account.to_string()))
     }
 
-    async fn post_rows(&self, account: &OfficialAccountId, which: PostSelection<'_>) -> Result<Vec<PostFigures>> {
+    async fn post_rows(&self, account: &OfficialAccountId, which: PostSelection<'_>) -> Result<Vec<SentPost>> {
         self.flush_reads().await?;
         let id = account.as_str();
         let pool = &self.store.pool;
-        const COLUMNS: &str = "select b.seq, b.msg_time, b.recalled_at, p.recipients, p.delivered_live, p.pushed from broadcast b \
+        const COLUMNS: &str = "select b.seq, b.msg_time, b.recalled_at, b.body, p.recipients, p.delivered_live, p.pushed from broadcast b \
              left join post_insight p on p.account_id = b.account_id and p.seq = b.seq where b.account_id = $1";
         let rows: Vec<PostRow> = match which {
             PostSelection::Seqs([]) => vec![],
@@ -217,7 +219,7 @@ impl Insights {
             .into_iter()
             .map(|r| {
                 let msg_key = MsgKey::broadcast(r.seq, r.msg_time).to_string();
-                PostFigures {
+                let figures = PostFigures {
                     reactions: reactions.remove(&msg_key).unwrap_or_default(),
                     msg_key,
                     msg_time: r.msg_time,
@@ -226,9 +228,23 @@ impl Insights {
                     pushed: r.pushed.unwrap_or(0),
                     reads: reads_of(r.seq),
                     recalled: r.recalled_at.is_some(),
-                }
+                };
+                SentPost { figures, body: r.body }
             })
             .collect())
+    }
+}
+
+/// A broadcast's figures with its MsgBody (JSON text), for the console to say what it was.
+#[derive(Debug, Clone)]
+pub struct SentPost {
+    pub figures: PostFigures,
+    pub body: String,
+}
+
+impl SentPost {
+    pub fn body_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Array(vec![]))
     }
 }
 

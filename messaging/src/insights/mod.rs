@@ -27,6 +27,8 @@ mod tests;
 
 #[cfg(feature = "backend")]
 pub(crate) use counters::{count_day, count_for_post, count_msg_flag, count_post, count_subscribed, journal_read, DayCounter, PostCounter};
+#[cfg(feature = "backend")]
+pub use figures::SentPost;
 
 /// At most this many days per question (`get_account_insights`).
 pub const RANGE_MAX_DAYS: i64 = 366;
