@@ -437,7 +437,7 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
             </div>
             <details>
                 <summary>"Numbers per day"</summary>
-                <div class="table-scroll">
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Per day, scrolls sideways">
                     <table class="numbers" aria-label="Per day">
                         <thead><tr><th scope="col">"Date (UTC)"</th><th scope="col">"Subscribers"</th><th scope="col">"Gained"</th><th scope="col">"Lost"</th>
                             <th scope="col">"Reads"</th><th scope="col">"Reactions"</th><th scope="col">"Messages in"</th><th scope="col">"Replies"</th><th scope="col">"Posts"</th></tr></thead>
@@ -475,7 +475,7 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
         <section class="insight" aria-labelledby="posts-title">
             <h2 id="posts-title">"Posts"</h2>
             {no_posts}
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Posts, scrolls sideways">
                 <table class="numbers posts-insights" aria-label="Posts">
                     <thead><tr>
                         {header("Sent", SortBy::Sent)}
