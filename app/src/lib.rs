@@ -51,7 +51,21 @@ const PUBLIC_PAGES: &[&str] = &["/login", "/try"];
 const PUBLIC_PAGE_PREFIXES: &[&str] = &["/invite/"];
 
 /// Paths that are not console pages at all: assets, the REST API, server functions, links.
-const NOT_PAGES: &[&str] = &["/pkg/", "/api/", "/v4/", "/v1/", "/try/", "/sign-in/", "/media/", "/healthz", "/favicon.svg"];
+const NOT_PAGES: &[&str] = &[
+    "/pkg/",
+    "/api/",
+    "/v4/",
+    "/v1/",
+    "/try/",
+    "/sign-in/",
+    "/media/",
+    "/healthz",
+    "/favicon.svg",
+    "/manifest.webmanifest",
+    "/icon-192.png",
+    "/icon-512.png",
+    "/apple-touch-icon.png",
+];
 
 /// Whether `path` is a console page that needs a signed-in user (prefix-based: any page under
 /// a protected one is protected too, and unknown pages are protected rather than open).
@@ -107,6 +121,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <link rel="stylesheet" href=css/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/apple-touch-icon.png"/>
+                <meta name="theme-color" content="#1d2430"/>
                 <MetaTags/>
             </head>
             <body>

@@ -183,13 +183,28 @@ pub fn AccountHead(tab: Tab, #[prop(optional, into)] version: Signal<u32>) -> im
     let id = use_account_id();
     let account = Resource::new(move || (id.get(), version.get()), |(id, _)| account_overview(id));
     let may = use_permissions();
+    // On a phone the tabs scroll sideways: the current one is brought into view.
+    let tab_bar = NodeRef::<leptos::html::Nav>::new();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(bar) = tab_bar.get() {
+            use leptos::wasm_bindgen::JsCast;
+            let current = bar.query_selector("a[aria-current=page]").ok().flatten();
+            if let Some(current) = current.and_then(|c| c.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+                let overflow = current.offset_left() + current.offset_width() - bar.client_width();
+                if overflow > 0 {
+                    bar.set_scroll_left(overflow + 16);
+                }
+            }
+        }
+    });
     let tabs = move |a: &OfficialAccount| {
         let new_post = paths::new_post(&a.id);
         let link = move |t: Tab, href: String, label: &'static str| {
             view! { <a href=href aria-current=if t == tab { Some("page") } else { None }>{label}</a> }
         };
         view! {
-            <nav class="tabs" aria-label="Account">
+            <nav class="tabs" aria-label="Account" node_ref=tab_bar>
                 {link(Tab::Overview, paths::account(&a.id), "Overview")}
                 {link(Tab::Posts, paths::posts(&a.id), "Posts")}
                 {link(Tab::Subscribers, paths::subscribers(&a.id), "Subscribers")}

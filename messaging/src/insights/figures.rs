@@ -204,14 +204,23 @@ impl Insights {
             let upto = reached.partition_point(|(s, _)| *s <= seq);
             upto.checked_sub(1).map_or(0, |i| reached[i].1)
         };
+        // Reactions of these posts only: one key lookup each (MsgKeys name the posts).
+        let keys: Vec<String> = rows.iter().map(|r| MsgKey::broadcast(r.seq, r.msg_time).to_string()).collect();
         let mut reactions: HashMap<String, Vec<ReactionFigure>> = HashMap::new();
-        let counts: Vec<(String, String, i64)> = sqlx::query_as(
-            "select msg_key, reaction_id, total from message_reaction_count where account_id = $1 and conversation_user = '' \
-             order by msg_key, total desc, reaction_id",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
+        let mut counts: Vec<(String, String, i64)> = Vec::new();
+        for chunk in keys.chunks(100) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "select msg_key, reaction_id, total from message_reaction_count where account_id = $1 and conversation_user = '' \
+                 and msg_key in ({}) order by msg_key, total desc, reaction_id",
+                list.join(", ")
+            );
+            let mut q = sqlx::query_as(&sql).persistent(false).bind(id);
+            for key in chunk {
+                q = q.bind(key);
+            }
+            counts.extend(q.fetch_all(pool).await?);
+        }
         for (key, reaction_id, count) in counts {
             reactions.entry(key).or_default().push(ReactionFigure { reaction_id, count });
         }

@@ -16,6 +16,8 @@ use crate::error::InvalidField;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+#[cfg(feature = "testing")]
+mod bench;
 #[cfg(feature = "backend")]
 mod counters;
 #[cfg(feature = "backend")]

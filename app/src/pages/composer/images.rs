@@ -80,7 +80,7 @@ pub fn ImagesField(draft: Draft, account: String, error: Signal<Option<String>>)
             <div class="drop-zone">
                 <label for="post-images" class="button">"Add images"</label>
                 <input id="post-images" class="visually-hidden" type="file" multiple
-                    accept="image/jpeg,image/png,image/gif,image/webp" on:change=on_pick/>
+                    accept="image/*" on:change=on_pick/>
                 <span class="field-note">"or drop JPEG, PNG, GIF or WebP files here"</span>
             </div>
             <ul class="uploads">

@@ -26,13 +26,19 @@ fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-/// A round upper bound for an axis (1, 2, 5 × a power of ten) at least `max`.
-fn nice_max(max: f64) -> f64 {
-    if max <= 0.0 {
+/// A round step (1, 2, 5 × a power of ten) at least `at_least`.
+fn nice_step(at_least: f64) -> f64 {
+    if at_least <= 0.0 {
         return 1.0;
     }
-    let power = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|v| *v >= max).unwrap_or(10.0 * power)
+    let power = 10f64.powf(at_least.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|v| *v >= at_least).unwrap_or(10.0 * power)
+}
+
+/// The top of an axis with four gridlines at least `max`: each gridline a round number,
+/// and whole numbers only (these are counts).
+fn nice_max(max: f64) -> f64 {
+    4.0 * nice_step(max / 4.0).max(1.0)
 }
 
 /// The opening of a chart: `id` makes its title and description IDs unique on the page.
@@ -209,7 +215,7 @@ mod tests {
 
     #[test]
     fn axes_round_up_and_numbers_are_compact() {
-        assert_eq!((nice_max(0.0), nice_max(7.0), nice_max(12.0), nice_max(480.0)), (1.0, 10.0, 20.0, 500.0));
+        assert_eq!((nice_max(0.0), nice_max(3.0), nice_max(7.0), nice_max(39.0), nice_max(480.0)), (4.0, 4.0, 8.0, 40.0, 800.0));
         assert_eq!(
             (compact(950.0), compact(1200.0), compact(25_000.0), compact(1_000_000.0)),
             ("950".into(), "1.2k".into(), "25k".into(), "1M".into())

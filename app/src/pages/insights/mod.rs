@@ -47,19 +47,26 @@ pub struct Charts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InsightsView {
     pub figures: AccountInsights,
+    /// The first `POSTS_SHOWN` posts of the range in the order asked for.
     pub posts: Vec<PostLine>,
+    /// How many posts the range has (the CSV has them all).
+    pub posts_total: usize,
+    /// Reads over recipients of all the range's posts, as a percentage.
+    pub read_rate: Option<f64>,
     pub charts: Charts,
     /// Reads by hour of day in the viewer's zone (shifted by `utc_offset_minutes`, whole hours).
     pub reads_by_local_hour: Vec<i64>,
 }
 
-impl InsightsView {
-    /// Reads over recipients of the range's posts, as a percentage.
-    pub fn read_rate(&self) -> Option<f64> {
-        let recipients: i64 = self.posts.iter().map(|p| p.figures.recipients).sum();
-        let reads: i64 = self.posts.iter().map(|p| p.figures.reads).sum();
-        (recipients > 0).then(|| reads as f64 * 100.0 / recipients as f64)
-    }
+/// Posts the tab lists at once: a page stays small however much was sent.
+#[cfg(feature = "ssr")]
+pub const POSTS_SHOWN: usize = 100;
+
+/// Reads over recipients, as a percentage.
+#[cfg(feature = "ssr")]
+fn read_rate_of<'a>(posts: impl Iterator<Item = &'a PostFigures>) -> Option<f64> {
+    let (reads, recipients) = posts.fold((0, 0), |(r, n), p| (r + p.reads, n + p.recipients));
+    (recipients > 0).then(|| reads as f64 * 100.0 / recipients as f64)
 }
 
 /// The 24 UTC hours as the hours of a zone `offset_minutes` from UTC (whole hours; a zone
@@ -84,7 +91,13 @@ fn percent(rate: Option<f64>) -> String {
 }
 
 #[server(endpoint = "load_insights", output = crate::codec::Json)]
-pub async fn load_insights(account: String, days: i64, utc_offset_minutes: i32) -> Result<InsightsView, ConsoleError> {
+pub async fn load_insights(
+    account: String,
+    days: i64,
+    utc_offset_minutes: i32,
+    sort: SortBy,
+    descending: bool,
+) -> Result<InsightsView, ConsoleError> {
     use messaging::insights::DayRange;
     let id = crate::ssr::account_id(&account)?;
     if !RANGES.contains(&days) {
@@ -97,9 +110,12 @@ pub async fn load_insights(account: String, days: i64, utc_offset_minutes: i32) 
     let insights = state.messaging.insights();
     let range = DayRange::last(days, insights.today());
     let figures = insights.account(&id, range).await?;
-    let posts = insights
-        .posts_in(&id, range)
-        .await?
+    let mut sent = insights.posts_in(&id, range).await?;
+    let posts_total = sent.len();
+    let read_rate = read_rate_of(sent.iter().map(|p| &p.figures));
+    sent.sort_by(|a, b| compare(&a.figures, &b.figures, sort, descending));
+    sent.truncate(POSTS_SHOWN);
+    let posts = sent
         .into_iter()
         .map(|p| {
             let (kind, summary) = super::posts::kind_and_summary(&p.body_json());
@@ -108,7 +124,7 @@ pub async fn load_insights(account: String, days: i64, utc_offset_minutes: i32) 
         .collect();
     let reads_by_local_hour = shift_hours(&figures.reads_by_hour, utc_offset_minutes);
     let charts = make_charts(&figures, &reads_by_local_hour, &zone_name(utc_offset_minutes));
-    Ok(InsightsView { figures, posts, charts, reads_by_local_hour })
+    Ok(InsightsView { figures, posts, posts_total, read_rate, charts, reads_by_local_hour })
 }
 
 /// The account Overview's figures: the Insights tab's headline over the last 30 days.
@@ -130,11 +146,10 @@ pub async fn insights_headline(account: String) -> Result<Headline, ConsoleError
     let range = DayRange::last(30, insights.today());
     let figures = insights.account(&id, range).await?;
     let posts = insights.posts_in(&id, range).await?;
-    let (reads, recipients) = posts.iter().fold((0, 0), |(r, n), p| (r + p.figures.reads, n + p.figures.recipients));
     Ok(Headline {
         subscribers: figures.subscribers(),
         net_change: figures.net_change(),
-        read_rate: (recipients > 0).then(|| reads as f64 * 100.0 / recipients as f64),
+        read_rate: read_rate_of(posts.iter().map(|p| &p.figures)),
         online_now: figures.online_now,
     })
 }
@@ -261,9 +276,10 @@ pub fn source_label(source: &str) -> String {
     }
 }
 
-/// Which column the posts table is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SortBy {
+/// Which column the posts table is sorted by (on the server: the page lists the first
+/// `POSTS_SHOWN` of the order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortBy {
     Sent,
     Recipients,
     Live,
@@ -272,24 +288,23 @@ enum SortBy {
     Reactions,
 }
 
-fn sort_posts(posts: &mut [PostLine], by: SortBy, descending: bool) {
-    let rate = |p: &PostLine| p.figures.read_rate().unwrap_or(-1.0);
-    posts.sort_by(|a, b| {
-        let order = match by {
-            SortBy::Sent => a.figures.msg_time.cmp(&b.figures.msg_time),
-            SortBy::Recipients => a.figures.recipients.cmp(&b.figures.recipients),
-            SortBy::Live => a.figures.delivered_live.cmp(&b.figures.delivered_live),
-            SortBy::Reads => a.figures.reads.cmp(&b.figures.reads),
-            SortBy::ReadRate => rate(a).total_cmp(&rate(b)),
-            SortBy::Reactions => a.figures.reaction_total().cmp(&b.figures.reaction_total()),
-        };
-        let order = order.then(a.figures.msg_key.cmp(&b.figures.msg_key));
-        if descending {
-            order.reverse()
-        } else {
-            order
-        }
-    });
+#[cfg(any(feature = "ssr", test))]
+fn compare(a: &PostFigures, b: &PostFigures, by: SortBy, descending: bool) -> std::cmp::Ordering {
+    let rate = |p: &PostFigures| p.read_rate().unwrap_or(-1.0);
+    let order = match by {
+        SortBy::Sent => a.msg_time.cmp(&b.msg_time),
+        SortBy::Recipients => a.recipients.cmp(&b.recipients),
+        SortBy::Live => a.delivered_live.cmp(&b.delivered_live),
+        SortBy::Reads => a.reads.cmp(&b.reads),
+        SortBy::ReadRate => rate(a).total_cmp(&rate(b)),
+        SortBy::Reactions => a.reaction_total().cmp(&b.reaction_total()),
+    };
+    let order = order.then(a.msg_key.cmp(&b.msg_key));
+    if descending {
+        order.reverse()
+    } else {
+        order
+    }
 }
 
 #[component]
@@ -307,8 +322,11 @@ pub fn InsightsPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let data = Resource::new(move || (account.get(), days.get(), offset.get(), tick.get()), |(a, d, o, _)| load_insights(a, d, o));
     let sort = RwSignal::new((SortBy::Sent, true));
+    let data = Resource::new(
+        move || (account.get(), days.get(), offset.get(), sort.get(), tick.get()),
+        |(a, d, o, (by, descending), _)| load_insights(a, d, o, by, descending),
+    );
 
     let ranges = move || {
         let a = account.get();
@@ -348,7 +366,7 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
         <dl class="headline" aria-label="Headline figures">
             <div><dt>"Subscribers"</dt><dd>{f.subscribers()}</dd></div>
             <div><dt>{format!("Net change, {days} days")}</dt><dd>{signed(f.net_change())}</dd></div>
-            <div><dt>"Read rate"</dt><dd>{percent(view.read_rate())}</dd></div>
+            <div><dt>"Read rate"</dt><dd>{percent(view.read_rate)}</dd></div>
             <div><dt>"Online now"</dt><dd data-testid="online-now">{f.online_now}</dd></div>
         </dl>
     };
@@ -383,10 +401,8 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
     let posts = view.posts.clone();
     let account_for_rows = account.clone();
     let post_rows = move || {
-        let (by, descending) = sort.get();
-        let mut posts = posts.clone();
-        sort_posts(&mut posts, by, descending);
         posts
+            .clone()
             .into_iter()
             .map(|p| {
                 let href = paths::post(&account_for_rows, &p.figures.msg_key);
@@ -426,6 +442,8 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
         }
     };
     let no_posts = view.posts.is_empty().then(|| view! { <p class="muted">"No posts were sent in this range."</p> });
+    let more = (view.posts_total > view.posts.len())
+        .then(|| view! { <p class="muted">{format!("The first {} of {} posts in this order; the CSV has them all.", view.posts.len(), view.posts_total)}</p> });
     let Charts { subscribers, gained_lost, reads_by_hour, notifications, sources } = view.charts.clone();
     view! {
         {headline}
@@ -490,6 +508,7 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
                     <tbody>{post_rows}</tbody>
                 </table>
             </div>
+            {more}
             <p><a href=csv("posts") download>"Download CSV (posts)"</a></p>
         </section>
     }
