@@ -75,7 +75,7 @@ test("an editor writes a text-and-image post on a phone, previews it and publish
   await expect(page.getByRole("img", { name: "Image 1" })).toBeVisible();
   const preview = page.getByRole("region", { name: "Preview" });
   await preview.scrollIntoViewIfNeeded();
-  await expect(preview.locator("strong")).toHaveText("bread");
+  await expect(preview.locator(".post-rendered strong")).toHaveText("bread");
   await noSidewaysScroll(page, "the composer");
   await page.getByRole("button", { name: "Publish now" }).tap();
   await expect(page.getByRole("status").filter({ hasText: "Published." })).toBeVisible();

@@ -23,15 +23,15 @@ pub fn Frame(children: Children) -> impl IntoView {
     // the bar closes it, and Escape gives the focus back to the button.
     let open = RwSignal::new(false);
     let menu_button = NodeRef::<leptos::html::Button>::new();
-    let _escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if open.get_untracked() && ev.key() == "Escape" {
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if open.try_get_untracked() == Some(true) && ev.key() == "Escape" {
             open.set(false);
             if let Some(button) = menu_button.get_untracked() {
                 let _ = button.focus();
             }
         }
     });
-    let _outside = window_event_listener(leptos::ev::click, move |ev| {
+    let outside = window_event_listener(leptos::ev::click, move |ev| {
         #[cfg(feature = "hydrate")]
         {
             use leptos::wasm_bindgen::JsCast;
@@ -40,12 +40,17 @@ pub fn Frame(children: Children) -> impl IntoView {
                 .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
                 .and_then(|e| e.closest(".topbar").ok().flatten())
                 .is_some();
-            if open.get_untracked() && !inside {
+            if open.try_get_untracked() == Some(true) && !inside {
                 open.set(false);
             }
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
+    });
+    // The listeners are the window's: they go with this page, not after its signals.
+    on_cleanup(move || {
+        escape.remove();
+        outside.remove();
     });
     view! {
         <header class="topbar">
