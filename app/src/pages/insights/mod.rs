@@ -356,6 +356,17 @@ pub fn InsightsPage() -> impl IntoView {
     }
 }
 
+/// A chart made on the server with a visible caption (the SVG's own title names it for
+/// assistive technology).
+fn chart(svg: String, caption: String) -> impl IntoView {
+    view! {
+        <figure>
+            <figcaption aria-hidden="true">{caption}</figcaption>
+            <div inner_html=svg></div>
+        </figure>
+    }
+}
+
 #[component]
 fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sort: RwSignal<(SortBy, bool)>) -> impl IntoView {
     let base = paths::insights(&account);
@@ -450,8 +461,8 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
         <section class="insight" aria-labelledby="growth-title">
             <h2 id="growth-title">"Growth"</h2>
             <div class="charts">
-                <figure inner_html=subscribers></figure>
-                <figure inner_html=gained_lost></figure>
+                {chart(subscribers, "Subscribers over time".into())}
+                {chart(gained_lost, "Gained (green, up) and lost (vermillion, down) per day".into())}
             </div>
             <details>
                 <summary>"Numbers per day"</summary>
@@ -469,7 +480,7 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
             <h2 id="hours-title">"When subscribers read"</h2>
             <p class="muted">{format!("Hours in your time zone, {zone}.")}</p>
             <div class="chart-with-table">
-                <figure inner_html=reads_by_hour></figure>
+                {chart(reads_by_hour, format!("Reads by hour of day ({zone})"))}
                 <details>
                     <summary>"Reads per hour"</summary>
                     <table class="numbers" aria-label="Reads by hour"><thead><tr><th scope="col">"Hour"</th><th scope="col">"Reads"</th></tr></thead><tbody>{hour_rows}</tbody></table>
@@ -480,12 +491,12 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
         <section class="insight" aria-labelledby="audience-title">
             <h2 id="audience-title">"Audience"</h2>
             <div class="chart-with-table">
-                <figure inner_html=notifications></figure>
+                {chart(notifications, "Notification settings".into())}
                 <table class="numbers" aria-label="Notification settings"><thead><tr><th scope="col">"Setting"</th><th scope="col">"Subscribers"</th></tr></thead><tbody>{flag_rows}</tbody></table>
             </div>
             <p><a href=csv("notifications") download>"Download CSV (notification settings)"</a></p>
             <div class="chart-with-table">
-                <figure inner_html=sources></figure>
+                {chart(sources, "Subscriptions by source".into())}
                 <table class="numbers" aria-label="Subscriptions by source"><thead><tr><th scope="col">"Source"</th><th scope="col">"Subscribed"</th></tr></thead><tbody>{source_rows}{no_sources}</tbody></table>
             </div>
             <p><a href=csv("sources") download>"Download CSV (sources)"</a></p>
