@@ -111,7 +111,7 @@ impl Insights {
             ("online", "select coalesce(sum(o.online), 0) from online_count o join server_node n on n.node_id = o.node_id where o.account_id = $1 and n.alive_until >= $2 and $3 = $3"),
             ("posts in range", "select b.seq, p.recipients from broadcast b left join post_insight p on p.account_id = b.account_id and p.seq = b.seq where b.account_id = $1 and b.msg_time >= $2 and b.msg_time < $3"),
             ("read steps", "select seq, step from post_read_step where account_id = $1 and seq <= $3 and $2 = $2 order by seq"),
-            ("reactions", "select msg_key, reaction_id, total from message_reaction_count where account_id = $1 and conversation_user = '' and msg_key in ($2, $3)"),
+            ("reactions", "select msg_key, reaction_id, total from message_reaction_count where account_id = $1 and conversation_user = '' and msg_key in (cast($2 as text), cast($3 as text))"),
         ];
         let explain = match self.store.backend {
             Backend::Sqlite => "explain query plan ",
