@@ -106,7 +106,7 @@ impl Insights {
         let queries: [(&str, &str); 8] = [
             ("subscriber counts", "select subscriber_num, subscribers_not_notify, subscribers_discard from official_account where account_id = $1 and $2 = $2 and $3 = $3"),
             ("days", "select day, subscribed, unsubscribed from insight_day where account_id = $1 and day >= $2 and $3 = $3 order by day"),
-            ("reads per day", "select day, sum(reads) from insight_day_hour where account_id = $1 and day between $2 and $3 group by day"),
+            ("reads per day and hour", "select day, hour, reads from insight_day_hour where account_id = $1 and day between $2 and $3"),
             ("sources", "select source, sum(subscribed) from insight_day_source where account_id = $1 and day between $2 and $3 group by source"),
             ("online", "select coalesce(sum(o.online), 0) from online_count o join server_node n on n.node_id = o.node_id where o.account_id = $1 and n.alive_until >= $2 and $3 = $3"),
             ("posts in range", "select b.seq, p.recipients from broadcast b left join post_insight p on p.account_id = b.account_id and p.seq = b.seq where b.account_id = $1 and b.msg_time >= $2 and b.msg_time < $3"),

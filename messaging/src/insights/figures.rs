@@ -57,16 +57,22 @@ impl Insights {
         .bind(range.from.number())
         .fetch_all(pool)
         .await?;
-        let reads_by_day: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
-            "select day, cast(sum(reads) as bigint) from insight_day_hour where account_id = $1 and day between $2 and $3 group by day",
-        )
-        .bind(id)
-        .bind(range.from.number())
-        .bind(range.to.number())
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect();
+        // The range's reads, one row per day and hour (at most 366 × 24), summed both ways here.
+        let day_hours: Vec<(i64, i64, i64)> =
+            sqlx::query_as("select day, hour, reads from insight_day_hour where account_id = $1 and day between $2 and $3")
+                .bind(id)
+                .bind(range.from.number())
+                .bind(range.to.number())
+                .fetch_all(pool)
+                .await?;
+        let mut reads_by_day: HashMap<i64, i64> = HashMap::new();
+        let mut reads_by_hour = vec![0; 24];
+        for (day, hour, reads) in day_hours {
+            *reads_by_day.entry(day).or_default() += reads;
+            if let Some(slot) = usize::try_from(hour).ok().and_then(|h| reads_by_hour.get_mut(h)) {
+                *slot += reads;
+            }
+        }
         let by_day: HashMap<i64, &DayRow> = rows.iter().map(|r| (r.day, r)).collect();
         let net_after = |day: i64| -> i64 { rows.iter().filter(|r| r.day > day).map(|r| r.subscribed - r.unsubscribed).sum() };
         let days = range
@@ -99,20 +105,6 @@ impl Insights {
         .into_iter()
         .map(|(source, subscribed)| SourceFigure { source, subscribed })
         .collect();
-        let mut reads_by_hour = vec![0; 24];
-        let hours: Vec<(i64, i64)> = sqlx::query_as(
-            "select hour, cast(sum(reads) as bigint) from insight_day_hour where account_id = $1 and day between $2 and $3 group by hour",
-        )
-        .bind(id)
-        .bind(range.from.number())
-        .bind(range.to.number())
-        .fetch_all(pool)
-        .await?;
-        for (hour, reads) in hours {
-            if let Some(slot) = usize::try_from(hour).ok().and_then(|h| reads_by_hour.get_mut(h)) {
-                *slot = reads;
-            }
-        }
         let (online_now,): (i64,) = sqlx::query_as(
             "select cast(coalesce(sum(o.online), 0) as bigint) from online_count o join server_node n on n.node_id = o.node_id \
              where o.account_id = $1 and n.alive_until >= $2",
