@@ -106,6 +106,10 @@ impl From<messaging::Error> for ConsoleError {
                 field: "OfficialAccountUserID".into(),
                 message: format!("The ID {id} is already used (IDs of destroyed accounts stay used)."),
             },
+            Error::HandleTaken(handle) => ConsoleError::Invalid {
+                field: "Handle".into(),
+                message: format!("The handle {handle} is taken by another account; choose another."),
+            },
             Error::UserNotImported(id) => {
                 ConsoleError::Invalid { field: "Owner_Account".into(), message: format!("{id} is not an imported user.") }
             }

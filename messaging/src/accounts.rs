@@ -212,7 +212,9 @@ impl Messaging {
                  face_url = coalesce($4, face_url),
                  organization = coalesce($5, organization),
                  custom_string = coalesce($6, custom_string),
-                 max_subscriber_num = coalesce($7, max_subscriber_num)
+                 max_subscriber_num = coalesce($7, max_subscriber_num),
+                 content_changed_at = $8,
+                 content_version = content_version + 1
                where account_id = $1 and destroyed_at is null"#,
         )
         .bind(id.as_str())
@@ -222,6 +224,7 @@ impl Messaging {
         .bind(f.organization.as_deref())
         .bind(f.custom_string.as_deref())
         .bind(f.max_subscriber_num)
+        .bind(self.now())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {

@@ -46,10 +46,13 @@ pub enum AuditAction {
     SignInFailed,
     SessionsEnded,
     PasswordChanged,
+    PublicPageChanged,
+    InviteLinkCreated,
+    InviteLinkRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 26] = [
         Self::AccountCreated,
         Self::AccountChanged,
         Self::AccountDeleted,
@@ -73,6 +76,9 @@ impl AuditAction {
         Self::SignInFailed,
         Self::SessionsEnded,
         Self::PasswordChanged,
+        Self::PublicPageChanged,
+        Self::InviteLinkCreated,
+        Self::InviteLinkRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +106,9 @@ impl AuditAction {
             Self::SignInFailed => "sign_in.failed",
             Self::SessionsEnded => "sessions.ended",
             Self::PasswordChanged => "user.password_changed",
+            Self::PublicPageChanged => "account.public_page",
+            Self::InviteLinkCreated => "invite_link.created",
+            Self::InviteLinkRevoked => "invite_link.revoked",
         }
     }
 

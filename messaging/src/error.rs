@@ -41,6 +41,9 @@ pub enum Error {
     AccountNotFound(String),
     #[error("official account ID {0} is already used")]
     AccountIdTaken(String),
+    /// Another account has this public handle.
+    #[error("the handle {0} is taken by another account")]
+    HandleTaken(String),
     #[error("user {0} was never imported")]
     UserNotImported(String),
     #[error("post {0} does not exist")]
@@ -94,6 +97,7 @@ impl Error {
         match self {
             Error::Invalid(f) | Error::MalformedAccountId(f) => Some(&f.field),
             Error::AccountIdTaken(_) => Some("OfficialAccountUserID"),
+            Error::HandleTaken(_) => Some("Handle"),
             Error::UserNotImported(_) => Some("Owner_Account"),
             _ => None,
         }

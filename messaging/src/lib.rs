@@ -16,6 +16,8 @@
 //!   * `settings`: the app's REST identity.
 //!   * [`insights`]: what editors learn back (reach, reads, growth), counted with each event,
 //!     behind its own handle ([`insights::Insights`], from [`Messaging::insights`]).
+//!   * [`public`]: the public web (handle and page switch, invite links), behind its own handle
+//!     ([`public::Public`], from [`Messaging::public`]).
 //!   * [`subscribers`]: who follows an account (counter kept with the rows); concurrent adds
 //!     to one account share a transaction (`subscribe_group`).
 //!   * [`post`]: the composer's posts (pure types and renderer; drafts and scheduling with
@@ -42,6 +44,7 @@ pub mod insights;
 pub mod msg_key;
 pub mod post;
 pub mod profile;
+pub mod public;
 pub mod roles;
 
 pub use app_settings::{AppLimits, AppSettings, FromEnvironment, SettingField, SettingsChange, SettingsView};
@@ -124,6 +127,8 @@ pub struct Messaging {
     console: console::Console,
     /// What editors learn back ([`Messaging::insights`]).
     insights: insights::Insights,
+    /// Public pages and invite links ([`Messaging::public`]).
+    public: public::Public,
     /// The settings and keys in force on this node (`settings`), shared by every clone.
     live: std::sync::Arc<settings::Live>,
     /// Shared by every clone, so all front doors count against the same windows.
@@ -171,6 +176,7 @@ impl Messaging {
         Ok(Self {
             console: console::Console::new(store.clone(), live.clone()),
             insights: insights::Insights::new(store.clone(), clock.clone(), node_id.clone(), stopping.clone()),
+            public: public::Public::new(store.clone(), clock.clone()),
             store,
             live,
             windows: Default::default(),
@@ -238,6 +244,12 @@ impl Messaging {
     /// Insights: per account and per post figures, counted as the events happen.
     pub fn insights(&self) -> &insights::Insights {
         &self.insights
+    }
+
+    /// The public web: an account's handle and page switch, what its public pages read, and
+    /// its invite links.
+    pub fn public(&self) -> &public::Public {
+        &self.public
     }
 
     /// Table → column names of Herald's own tables, sorted; the schema test compares backends.

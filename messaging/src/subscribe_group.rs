@@ -29,6 +29,8 @@ pub(crate) struct AddRequest {
     pub operator: String,
     /// Where the subscriptions come from (insights).
     pub source: crate::insights::Source,
+    /// The invite code the subscription uses (one use is taken per new subscription).
+    pub invite: Option<crate::public::InviteCode>,
     /// Who asked and from where, for the audit log and the callbacks' ClientIP (the leader
     /// runs in a task of its own).
     actor: crate::audit::Actor,
@@ -107,10 +109,11 @@ impl Messaging {
         refused: HashSet<String>,
         operator: &str,
         source: crate::insights::Source,
+        invite: Option<crate::public::InviteCode>,
     ) -> Result<AddOutcome> {
         let (reply, answer) = oneshot::channel();
-        let request =
-            AddRequest { users, refused, operator: operator.to_owned(), source, actor: crate::audit::current_actor(), reply: Some(reply) };
+        let actor = crate::audit::current_actor();
+        let request = AddRequest { users, refused, operator: operator.to_owned(), source, invite, actor, reply: Some(reply) };
         let lead = {
             let mut waiting = self.add_queue.lock();
             match waiting.get_mut(account) {
@@ -202,6 +205,7 @@ impl Messaging {
             let mut results = Vec::with_capacity(request.users.len());
             let mut added: Vec<&str> = Vec::new();
             let mut became_full = false;
+            let mut invite_refused = None;
             for user in &request.users {
                 let user = user.as_str();
                 let result = if request.refused.contains(user) || !known.contains_key(user) {
@@ -210,6 +214,16 @@ impl Messaging {
                     BatchResult::Unchanged
                 } else if count >= max {
                     became_full = true;
+                    BatchResult::Failed
+                } else if let Some(why) = match &request.invite {
+                    Some(code) => match crate::public::take_invite_use(&mut tx, account, code.as_str(), self.now()).await {
+                        Ok(()) => None,
+                        Err(Error::Invalid(why)) => Some(why),
+                        Err(e) => return Err(e),
+                    },
+                    None => None,
+                } {
+                    invite_refused = Some(why);
                     BatchResult::Failed
                 } else {
                     count += 1;
@@ -222,7 +236,11 @@ impl Messaging {
                 results.push((user.to_owned(), result));
             }
             if !added.is_empty() {
-                audits.push((&request.actor, crate::audit::users_detail(&added)));
+                let mut detail = crate::audit::users_detail(&added);
+                if let (Some(code), crate::insights::Source::Link(name)) = (&request.invite, &request.source) {
+                    detail.push_str(&format!(" with invite link {name:?} ({code})"));
+                }
+                audits.push((&request.actor, detail));
                 let list: Vec<_> = added.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
                 events.push((
                     "OfficialAccount.CallbackAfterAddSubscriber",
@@ -238,7 +256,7 @@ impl Messaging {
                 let event = fields(vec![("Official_Account", json!(account))]);
                 events.push(("OfficialAccount.CallbackAfterOfficialAccountFull", event, &request.actor.address));
             }
-            outcomes.push(AddOutcome { results, became_full });
+            outcomes.push(AddOutcome { results, became_full, invite_refused });
         }
         if !added_in_order.is_empty() {
             // Unread counting starts now: the read position is the account's last broadcast.

@@ -30,6 +30,8 @@ pub enum BatchResult {
 pub struct AddOutcome {
     pub results: Vec<(String, BatchResult)>,
     pub became_full: bool,
+    /// Why the invite code could not be used (expired, revoked, used up meanwhile).
+    pub invite_refused: Option<InvalidField>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -111,6 +113,18 @@ impl Messaging {
         operator: &str,
         source: crate::insights::Source,
     ) -> Result<AddOutcome> {
+        self.add_subscribers_with(account, users, operator, source, None).await
+    }
+
+    /// [`Self::add_subscribers`], each new subscription taking one use of `invite`.
+    pub(crate) async fn add_subscribers_with(
+        &self,
+        account: &OfficialAccountId,
+        users: &[UserId],
+        operator: &str,
+        source: crate::insights::Source,
+        invite: Option<crate::public::InviteCode>,
+    ) -> Result<AddOutcome> {
         self.account(account).await?;
         let list = |users: &[&str]| json!(users.iter().map(|u| json!({ "Subscriber_Account": u })).collect::<Vec<_>>());
         // The app may refuse some of them ("before add" webhook, RefusedMembers_Account).
@@ -139,7 +153,7 @@ impl Messaging {
             })
             .unwrap_or_default();
         // Concurrent calls for this account share one transaction (see `subscribe_group`).
-        self.add_in_group(account.as_str(), asked.iter().map(|u| u.to_string()).collect(), refused, operator, source).await
+        self.add_in_group(account.as_str(), asked.iter().map(|u| u.to_string()).collect(), refused, operator, source, invite).await
     }
 
     #[tracing::instrument(name = "delete subscribers", skip_all, fields(account = %account, n = users.len()))]
@@ -162,14 +176,16 @@ impl Messaging {
         let mut removed = 0i64;
         let mut results = Vec::with_capacity(users.len());
         for user in users {
-            let gone: Option<(String,)> =
-                sqlx::query_as("delete from subscription where account_id = $1 and subscriber_account = $2 returning msg_flag")
-                    .bind(account.as_str())
-                    .bind(user.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((flag,)) = gone {
+            let gone: Option<(String, String)> = sqlx::query_as(
+                "delete from subscription where account_id = $1 and subscriber_account = $2 returning msg_flag, source",
+            )
+            .bind(account.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((flag, source)) = gone {
                 crate::insights::count_msg_flag(&mut tx, account.as_str(), Some(&flag), None).await?;
+                crate::public::count_unsubscribed(&mut tx, account.as_str(), &source).await?;
                 removed += 1;
                 results.push((user.to_string(), BatchResult::Done));
             } else {

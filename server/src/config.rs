@@ -75,6 +75,17 @@ pub struct Config {
     #[arg(long, env = "HERALD_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// The app's deep link for invite links' **Open in the app** button, with `{account}` and
+    /// `{code}` filled in (`myapp://subscribe?account={account}&invite={code}`). Unset: the
+    /// landing page shows the code to enter in the app instead.
+    #[arg(long, env = "HERALD_APP_LINK_TEMPLATE")]
+    pub app_link_template: Option<String>,
+
+    /// Requests per second one client address may make to the public web pages, feeds, embeds
+    /// and invite pages (twice as many in a burst); beyond it they get 429 with a sentence.
+    #[arg(long, env = "HERALD_PUBLIC_REQUESTS_PER_SECOND", default_value_t = 20)]
+    pub public_requests_per_second: u32,
+
     /// Whether the session cookie is `Secure` (sent over HTTPS only). Default: on when the public
     /// URL is https.
     #[arg(long, env = "HERALD_COOKIE_SECURE")]

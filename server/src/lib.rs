@@ -5,6 +5,8 @@
 //! * [`startup`]: [`startup::Application`] opens the database, builds the router, serves.
 //! * `rest`: `/v4/{service}/{command}`, the Tencent wire contract (envelope, UserSig, codes).
 //! * `client`: `/v1/client`, the WebSocket end users' apps speak (docs/client-protocol.md).
+//! * `public`: the public web: `/c/{handle}` pages, feeds, oEmbed and embeds, and invite
+//!   links' `/join/{code}` pages and QR codes (no script, bounded per client address).
 //! * `try_page`: `/try`, a subscriber view built on the TypeScript client library.
 //! * `console`: sign-in guard, one-time sign-in links, sessions, server-function statuses.
 //! * `media`: image uploads (`POST /media`) and serving them (`GET /media/{hash}.{ext}`).
@@ -18,6 +20,7 @@ mod console;
 mod insights_csv;
 mod layers;
 mod media;
+mod public;
 mod rest;
 pub mod serve;
 pub mod startup;

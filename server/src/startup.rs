@@ -95,6 +95,11 @@ impl Application {
             rest: Arc::new(rest::RestIdentity::new(messaging.clone(), config.admin_identifier.clone())),
             console: console_state,
             public_origin: config.public_origin().map(Arc::from),
+            public_web: crate::public::PublicWeb::new(
+                config.public_url.clone(),
+                config.app_link_template.clone(),
+                config.public_requests_per_second,
+            ),
         };
         let router = router(state, &config).await?;
         let limits = ConnectionLimits {
@@ -242,6 +247,7 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     Ok(Router::new()
         .merge(testing_routes())
         .merge(rest::router())
+        .merge(crate::public::router())
         .merge(crate::client::router())
         .merge(pages)
         .merge(media)

@@ -19,4 +19,6 @@ pub struct AppState {
     /// `scheme://host[:port]` browsers must send as `Origin` (HERALD_PUBLIC_URL); `None`: the
     /// request's own `Host`.
     pub public_origin: Option<Arc<str>>,
+    /// The public web's settings, per-address limiter and page cache (`public`).
+    pub public_web: Arc<crate::public::PublicWeb>,
 }

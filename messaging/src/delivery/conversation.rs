@@ -178,9 +178,25 @@ impl Messaging {
     }
 
     /// `subscribeOfficialAccount`: subscribes `user` (already subscribed is success). The app's
-    /// "before add" webhook and `MaxSubscriberNum` apply as for `add_subscriber`.
-    pub async fn subscribe(&self, user: &UserId, account: &OfficialAccountId) -> Result<()> {
-        let outcome = self.add_subscribers(account, std::slice::from_ref(user), user.as_str(), crate::insights::Source::App).await?;
+    /// "before add" webhook and `MaxSubscriberNum` apply as for `add_subscriber`. With an
+    /// invite code of `account` that still works, a new subscription counts for that link
+    /// (source `link:{name}`) and takes one of its uses; a code that does not work is refused
+    /// with the reason, before anything changes.
+    pub async fn subscribe(&self, user: &UserId, account: &OfficialAccountId, invite: Option<&crate::public::InviteCode>) -> Result<()> {
+        let source = match invite {
+            None => crate::insights::Source::App,
+            Some(code) => {
+                let link = self.public().usable_invite(code).await?;
+                if link.account != account.as_str() {
+                    return Err(InvalidField::new("inviteCode", format!("this invite link is for another account ({})", link.account)).into());
+                }
+                crate::insights::Source::Link(link.name)
+            }
+        };
+        let outcome = self.add_subscribers_with(account, std::slice::from_ref(user), user.as_str(), source, invite.cloned()).await?;
+        if let Some(why) = outcome.invite_refused {
+            return Err(why.into());
+        }
         match outcome.results.first().map(|(_, r)| *r) {
             Some(crate::subscribers::BatchResult::Failed) if outcome.became_full => {
                 Err(Error::Forbidden(format!("{account} has reached its maximum number of subscribers")))

@@ -188,23 +188,7 @@ impl Messaging {
         account: &OfficialAccountId,
         keys: &[String],
     ) -> Result<HashMap<String, Vec<(String, i64)>>> {
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let sql = format!(
-            "select msg_key, reaction_id, total from message_reaction_count where account_id = $1 and conversation_user = '' \
-             and msg_key in ({}) order by total desc, reaction_id",
-            (2..2 + keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (String, String, i64)>(&sql).persistent(false).bind(account.as_str());
-        for k in keys {
-            q = q.bind(k);
-        }
-        let mut out: HashMap<String, Vec<(String, i64)>> = HashMap::new();
-        for (key, reaction, total) in q.fetch_all(&self.store.pool).await? {
-            out.entry(key).or_default().push((reaction, total));
-        }
-        Ok(out)
+        broadcast_reaction_counts(&self.store.pool, account.as_str(), keys).await
     }
 
     /// Of `users`, who reacted to message `key` and with what (the hub's reaction events).
@@ -252,4 +236,30 @@ mod tests {
         assert!(check_reaction_id("").is_err());
         assert!(check_reaction_id("a\u{0}b").is_err());
     }
+}
+
+/// The reaction totals of broadcasts of `account` by MsgKey, largest first (the console's Posts
+/// page and the public pages).
+pub(crate) async fn broadcast_reaction_counts(
+    pool: &sqlx::AnyPool,
+    account: &str,
+    keys: &[String],
+) -> Result<HashMap<String, Vec<(String, i64)>>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "select msg_key, reaction_id, total from message_reaction_count where account_id = $1 and conversation_user = '' \
+         and msg_key in ({}) and total > 0 order by total desc, reaction_id",
+        (2..2 + keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, String, i64)>(&sql).persistent(false).bind(account);
+    for k in keys {
+        q = q.bind(k);
+    }
+    let mut out: HashMap<String, Vec<(String, i64)>> = HashMap::new();
+    for (key, reaction, total) in q.fetch_all(pool).await? {
+        out.entry(key).or_default().push((reaction, total));
+    }
+    Ok(out)
 }

@@ -17,7 +17,7 @@ pub mod wire;
 use crate::error::InvalidField;
 use serde::{Deserialize, Serialize};
 
-pub use render::{render_body, render_elements, render_post};
+pub use render::{render_body, render_elements, render_post, render_post_in_list};
 pub use wire::{wire_size, PlainElement, PostWire};
 
 /// The body's limit before the message budget: a draft may be saved while over 12 KB (the meter

@@ -77,15 +77,32 @@ pub fn render_body(markdown: &str) -> String {
 /// A whole post as a reader sees it: the body, then its images (large version, linked to the
 /// original). Images whose URL is not Herald's own media are left out.
 pub fn render_post(body: &str, images: &[PostImage]) -> String {
+    render_with_images(body, images, |i| &i.large, |i| &i.original)
+}
+
+/// A post in a list (the public page): the body, then its images as thumbnails, each linked to
+/// its large version.
+pub fn render_post_in_list(body: &str, images: &[PostImage]) -> String {
+    render_with_images(body, images, |i| &i.thumbnail, |i| &i.large)
+}
+
+fn render_with_images(
+    body: &str,
+    images: &[PostImage],
+    shown: fn(&PostImage) -> &super::ImageVersion,
+    linked: fn(&PostImage) -> &super::ImageVersion,
+) -> String {
     let mut out = render_body(body);
-    if images.iter().any(|i| is_media_url(&i.large.url)) {
+    let ours = |i: &&PostImage| is_media_url(&shown(i).url) && is_media_url(&linked(i).url);
+    if images.iter().any(|i| ours(&i)) {
         out.push_str("<div class=\"post-images\">");
-        for image in images.iter().filter(|i| is_media_url(&i.large.url) && is_media_url(&i.original.url)) {
+        for image in images.iter().filter(ours) {
+            let (shown, linked) = (shown(image), linked(image));
             out.push_str("<a href=\"");
-            let _ = escape_href(&mut out, &image.original.url);
+            let _ = escape_href(&mut out, &linked.url);
             out.push_str("\" rel=\"noopener noreferrer nofollow\" target=\"_blank\"><img src=\"");
-            let _ = escape_href(&mut out, &image.large.url);
-            out.push_str(&format!("\" width=\"{}\" height=\"{}\" alt=\"\" loading=\"lazy\"></a>", image.large.width, image.large.height));
+            let _ = escape_href(&mut out, &shown.url);
+            out.push_str(&format!("\" width=\"{}\" height=\"{}\" alt=\"\" loading=\"lazy\"></a>", shown.width, shown.height));
         }
         out.push_str("</div>");
     }

@@ -7,6 +7,7 @@ use messaging::delivery::conversation::parse_conversation_id;
 use messaging::delivery::objects::account_info;
 use messaging::delivery::OpBudget;
 use messaging::message::MsgFlag;
+use messaging::public::InviteCode;
 use messaging::{Error, InvalidField, Messaging, OfficialAccountId, UserId};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -112,6 +113,20 @@ struct AccountArg {
 }
 
 #[derive(Deserialize)]
+struct SubscribeArg {
+    #[serde(rename = "officialAccountID")]
+    official_account_id: String,
+    #[serde(rename = "inviteCode", default)]
+    invite_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InviteArg {
+    #[serde(rename = "inviteCode")]
+    invite_code: String,
+}
+
+#[derive(Deserialize)]
 struct AccountList {
     #[serde(rename = "officialAccountIDList", default)]
     ids: Vec<String>,
@@ -175,9 +190,16 @@ async fn run(ctx: &Context<'_>, op: &str, d: Value) -> Result<Value, Refusal> {
     Ok(match op {
         "ping" => json!({}),
         "subscribeOfficialAccount" => {
-            let a: AccountArg = data(d)?;
-            m.subscribe(user, &account("officialAccountID", &a.official_account_id)?).await?;
+            let a: SubscribeArg = data(d)?;
+            let invite = a.invite_code.as_deref().filter(|c| !c.is_empty()).map(|c| InviteCode::parse("inviteCode", c)).transpose()?;
+            m.subscribe(user, &account("officialAccountID", &a.official_account_id)?, invite.as_ref()).await?;
             json!({})
+        }
+        "resolveInviteCode" => {
+            let a: InviteArg = data(d)?;
+            let link = m.public().usable_invite(&InviteCode::parse("inviteCode", &a.invite_code)?).await?;
+            let (info, sub) = m.accounts_info(user, &[account("inviteCode", &link.account)?]).await?.remove(0).1?;
+            json!({ "officialAccountInfo": account_info(&info, sub.as_ref()) })
         }
         "unsubscribeOfficialAccount" => {
             let a: AccountArg = data(d)?;

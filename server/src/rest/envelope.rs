@@ -59,7 +59,7 @@ pub fn core_code(e: &messaging::Error) -> u32 {
         Invalid(_) => 10004,
         MalformedAccountId(_) => 130007,
         AccountNotFound(_) => 130004,
-        AccountIdTaken(_) => 130008,
+        AccountIdTaken(_) | HandleTaken(_) => 130008,
         UserNotImported(_) => 70107,
         Forbidden(_) => 10007,
         NotSubscribed { .. } => 10007,

@@ -9,6 +9,7 @@ mod envelope;
 mod insights;
 mod messages;
 mod official_accounts;
+mod public_web;
 mod subscribers;
 mod users;
 
@@ -60,6 +61,7 @@ async fn call(
     method: Method,
     Path((service, command)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
@@ -77,7 +79,8 @@ async fn call(
             }
         })?;
         let body = parse_body(&body)?;
-        dispatch(&state.messaging, &state.rest.admin_identifier, &service, &command, body).await
+        let base = state.public_web.base_url(&headers);
+        dispatch(&state.messaging, &state.rest.admin_identifier, &base, &service, &command, body).await
     };
     // The audit log attributes this call's changes to the REST administrator, and its
     // webhooks report the caller's address as ClientIP.
@@ -86,8 +89,9 @@ async fn call(
     envelope::answer(&request_id, result)
 }
 
-/// `op` is the administrator making the call (webhooks report it as Operator_Account).
-async fn dispatch(m: &Messaging, op: &str, service: &str, command: &str, body: Value) -> Payload {
+/// `op` is the administrator making the call (webhooks report it as Operator_Account); `base`
+/// is where the public web's URLs in answers point.
+async fn dispatch(m: &Messaging, op: &str, base: &str, service: &str, command: &str, body: Value) -> Payload {
     match (service, command) {
         ("im_open_login_svc", "account_import") => users::account_import(m, parse(body)?).await,
         ("im_open_login_svc", "multiaccount_import") => users::multiaccount_import(m, parse(body)?).await,
@@ -123,6 +127,10 @@ async fn dispatch(m: &Messaging, op: &str, service: &str, command: &str, body: V
         ("openim", "admin_msgwithdraw") => direct::admin_msgwithdraw(m, parse(body)?).await,
         ("herald_open_http_svc", "get_account_insights") => insights::get_account_insights(m, parse(body)?).await,
         ("herald_open_http_svc", "get_post_insights") => insights::get_post_insights(m, parse(body)?).await,
+        ("herald_open_http_svc", "set_public_page") => public_web::set_public_page(m, base, parse(body)?).await,
+        ("herald_open_http_svc", "create_invite_link") => public_web::create_invite_link(m, base, parse(body)?).await,
+        ("herald_open_http_svc", "get_invite_links") => public_web::get_invite_links(m, base, parse(body)?).await,
+        ("herald_open_http_svc", "revoke_invite_link") => public_web::revoke_invite_link(m, parse(body)?).await,
         _ => Err(RestError::UnknownCommand(format!("{service}/{command}"))),
     }
 }
