@@ -11,6 +11,8 @@ use tower_sessions::Session;
 pub struct ConsoleState {
     pub messaging: Messaging,
     pub admin_identifier: String,
+    /// `HERALD_PUBLIC_URL` without a trailing `/`: the public web's links shown in the console.
+    pub public_url: Option<String>,
 }
 
 /// The browser's session holds only the ID of its `console_session` row (`messaging`).

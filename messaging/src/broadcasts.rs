@@ -333,13 +333,11 @@ impl Messaging {
         let recalled: Vec<Value> = keys.iter().zip(&newly).filter(|(_, new)| **new).map(|(k, _)| json!({ "MsgKey": k })).collect();
         if !recalled.is_empty() {
             // Public pages and feeds see the change by the account's row (`public`).
-            sqlx::query(
-                "update official_account set content_changed_at = $2, content_version = content_version + 1 where account_id = $1",
-            )
-            .bind(account.as_str())
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("update official_account set content_changed_at = $2, content_version = content_version + 1 where account_id = $1")
+                .bind(account.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
             let keys: Vec<&str> = recalled.iter().filter_map(|k| k["MsgKey"].as_str()).collect();
             record(&mut tx, AuditAction::BroadcastRecalled, Some(account.as_str()), &format!("broadcast {}", keys.join(", "))).await?;
             let event = fields(vec![("Official_Account", json!(account.as_str())), ("WithdrawMsgList", json!(recalled))]);

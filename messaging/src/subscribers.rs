@@ -176,13 +176,12 @@ impl Messaging {
         let mut removed = 0i64;
         let mut results = Vec::with_capacity(users.len());
         for user in users {
-            let gone: Option<(String, String)> = sqlx::query_as(
-                "delete from subscription where account_id = $1 and subscriber_account = $2 returning msg_flag, source",
-            )
-            .bind(account.as_str())
-            .bind(user.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+            let gone: Option<(String, String)> =
+                sqlx::query_as("delete from subscription where account_id = $1 and subscriber_account = $2 returning msg_flag, source")
+                    .bind(account.as_str())
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some((flag, source)) = gone {
                 crate::insights::count_msg_flag(&mut tx, account.as_str(), Some(&flag), None).await?;
                 crate::public::count_unsubscribed(&mut tx, account.as_str(), &source).await?;

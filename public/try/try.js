@@ -2,7 +2,7 @@
 // as an app would use it. Posts are rendered by the server's one renderer (the composer's
 // preview uses the same function), which never lets script or raw HTML through; everything
 // else is put in the page as text.
-import { login } from "./herald-client.js";
+import { login, inviteCodeOf } from "./herald-client.js";
 
 const $ = (id) => document.getElementById(id);
 const REACTIONS = ["👍", "❤️", "🎉"];
@@ -124,7 +124,15 @@ $("subscribe-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   setError("app-error", null);
   try {
-    await herald.subscribeOfficialAccount($("subscribe-id").value.trim());
+    // An invite link (or its code) subscribes through the link, which then counts the subscriber.
+    const text = $("subscribe-id").value.trim();
+    const code = inviteCodeOf(text);
+    if (code) {
+      const { officialAccountInfo } = await herald.resolveInviteCode(code);
+      await herald.subscribeOfficialAccount(officialAccountInfo.officialAccountID, code);
+    } else {
+      await herald.subscribeOfficialAccount(text);
+    }
     $("subscribe-id").value = "";
   } catch (e) {
     setError("app-error", e);

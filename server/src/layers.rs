@@ -148,10 +148,8 @@ pub async fn refuse_cross_site(State(state): State<AppState>, req: Request, next
 pub async fn console_headers(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     // The public web sets its own caching, framing and CSP (`public`).
-    let console = !(path.starts_with("/v4/")
-        || path.starts_with("/pkg/")
-        || path.starts_with("/media/")
-        || crate::public::is_public_path(path));
+    let console =
+        !(path.starts_with("/v4/") || path.starts_with("/pkg/") || path.starts_with("/media/") || crate::public::is_public_path(path));
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -84,7 +84,11 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let console_state = ConsoleState { messaging: messaging.clone(), admin_identifier: config.admin_identifier.clone() };
+        let console_state = ConsoleState {
+            messaging: messaging.clone(),
+            admin_identifier: config.admin_identifier.clone(),
+            public_url: config.public_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),
+        };
         let keepalive = Keepalive::parse(config.client_ping_secs, config.client_silence_secs)
             .map_err(|e| anyhow::anyhow!("HERALD_CLIENT_PING_SECS / HERALD_CLIENT_SILENCE_SECS: {e}"))?;
         let hub = Hub::start(messaging.clone(), keepalive);

@@ -262,6 +262,7 @@ pub fn AccountPage() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <super::growth::GrowthSections/>
             <PeopleSection/>
         </Frame>
     }

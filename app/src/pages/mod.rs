@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod composer;
 pub mod dialog;
+pub mod growth;
 pub mod inbox;
 pub mod insights;
 mod layout;

@@ -91,8 +91,13 @@ export class HeraldClient {
     return () => this.handlers.get(event)?.delete(handler);
   }
 
-  subscribeOfficialAccount(officialAccountID: string): Promise<{}> {
-    return this.request("subscribeOfficialAccount", { officialAccountID });
+  /** With `inviteCode` (from an invite link, `/join/{code}`), the subscription counts for that link. */
+  subscribeOfficialAccount(officialAccountID: string, inviteCode?: string): Promise<{}> {
+    return this.request("subscribeOfficialAccount", inviteCode ? { officialAccountID, inviteCode } : { officialAccountID });
+  }
+  /** The account an invite code is for; refused with a sentence when the code is unknown, expired, revoked or used up. */
+  resolveInviteCode(inviteCode: string): Promise<{ officialAccountInfo: OfficialAccountInfo }> {
+    return this.request("resolveInviteCode", { inviteCode });
   }
   unsubscribeOfficialAccount(officialAccountID: string): Promise<{}> {
     return this.request("unsubscribeOfficialAccount", { officialAccountID });
@@ -293,4 +298,11 @@ export class HeraldClient {
     }
     this.pending.clear();
   }
+}
+
+/** The invite code in an invite link (`https://…/join/{code}`, with or without a trailing path) or a bare code; `null` if it holds none. */
+export function inviteCodeOf(linkOrCode: string): string | null {
+  const text = linkOrCode.trim();
+  const match = /\/join\/([A-Za-z0-9]{12})(?:[/?#]|$)/.exec(text) ?? /^([A-Za-z0-9]{12})$/.exec(text);
+  return match ? match[1] : null;
 }

@@ -3,7 +3,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { login, HeraldClient, HeraldError, Message } from "../src/index.js";
+import { login, HeraldClient, HeraldError, Message, inviteCodeOf } from "../src/index.js";
 import { Server, SDKAPPID, userSig } from "./server.js";
 
 const servers: Server[] = [];
@@ -84,6 +84,30 @@ test("refusals come as HeraldError with the REST code", async () => {
   await assert.rejects(alice.getMessageList({ conversationID: "c2c_@TOA#_refuse", count: 1000 }), (e: any) => e.code === 10004 && /count/.test(e.desc));
   await assert.rejects(alice.request("fly", {}), (e: any) => e.code === 60009);
   await alice.ping();
+});
+
+test("an invite link's code resolves to its account, subscribes once under the link, and a used-up code is refused", async () => {
+  const server = await fresh();
+  await server.account("@TOA#_js_invite", []);
+  await server.rest("im_open_login_svc/multiaccount_import", { Accounts: ["carol", "dave"] });
+  const made = await server.rest("herald_open_http_svc/create_invite_link", { Official_Account: "@TOA#_js_invite", Name: "Flyer", MaxUses: 1 });
+  const code = inviteCodeOf(made.Url);
+  assert.equal(code, made.InviteCode);
+  assert.equal(inviteCodeOf(`  ${made.InviteCode} `), made.InviteCode);
+  assert.equal(inviteCodeOf("https://example.com/join/short"), null);
+  const carol = await as(server, "carol");
+  const resolved = await carol.resolveInviteCode(code!);
+  assert.equal(resolved.officialAccountInfo.officialAccountID, "@TOA#_js_invite");
+  await carol.subscribeOfficialAccount("@TOA#_js_invite", code!);
+  const links = await server.rest("herald_open_http_svc/get_invite_links", { Official_Account: "@TOA#_js_invite" });
+  assert.equal(links.Links[0].Uses, 1);
+  const dave = await as(server, "dave");
+  await assert.rejects(dave.subscribeOfficialAccount("@TOA#_js_invite", code!), (e: unknown) => {
+    assert.ok(e instanceof HeraldError);
+    assert.equal(e.code, 10004);
+    assert.match(e.message, /used as many times/);
+    return true;
+  });
 });
 
 test("after a SIGKILL the client reconnects and delivers what it missed, each message once", async () => {

@@ -188,7 +188,9 @@ impl Messaging {
             Some(code) => {
                 let link = self.public().usable_invite(code).await?;
                 if link.account != account.as_str() {
-                    return Err(InvalidField::new("inviteCode", format!("this invite link is for another account ({})", link.account)).into());
+                    return Err(
+                        InvalidField::new("inviteCode", format!("this invite link is for another account ({})", link.account)).into()
+                    );
                 }
                 crate::insights::Source::Link(link.name)
             }

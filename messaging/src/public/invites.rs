@@ -76,7 +76,9 @@ impl super::Public {
         .bind(link.max_uses)
         .execute(&mut *tx)
         .await
-        .on_unique_violation(|| InvalidField::new("Name", format!("this account already has an invite link named {:?}", link.name)).into())?;
+        .on_unique_violation(|| {
+            InvalidField::new("Name", format!("this account already has an invite link named {:?}", link.name)).into()
+        })?;
         record(&mut tx, AuditAction::InviteLinkCreated, Some(account.as_str()), &format!("{:?} ({code})", link.name)).await?;
         tx.commit().await?;
         Ok(InviteLink {
@@ -124,7 +126,11 @@ impl super::Public {
                 .await?;
         let Some((name, revoked_at)) = found else { return Err(unknown_code()) };
         if revoked_at.is_none() {
-            sqlx::query("update invite_link set revoked_at = $2 where code = $1").bind(code.as_str()).bind(self.clock.now()).execute(&mut *tx).await?;
+            sqlx::query("update invite_link set revoked_at = $2 where code = $1")
+                .bind(code.as_str())
+                .bind(self.clock.now())
+                .execute(&mut *tx)
+                .await?;
             record(&mut tx, AuditAction::InviteLinkRevoked, Some(account.as_str()), &format!("{name:?} ({code})")).await?;
         }
         tx.commit().await?;

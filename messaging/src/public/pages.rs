@@ -139,10 +139,8 @@ impl super::Public {
         .bind(limit.clamp(1, PAGE_POSTS_MAX))
         .fetch_all(&self.store.pool)
         .await?;
-        let mut posts: Vec<PublicPost> = rows
-            .into_iter()
-            .map(|(seq, msg_time, body)| PublicPost { seq, msg_time, body, recalled: false, reactions: vec![] })
-            .collect();
+        let mut posts: Vec<PublicPost> =
+            rows.into_iter().map(|(seq, msg_time, body)| PublicPost { seq, msg_time, body, recalled: false, reactions: vec![] }).collect();
         let keys: Vec<String> = posts.iter().map(PublicPost::msg_key).collect();
         let mut counts = crate::delivery::reactions::broadcast_reaction_counts(&self.store.pool, &account.account_id, &keys).await?;
         for post in &mut posts {

@@ -92,7 +92,9 @@ fn write_atom(base: &str, account: &PublicAccount, posts: &[PublicPost]) -> Stri
                 .authors(vec![author.clone()])
                 .links(links)
                 .summary(Some(TextBuilder::default().value(v.description.clone()).build()))
-                .content(Some(ContentBuilder::default().content_type(Some("html".into())).value(Some(absolute_html(base, &v.html))).build()))
+                .content(Some(
+                    ContentBuilder::default().content_type(Some("html".into())).value(Some(absolute_html(base, &v.html))).build(),
+                ))
                 .build()
         })
         .collect();

@@ -73,7 +73,11 @@ impl PublicWeb {
     /// `Err` with a 429 page when `peer` asked more often than allowed.
     fn admit(&self, peer: IpAddr) -> Result<(), Response> {
         self.limiter.check_key(&peer).map_err(|_| {
-            let mut r = error_page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", "This address asked too often. Wait a few seconds and try again.");
+            let mut r = error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "This address asked too often. Wait a few seconds and try again.",
+            );
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             r
         })
@@ -169,13 +173,7 @@ struct Cacheable {
     csp: Option<&'static str>,
 }
 
-async fn answer_cached<F, Fut>(
-    state: &AppState,
-    account: PublicAccount,
-    request: &HeaderMap,
-    what: Cacheable,
-    render: F,
-) -> Response
+async fn answer_cached<F, Fut>(state: &AppState, account: PublicAccount, request: &HeaderMap, what: Cacheable, render: F) -> Response
 where
     F: FnOnce(PublicAccount) -> Fut,
     Fut: std::future::Future<Output = Result<Response, Response>>,
@@ -222,9 +220,7 @@ where
 /// An HTTP date (`Last-Modified`).
 fn httpdate(unix_secs: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix_secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
+    let format = time::macros::format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
     t.format(&format).unwrap_or_default()
 }
 

@@ -52,8 +52,18 @@ impl Head {
     /// The account's feeds, as `<link rel="alternate">`.
     fn feeds(self, base: &str, account: &PublicAccount) -> Self {
         let handle = &account.handle;
-        self.link("alternate", &format!("{base}/c/{handle}/feed.atom"), Some("application/atom+xml"), Some(&format!("{} (Atom)", account.name)))
-            .link("alternate", &format!("{base}/c/{handle}/feed.rss"), Some("application/rss+xml"), Some(&format!("{} (RSS)", account.name)))
+        self.link(
+            "alternate",
+            &format!("{base}/c/{handle}/feed.atom"),
+            Some("application/atom+xml"),
+            Some(&format!("{} (Atom)", account.name)),
+        )
+        .link(
+            "alternate",
+            &format!("{base}/c/{handle}/feed.rss"),
+            Some("application/rss+xml"),
+            Some(&format!("{} (RSS)", account.name)),
+        )
     }
 }
 
@@ -128,11 +138,7 @@ fn human_time(unix_secs: i64) -> String {
 
 fn reactions(post: &PublicPost) -> Option<impl IntoView> {
     (!post.reactions.is_empty()).then(|| {
-        let items = post
-            .reactions
-            .iter()
-            .map(|(id, n)| view! { <li>{id.clone()} " " <span>{*n}</span></li> })
-            .collect_view();
+        let items = post.reactions.iter().map(|(id, n)| view! { <li>{id.clone()} " " <span>{*n}</span></li> }).collect_view();
         view! { <ul class="reactions" aria-label="Reactions">{items}</ul> }
     })
 }
@@ -167,9 +173,7 @@ pub async fn account_page(
     let before = match query.before.as_deref().map(str::parse::<i64>) {
         None => None,
         Some(Ok(seq)) if seq > 0 => Some(seq),
-        Some(_) => {
-            return error_page(StatusCode::BAD_REQUEST, "Bad request", "`before` must be a post number (a positive whole number).")
-        }
+        Some(_) => return error_page(StatusCode::BAD_REQUEST, "Bad request", "`before` must be a post number (a positive whole number)."),
     };
     let base = state.public_web.base_url(&headers);
     let key = format!("page:{}", before.unwrap_or(0));
@@ -287,12 +291,12 @@ fn render_post_page(base: &str, account: &PublicAccount, post: &PublicPost) -> S
         .meta_property("og:url", &url)
         .meta_property("article:published_time", &rfc3339(post.msg_time));
     if let Some((src, w, h)) = &image {
-        head = head.meta_property("og:image", src).meta_property("og:image:width", &w.to_string()).meta_property("og:image:height", &h.to_string());
+        head = head
+            .meta_property("og:image", src)
+            .meta_property("og:image:width", &w.to_string())
+            .meta_property("og:image:height", &h.to_string());
     }
-    head = head
-        .meta_name("twitter:card", card)
-        .meta_name("twitter:title", &v.title)
-        .meta_name("twitter:description", &v.description);
+    head = head.meta_name("twitter:card", card).meta_name("twitter:title", &v.title).meta_name("twitter:description", &v.description);
     if let Some((src, _, _)) = &image {
         head = head.meta_name("twitter:image", src);
     }

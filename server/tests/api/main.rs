@@ -14,6 +14,7 @@ mod media;
 mod nodes;
 mod official_accounts;
 mod posts;
+mod public_web;
 mod push;
 mod receiver;
 mod server_fns;
