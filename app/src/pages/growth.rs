@@ -5,7 +5,6 @@
 //! (handle characters, names, limits) are `messaging::public`'s.
 
 use crate::error::ConsoleError;
-use crate::time_fmt::utc_minutes;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +69,7 @@ pub async fn account_growth(id: String) -> Result<Growth, ConsoleError> {
                     None => l.uses.to_string(),
                 },
                 subscribed: l.subscribed,
-                expires: l.expire_time.map_or_else(|| "Never".to_owned(), utc_minutes),
+                expires: l.expire_time.map_or_else(|| "Never".to_owned(), crate::time_fmt::utc_minutes),
                 state: state.label().to_owned(),
                 active: state == messaging::public::InviteState::Active,
                 code: l.code,
@@ -267,8 +266,8 @@ pub fn GrowthSections() -> impl IntoView {
 fn link_row(l: LinkRow, account: String, revoke: ServerAction<RevokeInviteLink>, said: RwSignal<String>) -> impl IntoView {
     let url = l.url.clone();
     let copy_label = format!("Copy the link {}", l.name);
-    let png_label = format!("Download the QR code of {} (PNG)", l.name);
-    let svg_label = format!("Download the QR code of {} (SVG)", l.name);
+    let png_label = format!("QR PNG of {}", l.name);
+    let svg_label = format!("QR SVG of {}", l.name);
     let revoke_label = format!("Revoke {}", l.name);
     let file = |ext: &str| format!("invite-{}.{ext}", l.code);
     view! {

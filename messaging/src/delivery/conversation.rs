@@ -367,6 +367,23 @@ impl Messaging {
         Ok(row.map(|r| r.into_message(account)))
     }
 
+    /// The newest broadcast (`last_seq`) of each of `accounts` (the hub's resync).
+    pub(crate) async fn newest_broadcasts(&self, accounts: &[String]) -> Result<std::collections::HashMap<String, i64>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in accounts.chunks(500) {
+            let sql = format!(
+                "select account_id, last_seq from official_account where account_id in ({})",
+                (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (String, i64)>(&sql).persistent(false);
+            for a in chunk {
+                q = q.bind(a);
+            }
+            out.extend(q.fetch_all(&self.store.pool).await?);
+        }
+        Ok(out)
+    }
+
     /// `markConversationRead`: moves the read positions to `key` (everything up to now without
     /// one; never backwards) and answers the conversation's unread count.
     pub async fn mark_conversation_read(&self, user: &UserId, account: &OfficialAccountId, key: Option<&str>) -> Result<i64> {

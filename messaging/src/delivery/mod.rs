@@ -10,8 +10,11 @@
 //!   announced exactly when it commits; every node, this one included, hears it through
 //!   `LISTEN` ([`Messaging::listen_for_changes`]) and puts it on its own bus.
 //!
-//! Nothing here is needed for correctness of storage: a client that missed changes (it was
-//! offline, or a node's LISTEN connection dropped) catches up with `getMessageList`.
+//! Nothing here is needed for correctness of storage: a client that was offline catches up with
+//! `getMessageList`. A client that stayed connected while its node could not hear changes (the
+//! LISTEN connection was lost: a failover, a network blip) is caught up by the node: when it
+//! listens again it announces [`Change::Resync`] to its own hub, which sends every connection
+//! the broadcasts it was not sent, once each.
 //!
 //! * [`conversation`]: the subscriber's side of the protocol's operations (history merged from
 //!   broadcasts and one-to-one messages, unread counts from read positions, mark read, send).
@@ -105,6 +108,10 @@ pub enum Change {
     },
     /// App settings or keys changed: every node reads them again (`settings`).
     SettingsChanged,
+    /// This node may have missed changes (it listens again after losing its LISTEN
+    /// connection): its hub sends each connection the broadcasts it was not sent. Put on this
+    /// node's own bus only, never notified.
+    Resync,
 }
 
 /// Requests one client connection may make per second, on average …
@@ -222,32 +229,45 @@ impl Messaging {
         }
         let url = self.database_url.to_string();
         let mut ready = Some(ready);
+        let mut listened = false;
         loop {
             if self.workers_stopping() {
                 return;
             }
-            match self.listen_once(&url, &mut ready).await {
+            match self.listen_once(&url, &mut ready, &mut listened).await {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, "listening for changes failed; retrying in 1 s (clients catch up on reconnect)");
+                    tracing::warn!(error = %e, "listening for changes failed; retrying in 1 s (connected clients are caught up then)");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }
         }
     }
 
-    async fn listen_once(&self, url: &str, ready: &mut Option<tokio::sync::oneshot::Sender<()>>) -> Result<()> {
+    /// One LISTEN connection's life. Once it is in place again after a loss (`listened`), the
+    /// hub resynchronises: changes made meanwhile were announced to nobody here.
+    async fn listen_once(&self, url: &str, ready: &mut Option<tokio::sync::oneshot::Sender<()>>, listened: &mut bool) -> Result<()> {
         let mut listener = sqlx::postgres::PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }
-        tracing::info!("listening for changes of every node");
+        if *listened {
+            tracing::info!("listening for changes again: catching up this node's connected clients");
+            self.announce_here(Change::Resync);
+        } else {
+            tracing::info!("listening for changes of every node");
+        }
+        *listened = true;
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
         loop {
             tokio::select! {
-                n = listener.recv() => {
-                    let n = n?;
+                // `try_recv` says when the connection was lost (`recv` would reconnect silently,
+                // hiding the gap).
+                n = listener.try_recv() => {
+                    let Some(n) = n? else {
+                        return Err(crate::Error::Internal("the LISTEN connection was lost".into()));
+                    };
                     match serde_json::from_str::<Change>(n.payload()) {
                         Ok(Change::Relayed { id }) => {
                             let row: Option<(String,)> = sqlx::query_as("select payload from relay where relay_id = $1")

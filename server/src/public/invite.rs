@@ -4,7 +4,7 @@
 //! or used-up link answers 410 with a sentence saying which; an unknown one 404.
 
 use super::pages::account_card;
-use super::{error_page, internal, not_found, set_page_headers, CACHE_CONTROL, CSP};
+use super::{error_page, internal, not_found, set_page_headers, CSP};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -108,7 +108,8 @@ pub async fn landing(
     let html = super::pages::document(&title, head, "", body);
     let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     set_page_headers(&mut r, CSP);
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    // Revalidated on every visit: a revoked link must stop inviting at once.
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
 

@@ -228,3 +228,52 @@ async fn settings_and_a_key_rotation_made_on_node_a_apply_on_node_b_without_a_re
     node_a.kill().unwrap();
     node_b.kill().unwrap();
 }
+
+/// Runs `sql` on the PostgreSQL server as its administrator (not through the node's pool).
+async fn pg_admin(sql: &str) -> u64 {
+    use sqlx::Connection;
+    let url = std::env::var("HERALD_TEST_PG_URL").unwrap();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(sql).execute(&mut admin).await.unwrap().rows_affected()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_connected_through_a_lost_listen_connection_gets_what_was_sent_meanwhile_exactly_once() {
+    if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
+        eprintln!("LISTEN needs PostgreSQL: this test runs in the PostgreSQL pass of scripts/test.sh");
+        return;
+    }
+    let app = spawn_app().await;
+    let database = app.db.clone().unwrap().rsplit_once('/').unwrap().1.to_owned();
+    let account = app.an_account_with_subscribers("@TOA#_gap", &["alice"]).await;
+    let mut alice = Ws::connect(&app.base, "alice").await;
+    let send = |words: &'static str| {
+        let (app, account) = (&app, account.clone());
+        async move {
+            let r = app.send(json!({ "Official_Account": account, "Random": rand::random::<u32>(), "MsgBody": text(words) })).await;
+            assert_ok(&r);
+            r["MsgKey"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = send("post 1").await;
+    assert_eq!(alice.event("onRecvNewMessage").await["message"]["msgKey"], first);
+
+    // The node loses its LISTEN connection while its pool keeps working, and cannot listen again
+    // until connections are allowed (a failover, a network blip).
+    pg_admin(&format!("alter database {database} allow_connections false")).await;
+    let terminated = pg_admin(&format!(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and query ilike 'listen%'"
+    ))
+    .await;
+    assert_eq!(terminated, 1, "the node's LISTEN connection");
+    let second = send("post 2").await;
+    pg_admin(&format!("alter database {database} allow_connections true")).await;
+
+    // Within a few seconds of listening again the node sends what its client missed, unasked.
+    let caught_up = alice.try_event("onRecvNewMessage", Duration::from_secs(5)).await.expect("the missed post arrives live");
+    assert_eq!(caught_up["message"]["msgKey"], second);
+    let third = send("post 3").await;
+    let rest: Vec<Value> = alice.events_within("onRecvNewMessage", Duration::from_secs(2)).await;
+    let keys: Vec<&str> = rest.iter().filter_map(|e| e["message"]["msgKey"].as_str()).collect();
+    assert_eq!(keys, [third.as_str()], "post 3 once, post 2 not again");
+}

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 /// How long a large broadcast waits after its commit before this node starts gathering it.
 const LARGE_BROADCAST_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+/// The most broadcasts of one account a resync sends (older ones are in the client's history).
+const RESYNC_MAX: i64 = 1000;
 
 impl Hub {
     /// Reloads one subscription of a connected user from the database (None: not subscribed).
@@ -67,6 +69,42 @@ impl Hub {
         }
     }
 
+    /// After a gap in what this node heard: each account's stored broadcasts past what its
+    /// connected subscribers were sent go to those who missed them, in order, once each.
+    async fn resync(&self) -> crate::Result<()> {
+        // Per account with connected subscribers: the oldest position any of them was sent.
+        let behind: Vec<(String, i64)> = {
+            let state = self.lock();
+            state
+                .by_account
+                .iter()
+                .filter_map(|(account, users)| {
+                    let sent = users.iter().filter_map(|u| state.users.get(&**u)?.subs.get(&**account)).map(|s| s.counted_seq).min()?;
+                    Some((account.to_string(), sent))
+                })
+                .collect()
+        };
+        let accounts: Vec<String> = behind.iter().map(|(a, _)| a.clone()).collect();
+        let newest = self.m.newest_broadcasts(&accounts).await?;
+        let mut caught_up = 0usize;
+        for (account, sent) in behind {
+            let last = newest.get(&account).copied().unwrap_or(0);
+            for seq in (sent + 1).max(last - RESYNC_MAX + 1)..=last {
+                let Some(message) = self.m.broadcast_message(&account, seq).await? else { continue };
+                if message.revoked {
+                    continue;
+                }
+                let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
+                let (outgoing, reached) = self.lock().broadcast(&account, &frame, Some(seq), true, &self.writers);
+                caught_up += reached as usize;
+                let dropped = outgoing.write().await;
+                self.drop_slow(dropped);
+            }
+        }
+        tracing::info!(deliveries = caught_up, "connected clients caught up after a gap in listening");
+        Ok(())
+    }
+
     pub(super) async fn apply(&self, change: &Change) -> crate::Result<()> {
         self.tell_inbox(change);
         // This node's account cache forgets what changed on any node (profile, subscriber count).
@@ -89,7 +127,7 @@ impl Hub {
                 let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
                 let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
                 let reached;
-                (outgoing, reached) = self.lock().broadcast(account, &frame, Some(*seq), &self.writers);
+                (outgoing, reached) = self.lock().broadcast(account, &frame, Some(*seq), false, &self.writers);
                 delivered = Some((account, *seq, reached));
             }
             Change::Message { account, user: Some(user), seq, origin } => {
@@ -114,7 +152,7 @@ impl Hub {
                         if !self.before_broadcast(account).await {
                             return Ok(());
                         }
-                        (outgoing, _) = self.lock().broadcast(account, &frame, None, &self.writers);
+                        (outgoing, _) = self.lock().broadcast(account, &frame, None, false, &self.writers);
                     }
                     Some(u) => {
                         let state = self.lock();
@@ -218,6 +256,7 @@ impl Hub {
                     .or_default()
                     .insert(by.clone());
             }
+            Change::Resync => self.resync().await?,
             Change::Relayed { .. } | Change::SettingsChanged => {}
         }
         let dropped = outgoing.write().await;

@@ -117,6 +117,9 @@ struct Sub {
     /// The newest broadcast `unread` counts (see `SubscriptionRow::counted_seq`): the row may
     /// have been read after a broadcast whose change the hub applies only now.
     counted_seq: i64,
+    /// The newest broadcast a resync sent (0: none): its change, if it arrives after all, is
+    /// not sent again.
+    resynced_seq: i64,
 }
 
 impl Sub {
@@ -128,6 +131,7 @@ impl Sub {
             read_seq: row.read_seq,
             unread: row.unread,
             counted_seq: row.counted_seq,
+            resynced_seq: 0,
         }
     }
 
@@ -177,7 +181,17 @@ impl State {
     /// per connection. A stored broadcast (`seq`) is counted in their unread totals and each
     /// write carries the new total too; an online-only one (`None`) is not counted. Also
     /// answers how many distinct users it is written to (insights' DeliveredLive).
-    fn broadcast(&mut self, account: &str, frame: &Frame, seq: Option<i64>, writers: &OnceLock<Writers>) -> (Outgoing, i64) {
+    ///
+    /// `missed_only` (a resync): only to those it was never sent, as counted by
+    /// `Sub::counted_seq`; they are marked so that its change, arriving late, is not sent twice.
+    fn broadcast(
+        &mut self,
+        account: &str,
+        frame: &Frame,
+        seq: Option<i64>,
+        missed_only: bool,
+        writers: &OnceLock<Writers>,
+    ) -> (Outgoing, i64) {
         let State { users, by_account, .. } = self;
         let recipients = by_account.get(account);
         let mut outgoing = Outgoing::for_broadcast(writers, recipients.map_or(0, Set::len));
@@ -189,6 +203,12 @@ impl State {
             let Some(sub) = u.subs.get_mut(account) else { continue };
             if sub.flag == MsgFlag::Discard {
                 continue;
+            }
+            match seq {
+                Some(seq) if missed_only && seq <= sub.counted_seq => continue,
+                Some(seq) if missed_only => sub.resynced_seq = seq,
+                Some(seq) if seq <= sub.resynced_seq => continue,
+                _ => {}
             }
             if let Some(seq) = seq.filter(|seq| *seq > sub.counted_seq) {
                 sub.unread += 1;
@@ -292,7 +312,11 @@ impl Hub {
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(skipped = n, "the hub fell behind; connected clients catch up with getMessageList")
+                        // A gap like a lost LISTEN connection: the broadcasts skipped are sent now.
+                        tracing::warn!(skipped = n, "the hub fell behind; catching up its connected clients");
+                        if let Err(e) = tokio::task::unconstrained(h.apply(&crate::delivery::Change::Resync)).await {
+                            tracing::warn!(error = %e, "catching up after falling behind failed");
+                        }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
