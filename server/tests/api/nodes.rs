@@ -243,7 +243,7 @@ async fn a_client_connected_through_a_lost_listen_connection_gets_what_was_sent_
         eprintln!("LISTEN needs PostgreSQL: this test runs in the PostgreSQL pass of scripts/test.sh");
         return;
     }
-    let app = spawn_app().await;
+    let app = crate::client::unlimited().await;
     let database = app.db.clone().unwrap().rsplit_once('/').unwrap().1.to_owned();
     let account = app.an_account_with_subscribers("@TOA#_gap", &["alice"]).await;
     let mut alice = Ws::connect(&app.base, "alice").await;
