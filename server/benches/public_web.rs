@@ -87,7 +87,11 @@ async fn run(label: &str, database_url: &str) {
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
     let sig = messaging::usersig::sign(SDKAPPID, KEY, ADMIN, 86_400, now());
-    let rest = Rest { base: base.clone(), query: format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=1"), client: reqwest::Client::new() };
+    let rest = Rest {
+        base: base.clone(),
+        query: format!("sdkappid={SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=1"),
+        client: reqwest::Client::new(),
+    };
     rest.call("im_open_login_svc/account_import", json!({ "UserID": "owner" })).await;
     rest.call(
         "official_account_open_http_svc/create_official_account",
@@ -95,9 +99,16 @@ async fn run(label: &str, database_url: &str) {
     )
     .await;
     for i in 1..=20 {
-        let text = format!("## Post {i}\n\nSome **news** with [a link](https://example.com/{i}) and a list:\n\n- one\n- two\n- three\n\n{}", "Words of the post. ".repeat(20));
+        let text = format!(
+            "## Post {i}\n\nSome **news** with [a link](https://example.com/{i}) and a list:\n\n- one\n- two\n- three\n\n{}",
+            "Words of the post. ".repeat(20)
+        );
         let body = messaging::post::PostContent { kind: messaging::post::PostKind::Text, body: text, images: vec![] }.to_msg_body();
-        rest.call("official_account_open_http_svc/send_official_account_msg", json!({ "Official_Account": "@TOA#_bench", "Random": i, "MsgBody": body })).await;
+        rest.call(
+            "official_account_open_http_svc/send_official_account_msg",
+            json!({ "Official_Account": "@TOA#_bench", "Random": i, "MsgBody": body }),
+        )
+        .await;
     }
     rest.call("herald_open_http_svc/set_public_page", json!({ "Official_Account": "@TOA#_bench", "Handle": "bench", "Enabled": 1 })).await;
     let feed = reqwest::get(format!("{base}/c/bench/feed.atom")).await.unwrap();

@@ -261,10 +261,9 @@ async fn a_client_connected_through_a_lost_listen_connection_gets_what_was_sent_
     // The node loses its LISTEN connection while its pool keeps working, and cannot listen again
     // until connections are allowed (a failover, a network blip).
     pg_admin(&format!("alter database {database} allow_connections false")).await;
-    let terminated = pg_admin(&format!(
-        "select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and query ilike 'listen%'"
-    ))
-    .await;
+    let terminated =
+        pg_admin(&format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and query ilike 'listen%'"))
+            .await;
     assert_eq!(terminated, 1, "the node's LISTEN connection");
     let second = send("post 2").await;
     pg_admin(&format!("alter database {database} allow_connections true")).await;

@@ -554,7 +554,11 @@ async fn only_the_accounts_owner_and_the_platform_owner_change_its_public_page_a
 
     let set = |who: Option<String>| {
         let (app, account) = (&app, account.clone());
-        async move { server_fn(app, "set_public_web", &[("id", &account), ("handle", "console-pub"), ("enabled", "on")], who.as_deref()).await.status() }
+        async move {
+            server_fn(app, "set_public_web", &[("id", &account), ("handle", "console-pub"), ("enabled", "on")], who.as_deref())
+                .await
+                .status()
+        }
     };
     assert_eq!(set(Some(editor.clone())).await, 403, "an editor may not");
     assert_eq!(set(None).await, 401, "nobody signed in may not");
@@ -565,17 +569,38 @@ async fn only_the_accounts_owner_and_the_platform_owner_change_its_public_page_a
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.unwrap().contains("Handle"));
 
-    let create = server_fn(&app, "create_invite_link", &[("id", &account), ("name", "Desk"), ("expires", "2099-01-02T03:04"), ("max_uses", "7")], Some(&editor)).await;
+    let create = server_fn(
+        &app,
+        "create_invite_link",
+        &[("id", &account), ("name", "Desk"), ("expires", "2099-01-02T03:04"), ("max_uses", "7")],
+        Some(&editor),
+    )
+    .await;
     assert_eq!(create.status(), 403);
-    let create = server_fn(&app, "create_invite_link", &[("id", &account), ("name", "Desk"), ("expires", "2099-01-02T03:04"), ("max_uses", "7")], Some(&admin)).await;
+    let create = server_fn(
+        &app,
+        "create_invite_link",
+        &[("id", &account), ("name", "Desk"), ("expires", "2099-01-02T03:04"), ("max_uses", "7")],
+        Some(&admin),
+    )
+    .await;
     assert_eq!(create.status(), 200, "{}", create.text().await.unwrap());
     let growth: Value = server_fn(&app, "account_growth", &[("id", &account)], Some(&admin)).await.json().await.unwrap();
     let row = &growth["links"][0];
-    assert_eq!((row["name"].as_str(), row["uses"].as_str(), row["expires"].as_str()), (Some("Desk"), Some("0 of 7"), Some("2099-01-02 03:04 UTC")));
+    assert_eq!(
+        (row["name"].as_str(), row["uses"].as_str(), row["expires"].as_str()),
+        (Some("Desk"), Some("0 of 7"), Some("2099-01-02 03:04 UTC"))
+    );
     assert_eq!(growth["handle"], "console-pub");
     assert_eq!(growth["enabled"], true);
     assert_eq!(server_fn(&app, "account_growth", &[("id", &account)], Some(&editor)).await.status(), 403);
-    let past = server_fn(&app, "create_invite_link", &[("id", &account), ("name", "Old"), ("expires", "2000-01-01T00:00"), ("max_uses", "")], Some(&admin)).await;
+    let past = server_fn(
+        &app,
+        "create_invite_link",
+        &[("id", &account), ("name", "Old"), ("expires", "2000-01-01T00:00"), ("max_uses", "")],
+        Some(&admin),
+    )
+    .await;
     assert_eq!(past.status(), 422);
     assert!(past.text().await.unwrap().contains("ExpireTime"));
 }
