@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 pub struct LinkRow {
     pub code: String,
     pub name: String,
+    /// The absolute URL (what Copy copies) and its path (what the table shows).
     pub url: String,
+    pub path: String,
     pub uses: String,
     pub subscribed: i64,
     pub expires: String,
@@ -64,6 +66,7 @@ pub async fn account_growth(id: String) -> Result<Growth, ConsoleError> {
             let state = l.state(now);
             LinkRow {
                 url: format!("{base}/join/{}", l.code),
+                path: format!("/join/{}", l.code),
                 uses: match l.max_uses {
                     Some(max) => format!("{} of {max}", l.uses),
                     None => l.uses.to_string(),
@@ -212,7 +215,7 @@ pub fn GrowthSections() -> impl IntoView {
                                 _ => None,
                             }}
                         </section>
-                        <section class="card" aria-labelledby="links-title">
+                        <section class="card wide" aria-labelledby="links-title">
                             <h2 id="links-title">"Links"</h2>
                             <p class="muted">"Invite links bring subscribers from posters, flyers and other sites; each counts who it brought (Insights shows them as link:name)."</p>
                             <ActionForm action=create attr:class="link-form">
@@ -273,7 +276,7 @@ fn link_row(l: LinkRow, account: String, revoke: ServerAction<RevokeInviteLink>,
     view! {
         <tr>
             <td data-label="Name">{l.name.clone()}</td>
-            <td data-label="Link"><code class="link-url">{l.url.clone()}</code></td>
+            <td data-label="Link"><a class="link-url" href=l.path.clone() target="_blank" rel="noopener">{l.path.clone()}</a></td>
             <td data-label="Uses" class="num">{l.uses.clone()}</td>
             <td data-label="Subscribers gained" class="num">{l.subscribed}</td>
             <td data-label="Expires">{l.expires.clone()}</td>

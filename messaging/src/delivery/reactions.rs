@@ -223,21 +223,6 @@ impl Messaging {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reaction_ids_are_short_printable_strings() {
-        assert!(check_reaction_id("👍").is_ok());
-        assert!(check_reaction_id("thumbs_up").is_ok());
-        assert!(check_reaction_id(&"x".repeat(32)).is_ok());
-        assert_eq!(check_reaction_id(&"x".repeat(33)).unwrap_err().field, "reactionID");
-        assert!(check_reaction_id("").is_err());
-        assert!(check_reaction_id("a\u{0}b").is_err());
-    }
-}
-
 /// The reaction totals of broadcasts of `account` by MsgKey, largest first (the console's Posts
 /// page and the public pages).
 pub(crate) async fn broadcast_reaction_counts(
@@ -262,4 +247,19 @@ pub(crate) async fn broadcast_reaction_counts(
         out.entry(key).or_default().push((reaction, total));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reaction_ids_are_short_printable_strings() {
+        assert!(check_reaction_id("👍").is_ok());
+        assert!(check_reaction_id("thumbs_up").is_ok());
+        assert!(check_reaction_id(&"x".repeat(32)).is_ok());
+        assert_eq!(check_reaction_id(&"x".repeat(33)).unwrap_err().field, "reactionID");
+        assert!(check_reaction_id("").is_err());
+        assert!(check_reaction_id("a\u{0}b").is_err());
+    }
 }

@@ -161,10 +161,11 @@ impl super::Public {
         let mut post = PublicPost { seq, msg_time, body, recalled: recalled_at.is_some(), reactions: vec![] };
         if !post.recalled {
             let key = post.msg_key();
-            post.reactions = crate::delivery::reactions::broadcast_reaction_counts(&self.store.pool, &account.account_id, &[key.clone()])
-                .await?
-                .remove(&key)
-                .unwrap_or_default();
+            post.reactions =
+                crate::delivery::reactions::broadcast_reaction_counts(&self.store.pool, &account.account_id, std::slice::from_ref(&key))
+                    .await?
+                    .remove(&key)
+                    .unwrap_or_default();
         }
         Ok(Some(post))
     }

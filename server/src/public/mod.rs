@@ -10,6 +10,10 @@
 //!   renderer the console uses;
 //! * shows nothing about subscribers but their count.
 
+// A refusal here is the response itself (404, 410, 429 pages), returned once per request:
+// boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
 mod cache;
 mod feeds;
 mod invite;

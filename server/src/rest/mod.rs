@@ -20,7 +20,7 @@ pub use envelope::{core_code, usersig_code};
 use crate::layers::RequestId;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::any;
@@ -58,12 +58,11 @@ async fn call(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    method: Method,
     Path((service, command)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: axum::http::HeaderMap,
+    request: axum::http::request::Parts,
     body: Body,
 ) -> Response {
+    let (method, query, headers) = (request.method, request.uri.query().map(str::to_owned), request.headers);
     let result = async {
         if method != Method::POST {
             return Err(RestError::Query("only POST is allowed".into()));
