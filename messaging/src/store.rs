@@ -192,7 +192,8 @@ pub(crate) async fn schema(pool: &AnyPool, backend: Backend) -> Result<Vec<(Stri
                 }
                 Backend::Postgres => sqlx::query_as(
                     "select c.relname::text from pg_index i join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid \
-                 where t.relname = $1 and not i.indisprimary and not i.indisunique",
+                 where t.relname = $1 and not i.indisprimary \
+                   and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)",
                 )
                 .bind(&table)
                 .fetch_all(pool)
