@@ -75,3 +75,23 @@ test("a subscriber's message shows in the Inbox without reloading, and the reply
   // The reply reaches the subscriber live.
   await expect(subscriber.getByRole("region", { name: "Conversation" }).getByText("Yes, we are here.")).toBeVisible();
 });
+
+test("/try subscribes with an invite link pasted whole, and the link counts the subscriber", async ({ page, request }) => {
+  const { id, name } = await newAccount(request, "Invite");
+  const made = await rest(request, "herald_open_http_svc/create_invite_link", { Official_Account: id, Name: "Try page", MaxUses: 3 });
+  expect(made.ErrorCode).toBe(0);
+  const user = `inv-${Date.now().toString(36)}`;
+  await signedIn(page); // the test UserSig is minted for a signed-in console user
+  await connectInTry(page, user);
+  await page.getByLabel("Account ID or invite link").fill(made.Url);
+  await page.getByRole("button", { name: "Subscribe" }).click();
+  await expect(page.getByRole("navigation", { name: "Accounts" }).getByRole("button", { name })).toBeVisible();
+  const links = await rest(request, "herald_open_http_svc/get_invite_links", { Official_Account: id });
+  expect(links.Links[0].Uses).toBe(1);
+  const insights = await rest(request, "herald_open_http_svc/get_account_insights", {
+    Official_Account: id,
+    From: new Date().toISOString().slice(0, 10),
+    To: new Date().toISOString().slice(0, 10),
+  });
+  expect(insights.BySource).toEqual([{ Source: "link:Try page", Subscribed: 1 }]);
+});
