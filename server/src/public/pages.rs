@@ -257,16 +257,31 @@ pub async fn post_page(
     Path((handle, seq)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let account = match admitted_account(&state, peer, &handle).await {
+    one_post(state, peer, &handle, seq, headers, "post", CSP, render_post_page).await
+}
+
+/// A page of one post (its own page, its embed): `render` makes it once per account version.
+#[allow(clippy::too_many_arguments)]
+async fn one_post(
+    state: AppState,
+    peer: SocketAddr,
+    handle: &str,
+    seq: String,
+    headers: HeaderMap,
+    kind: &str,
+    csp: &'static str,
+    render: fn(&str, &PublicAccount, &PublicPost) -> String,
+) -> Response {
+    let account = match admitted_account(&state, peer, handle).await {
         Ok(a) => a,
         Err(r) => return r,
     };
     let base = state.public_web.base_url(&headers);
-    let what = Cacheable { key: format!("post:{seq}"), content_type: HTML, csp: Some(CSP) };
+    let what = Cacheable { key: format!("{kind}:{seq}"), content_type: HTML, csp: Some(csp) };
     let state2 = state.clone();
     answer_cached(&state, account, &headers, what, |account| async move {
         let post = public_post(&state2, &account, &seq).await?;
-        Ok(([(header::CONTENT_TYPE, HTML)], render_post_page(&base, &account, &post)).into_response())
+        Ok(([(header::CONTENT_TYPE, HTML)], render(&base, &account, &post)).into_response())
     })
     .await
 }
@@ -319,35 +334,28 @@ pub async fn embed(
     Path((handle, seq)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let account = match admitted_account(&state, peer, &handle).await {
-        Ok(a) => a,
-        Err(r) => return r,
+    one_post(state, peer, &handle, seq, headers, "embed", EMBED_CSP, render_embed).await
+}
+
+fn render_embed(base: &str, account: &PublicAccount, post: &PublicPost) -> String {
+    let v = post.view();
+    let handle = account.handle.clone();
+    // Links leave the frame: a reader follows them in a tab of their own.
+    let url = format!("{base}/c/{handle}/{}", post.seq);
+    let body = view! {
+        <main>
+            <article class="post">
+                <header>
+                    <strong>{account.name.clone()}</strong> " · "
+                    <a href=url.clone() target="_blank" rel="noopener">
+                        <time datetime=rfc3339(post.msg_time)>{human_time(post.msg_time)}</time>
+                    </a>
+                </header>
+                <div class="post-body" inner_html=v.html.clone()></div>
+                {reactions(post)}
+            </article>
+        </main>
     };
-    let base = state.public_web.base_url(&headers);
-    let what = Cacheable { key: format!("embed:{seq}"), content_type: HTML, csp: Some(EMBED_CSP) };
-    let state2 = state.clone();
-    answer_cached(&state, account, &headers, what, |account| async move {
-        let post = public_post(&state2, &account, &seq).await?;
-        let v = post.view();
-        let handle = account.handle.clone();
-        // Links leave the frame: a reader follows them in a tab of their own.
-        let url = format!("{base}/c/{handle}/{}", post.seq);
-        let body = view! {
-            <main>
-                <article class="post">
-                    <header>
-                        <strong>{account.name.clone()}</strong> " · "
-                        <a href=url.clone() target="_blank" rel="noopener">
-                            <time datetime=rfc3339(post.msg_time)>{human_time(post.msg_time)}</time>
-                        </a>
-                    </header>
-                    <div class="post-body" inner_html=v.html.clone()></div>
-                    {reactions(&post)}
-                </article>
-            </main>
-        };
-        let head = Head::default().link("canonical", &url, None, None);
-        Ok(([(header::CONTENT_TYPE, HTML)], document(&v.title, head, "embed", body)).into_response())
-    })
-    .await
+    let head = Head::default().link("canonical", &url, None, None);
+    document(&v.title, head, "embed", body)
 }
