@@ -47,7 +47,7 @@ pub enum UnknownOwner {
 }
 
 const ACCOUNT_COLUMNS: &str = "account_id, owner_account, name, introduction, face_url, organization, \
-     custom_string, max_subscriber_num, subscriber_num, created_at, last_msg_time";
+     custom_string, max_subscriber_num, subscriber_num, created_at, last_msg_time, pinned_msg_key";
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -62,6 +62,7 @@ struct AccountRow {
     subscriber_num: i64,
     created_at: i64,
     last_msg_time: i64,
+    pinned_msg_key: String,
 }
 
 impl AccountRow {
@@ -78,6 +79,7 @@ impl AccountRow {
             subscriber_num: self.subscriber_num,
             create_time: self.created_at,
             last_msg_time: self.last_msg_time,
+            pinned_msg_key: self.pinned_msg_key,
         }
     }
 }

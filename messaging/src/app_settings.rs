@@ -41,6 +41,13 @@ pub struct AppSettings {
     pub rest_calls_per_second: u32,
     /// A console session ends after this many hours without a request.
     pub session_idle_hours: u32,
+    /// A sent post may be edited for this many days (product.md §8); 0: never.
+    #[serde(default = "default_edit_window_days")]
+    pub edit_window_days: u32,
+}
+
+fn default_edit_window_days() -> u32 {
+    AppSettings::DEFAULT.edit_window_days
 }
 
 impl AppSettings {
@@ -52,6 +59,7 @@ impl AppSettings {
         broadcasts_per_hour: AppLimits::DEFAULT.broadcasts_per_hour,
         rest_calls_per_second: AppLimits::DEFAULT.rest_calls_per_second,
         session_idle_hours: 12,
+        edit_window_days: 30,
     };
 
     /// Checks every field; the first refusal names its field.
@@ -77,6 +85,7 @@ impl AppSettings {
             SettingField::BroadcastsPerHour => self.broadcasts_per_hour,
             SettingField::RestCallsPerSecond => self.rest_calls_per_second,
             SettingField::SessionIdleHours => self.session_idle_hours,
+            SettingField::EditWindowDays => self.edit_window_days,
             _ => 0,
         }
     }
@@ -118,10 +127,11 @@ pub enum SettingField {
     BroadcastsPerHour,
     RestCallsPerSecond,
     SessionIdleHours,
+    EditWindowDays,
 }
 
 impl SettingField {
-    pub const ALL: [SettingField; 7] = [
+    pub const ALL: [SettingField; 8] = [
         Self::WebhookUrl,
         Self::WebhookSecret,
         Self::PushUrl,
@@ -129,9 +139,10 @@ impl SettingField {
         Self::BroadcastsPerHour,
         Self::RestCallsPerSecond,
         Self::SessionIdleHours,
+        Self::EditWindowDays,
     ];
-    pub const NUMBERS: [SettingField; 4] =
-        [Self::BroadcastsPerSecond, Self::BroadcastsPerHour, Self::RestCallsPerSecond, Self::SessionIdleHours];
+    pub const NUMBERS: [SettingField; 5] =
+        [Self::BroadcastsPerSecond, Self::BroadcastsPerHour, Self::RestCallsPerSecond, Self::SessionIdleHours, Self::EditWindowDays];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -142,6 +153,7 @@ impl SettingField {
             Self::BroadcastsPerHour => "broadcasts_per_hour",
             Self::RestCallsPerSecond => "rest_calls_per_second",
             Self::SessionIdleHours => "session_idle_hours",
+            Self::EditWindowDays => "edit_window_days",
         }
     }
 
@@ -152,6 +164,7 @@ impl SettingField {
             Self::BroadcastsPerHour => (1, 1_000_000),
             Self::RestCallsPerSecond => (1, 1_000_000),
             Self::SessionIdleHours => (1, 24 * 30),
+            Self::EditWindowDays => (0, 3650),
             _ => (0, 0),
         }
     }

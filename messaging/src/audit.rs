@@ -49,10 +49,12 @@ pub enum AuditAction {
     PublicPageChanged,
     InviteLinkCreated,
     InviteLinkRevoked,
+    BroadcastEdited,
+    PostPinned,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 28] = [
         Self::AccountCreated,
         Self::AccountChanged,
         Self::AccountDeleted,
@@ -79,6 +81,8 @@ impl AuditAction {
         Self::PublicPageChanged,
         Self::InviteLinkCreated,
         Self::InviteLinkRevoked,
+        Self::BroadcastEdited,
+        Self::PostPinned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +113,8 @@ impl AuditAction {
             Self::PublicPageChanged => "account.public_page",
             Self::InviteLinkCreated => "invite_link.created",
             Self::InviteLinkRevoked => "invite_link.revoked",
+            Self::BroadcastEdited => "post.edited",
+            Self::PostPinned => "post.pinned",
         }
     }
 

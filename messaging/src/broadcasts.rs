@@ -62,6 +62,10 @@ pub struct StoredBroadcast {
     pub body: String,
     pub cloud_custom_data: String,
     pub recalled_at: Option<i64>,
+    /// When the body was last edited (product.md §8); None: never.
+    pub edited_at: Option<i64>,
+    /// 1 as sent, one more per edit.
+    pub version: i64,
 }
 
 impl StoredBroadcast {
@@ -112,6 +116,14 @@ impl Messaging {
             online_only_said_as: "OnlineOnlyFlag",
         }
         .check(Error::BroadcastTooLarge)?;
+        // A poll (product.md §8) is checked like the composer's; it needs a stored message.
+        let poll = crate::polls::Poll::from_msg_body("MsgBody", b.body.as_json()).transpose()?;
+        if let Some(poll) = &poll {
+            poll.check("MsgBody", Some(self.now()))?;
+            if b.online_only {
+                return Err(InvalidField::new("OnlineOnlyFlag", "A poll cannot be sent online only: votes need a stored message.").into());
+            }
+        }
         self.account(&b.account).await?;
         // Duplicates are recognised by what the sender sent, even if the webhook rewrites it.
         let hash = content_hash(&b.body, &b.cloud_custom_data);
@@ -178,6 +190,9 @@ impl Messaging {
                 cloud_custom_data: b.cloud_custom_data.clone(),
                 revoked: false,
                 reactions: vec![],
+                edited_at: None,
+                version: 1,
+                poll: None,
             };
             let live = Change::Live { account: b.account.clone(), user: None, message: message.to_wire() };
             self.commit_announcing(tx, vec![live]).await?;
@@ -224,6 +239,12 @@ impl Messaging {
         .execute(&mut *tx)
         .await?;
         crate::insights::count_post(&mut tx, b.account.as_str(), seq, self.now(), recipients).await?;
+        // The poll as sent (a webhook may have rewritten the body; what is stored is what counts).
+        match crate::polls::Poll::from_msg_body("MsgBody", b.body.as_json()) {
+            Some(Ok(poll)) => crate::polls::store_poll(&mut tx, b.account.as_str(), seq, &poll).await?,
+            Some(Err(e)) => tracing::warn!(error = %e, "the webhook's replacement holds an invalid poll; it is sent without voting"),
+            None => {}
+        }
         let key = MsgKey::broadcast(seq, at).to_string();
         if !b.forbid_after_callback {
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterSendMsg", after_event(&key)).await?;
@@ -256,7 +277,7 @@ impl Messaging {
         };
         self.account(account).await?;
         let mut rows: Vec<StoredBroadcast> = sqlx::query_as(
-            "select seq, msg_time, random, body, cloud_custom_data, recalled_at from broadcast \
+            "select seq, msg_time, random, body, cloud_custom_data, recalled_at, edited_at, version from broadcast \
              where account_id = $1 and seq < $2 and ($3 = 1 or recalled_at is null) \
              order by seq desc limit $4",
         )
@@ -275,7 +296,7 @@ impl Messaging {
     pub async fn broadcast(&self, account: &OfficialAccountId, key: &str) -> Result<Option<StoredBroadcast>> {
         let Some(MsgKey { seq, time, .. }) = MsgKey::parse(key) else { return Ok(None) };
         Ok(sqlx::query_as(
-            "select seq, msg_time, random, body, cloud_custom_data, recalled_at from broadcast \
+            "select seq, msg_time, random, body, cloud_custom_data, recalled_at, edited_at, version from broadcast \
              where account_id = $1 and seq = $2 and msg_time = $3",
         )
         .bind(account.as_str())
@@ -300,6 +321,7 @@ impl Messaging {
         // recalled message again answers Done (Tencent's RetCode 0) and changes nothing: announced
         // twice, every hub would take it off its subscribers' unread totals twice.
         let mut newly = Vec::with_capacity(keys.len());
+        let mut profile_changed = false;
         for key in keys {
             let Some(MsgKey { seq, time, .. }) = MsgKey::parse(key) else {
                 out.push(Recall::NotFound);
@@ -339,17 +361,34 @@ impl Messaging {
                 .execute(&mut *tx)
                 .await?;
             let keys: Vec<&str> = recalled.iter().filter_map(|k| k["MsgKey"].as_str()).collect();
+            // Recalling the pinned post unpins it (product.md §8).
+            let unpin_sql = format!(
+                "update official_account set pinned_msg_key = '' where account_id = $1 and pinned_msg_key in ({})",
+                (2..2 + keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            );
+            let unpinned = sqlx::query(&unpin_sql).bind(account.as_str());
+            let unpinned = keys.iter().fold(unpinned, |q, k| q.bind(*k)).persistent(false).execute(&mut *tx).await?.rows_affected() == 1;
+            if unpinned {
+                record(&mut tx, AuditAction::PostPinned, Some(account.as_str()), "unpinned by its recall").await?;
+                profile_changed = true;
+            }
             record(&mut tx, AuditAction::BroadcastRecalled, Some(account.as_str()), &format!("broadcast {}", keys.join(", "))).await?;
             let event = fields(vec![("Official_Account", json!(account.as_str())), ("WithdrawMsgList", json!(recalled))]);
             enqueue(&mut tx, &self.webhooks, "OfficialAccount.CallbackAfterMsgWithDraw", event).await?;
         }
-        let changes = keys
+        let mut changes: Vec<Change> = keys
             .iter()
             .zip(&newly)
             .filter(|(_, new)| **new)
             .map(|(k, _)| Change::Recalled { account: account.clone(), user: None, key: k.clone() })
             .collect();
+        if profile_changed {
+            changes.push(Change::ProfileChanged { account: account.clone() });
+        }
         self.commit_announcing(tx, changes).await?;
+        if profile_changed {
+            self.account_cache.forget(account.as_str());
+        }
         self.webhook_queued();
         Ok(out)
     }

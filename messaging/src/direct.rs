@@ -234,6 +234,9 @@ impl Messaging {
                 cloud_custom_data: m.cloud_custom_data.clone(),
                 revoked: false,
                 reactions: vec![],
+                edited_at: None,
+                version: 1,
+                poll: None,
             };
             crate::delivery::Change::Live { account: c.account.clone(), user: Some(c.subscriber.to_string()), message: message.to_wire() }
         } else {

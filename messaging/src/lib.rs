@@ -18,6 +18,9 @@
 //!     behind its own handle ([`insights::Insights`], from [`Messaging::insights`]).
 //!   * [`public`]: the public web (handle and page switch, invite links), behind its own handle
 //!     ([`public::Public`], from [`Messaging::public`]).
+//!   * [`polls`]: polls' rules (pure) and, behind their own handle ([`polls::Polls`], from
+//!     [`Messaging::polls`]), votes and results.
+//!   * [`lifecycle`]: editing a sent post (every version kept) and pinning one.
 //!   * [`subscribers`]: who follows an account (counter kept with the rows); concurrent adds
 //!     to one account share a transaction (`subscribe_group`).
 //!   * [`post`]: the composer's posts (pure types and renderer; drafts and scheduling with
@@ -42,6 +45,7 @@ pub mod error;
 pub mod ids;
 pub mod insights;
 pub mod msg_key;
+pub mod polls;
 pub mod post;
 pub mod profile;
 pub mod public;
@@ -66,6 +70,8 @@ mod console;
 pub mod delivery;
 #[cfg(feature = "backend")]
 pub mod direct;
+#[cfg(feature = "backend")]
+pub mod lifecycle;
 #[cfg(feature = "backend")]
 mod limits;
 #[cfg(feature = "backend")]
@@ -129,6 +135,8 @@ pub struct Messaging {
     insights: insights::Insights,
     /// Public pages and invite links ([`Messaging::public`]).
     public: public::Public,
+    /// Poll votes and results ([`Messaging::polls`]).
+    polls: polls::Polls,
     /// The settings and keys in force on this node (`settings`), shared by every clone.
     live: std::sync::Arc<settings::Live>,
     /// Shared by every clone, so all front doors count against the same windows.
@@ -173,7 +181,10 @@ impl Messaging {
         };
         let clock = clock::Clock::default();
         let stopping: std::sync::Arc<std::sync::atomic::AtomicBool> = Default::default();
+        let bus = delivery::Bus::default();
+        let announcer = delivery::Announcer::new(store.backend, bus.clone());
         Ok(Self {
+            polls: polls::Polls::new(store.clone(), clock.clone(), announcer),
             console: console::Console::new(store.clone(), live.clone()),
             insights: insights::Insights::new(store.clone(), clock.clone(), node_id.clone(), stopping.clone()),
             public: public::Public::new(store.clone(), clock.clone()),
@@ -193,7 +204,7 @@ impl Messaging {
             )),
             schedule_wake: Default::default(),
             clock,
-            bus: Default::default(),
+            bus,
             database_url: url.into(),
         })
     }
@@ -250,6 +261,11 @@ impl Messaging {
     /// its invite links.
     pub fn public(&self) -> &public::Public {
         &self.public
+    }
+
+    /// Polls: votes and results.
+    pub fn polls(&self) -> &polls::Polls {
+        &self.polls
     }
 
     /// Table → column names of Herald's own tables, sorted; the schema test compares backends.

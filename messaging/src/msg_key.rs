@@ -29,6 +29,11 @@ impl MsgKey {
         Self { seq: 0, random: u64::from(rand::thread_rng().gen::<u32>()), time }
     }
 
+    /// Whether this names a stored broadcast (`{seq}_1_{time}`, seq from 1).
+    pub fn is_broadcast(&self) -> bool {
+        self.random == 1 && self.seq > 0
+    }
+
     /// Reads `{seq}_{random}_{time}`; None for anything else.
     pub fn parse(key: &str) -> Option<Self> {
         let mut parts = key.split('_');

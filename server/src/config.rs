@@ -52,6 +52,10 @@ pub struct Config {
     #[arg(long, env = "HERALD_SESSION_IDLE_HOURS")]
     pub session_idle_hours: Option<u32>,
 
+    /// Days a sent post may be edited (default 30; 0 turns editing off).
+    #[arg(long, env = "HERALD_EDIT_WINDOW_DAYS")]
+    pub edit_window_days: Option<u32>,
+
     /// The app's webhook URL (docs/rest-api.md §8); unset: no callbacks.
     #[arg(long, env = "HERALD_WEBHOOK_URL")]
     pub webhook_url: Option<String>,

@@ -43,6 +43,7 @@ impl Application {
             broadcasts_per_hour: config.broadcasts_per_hour,
             rest_calls_per_second: config.rest_calls_per_second,
             session_idle_hours: config.session_idle_hours,
+            edit_window_days: config.edit_window_days,
             sources: Config::setting_sources(),
         };
         let delivery = DeliveryPolicy { max_attempts: config.delivery_max_attempts, max_age_secs: config.delivery_max_age_secs };

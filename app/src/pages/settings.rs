@@ -83,6 +83,9 @@ pub struct SettingsForm {
     pub broadcasts_per_hour: String,
     pub rest_calls_per_second: String,
     pub session_idle_hours: String,
+    /// Absent (an older form): the setting in force stays.
+    #[serde(default)]
+    pub edit_window_days: String,
 }
 
 /// The name a setting's input posts under: a field of [`SettingsForm`].
@@ -103,6 +106,10 @@ pub async fn save_app_settings(form: SettingsForm) -> Result<(), ConsoleError> {
             broadcasts_per_hour: number(SettingField::BroadcastsPerHour, &form.broadcasts_per_hour)?,
             rest_calls_per_second: number(SettingField::RestCallsPerSecond, &form.rest_calls_per_second)?,
             session_idle_hours: number(SettingField::SessionIdleHours, &form.session_idle_hours)?,
+            edit_window_days: match form.edit_window_days.trim() {
+                "" => state.messaging.settings().edit_window_days,
+                days => number(SettingField::EditWindowDays, days)?,
+            },
         },
         webhook_secret: Some(form.webhook_secret).filter(|s| !s.is_empty()),
     };
@@ -198,6 +205,7 @@ fn field_label(field: SettingField) -> &'static str {
         SettingField::BroadcastsPerHour => "Broadcasts per hour (per account)",
         SettingField::RestCallsPerSecond => "REST calls per second (per command)",
         SettingField::SessionIdleHours => "Console sessions end after this many idle hours",
+        SettingField::EditWindowDays => "Sent posts can be edited for this many days (0: never)",
     }
 }
 

@@ -15,13 +15,33 @@ subscribeTime: number,
 /**
  * Absent when the user does not subscribe.
  */
-msgFlag?: MsgFlag, unreadCount: number, };
+msgFlag?: MsgFlag, unreadCount: number, 
+/**
+ * The pinned post's MsgKey (product.md §8); `""` when none.
+ */
+pinnedMsgKey: string, };
 
 export type Reaction = { 
 /**
  * An emoji or a name, at most 32 bytes.
  */
 reactionID: string, totalUserCount: number, reactedByMe: boolean, };
+
+export type PollOptionState = { optionID: string, text: string, voteCount: number, };
+
+export type Poll = { question: string, options: Array<PollOptionState>, allowMultiple: boolean, 
+/**
+ * Unix seconds; 0: no closing time.
+ */
+closesAt: number, isClosed: boolean, 
+/**
+ * The option IDs this reader chose.
+ */
+myVotes: Array<string>, 
+/**
+ * Distinct users who voted.
+ */
+totalVoters: number, };
 
 export type MsgElement = { MsgType: string, MsgContent: Record<string, unknown>, };
 
@@ -37,6 +57,18 @@ time: number,
 /**
  * Tencent message elements (docs/rest-api.md §6); empty once recalled.
  */
-msgBody: MsgElement[], cloudCustomData: string, isRevoked: boolean, reactions: Array<Reaction>, };
+msgBody: MsgElement[], cloudCustomData: string, isRevoked: boolean, reactions: Array<Reaction>, 
+/**
+ * The body was changed after sending (product.md §8).
+ */
+isEdited: boolean, 
+/**
+ * When it was last edited, Unix seconds; 0 when never.
+ */
+editTime: number, 
+/**
+ * A poll's state; absent for anything else.
+ */
+poll?: Poll, };
 
-export type ServerEvent = { "event": "onOfficialAccountSubscribed", "data": { officialAccountInfo: OfficialAccountInfo, } } | { "event": "onOfficialAccountUnsubscribed", "data": { officialAccountID: string, } } | { "event": "onOfficialAccountDeleted", "data": { officialAccountID: string, } } | { "event": "onOfficialAccountInfoChanged", "data": { officialAccountInfo: OfficialAccountInfo, } } | { "event": "onRecvNewMessage", "data": { message: Message, } } | { "event": "onRecvMessageRevoked", "data": { conversationID: string, msgKey: string, } } | { "event": "onMessageReactionsChanged", "data": { conversationID: string, msgKey: string, reactions: Array<Reaction>, } } | { "event": "onTotalUnreadMessageCountChanged", "data": { totalUnreadCount: number, } };
+export type ServerEvent = { "event": "onOfficialAccountSubscribed", "data": { officialAccountInfo: OfficialAccountInfo, } } | { "event": "onOfficialAccountUnsubscribed", "data": { officialAccountID: string, } } | { "event": "onOfficialAccountDeleted", "data": { officialAccountID: string, } } | { "event": "onOfficialAccountInfoChanged", "data": { officialAccountInfo: OfficialAccountInfo, } } | { "event": "onRecvNewMessage", "data": { message: Message, } } | { "event": "onRecvMessageRevoked", "data": { conversationID: string, msgKey: string, } } | { "event": "onMessageReactionsChanged", "data": { conversationID: string, msgKey: string, reactions: Array<Reaction>, } } | { "event": "onTotalUnreadMessageCountChanged", "data": { totalUnreadCount: number, } } | { "event": "onRecvMessageModified", "data": { message: Message, } } | { "event": "onPollChanged", "data": { conversationID: string, msgKey: string, poll: Poll, } };

@@ -51,6 +51,8 @@ struct BroadcastRow {
     body: String,
     cloud_custom_data: String,
     recalled_at: Option<i64>,
+    edited_at: Option<i64>,
+    version: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -76,6 +78,9 @@ impl BroadcastRow {
             cloud_custom_data: self.cloud_custom_data,
             revoked: self.recalled_at.is_some(),
             reactions: vec![],
+            edited_at: self.edited_at,
+            version: self.version,
+            poll: None,
         }
     }
 }
@@ -92,6 +97,9 @@ impl DirectRow {
             cloud_custom_data: self.cloud_custom_data,
             revoked: self.recalled_at.is_some(),
             reactions: vec![],
+            edited_at: None,
+            version: 1,
+            poll: None,
         }
     }
 }
@@ -278,7 +286,7 @@ impl Messaging {
             Some(k) => self.position_of(account, "lastMsgKey", k).await?,
         };
         let broadcasts: Vec<BroadcastRow> = sqlx::query_as(
-            "select seq, msg_time, body, cloud_custom_data, recalled_at from broadcast \
+            "select seq, msg_time, body, cloud_custom_data, recalled_at, edited_at, version from broadcast \
              where account_id = $1 and (msg_time < $2 or (msg_time = $2 and ($3 = 1 or seq < $4))) \
              order by msg_time desc, seq desc limit $5",
         )
@@ -316,6 +324,7 @@ impl Messaging {
         merged.truncate(count as usize);
         let mut messages: Vec<Message> = merged.into_iter().map(|(_, m)| m).collect();
         self.attach_reactions(user.as_str(), &mut messages).await?;
+        self.polls().attach(Some(user.as_str()), &mut messages).await?;
         Ok((messages, finished))
     }
 
@@ -325,7 +334,7 @@ impl Messaging {
         let position = self.position_of(account, "msgKey", key).await?;
         let mut message = if position.source == 0 {
             let row: Option<BroadcastRow> = sqlx::query_as(
-                "select seq, msg_time, body, cloud_custom_data, recalled_at from broadcast where account_id = $1 and seq = $2 and msg_time = $3",
+                "select seq, msg_time, body, cloud_custom_data, recalled_at, edited_at, version from broadcast where account_id = $1 and seq = $2 and msg_time = $3",
             )
             .bind(account.as_str())
             .bind(k.seq)
@@ -338,6 +347,7 @@ impl Messaging {
         };
         if let Some(m) = message.as_mut() {
             self.attach_reactions(user, std::slice::from_mut(m)).await?;
+            self.polls().attach(Some(user), std::slice::from_mut(m)).await?;
         }
         Ok(message)
     }
@@ -359,7 +369,7 @@ impl Messaging {
     /// A stored broadcast as a message (the hub's new-message event).
     pub async fn broadcast_message(&self, account: &str, seq: i64) -> Result<Option<Message>> {
         let row: Option<BroadcastRow> =
-            sqlx::query_as("select seq, msg_time, body, cloud_custom_data, recalled_at from broadcast where account_id = $1 and seq = $2")
+            sqlx::query_as("select seq, msg_time, body, cloud_custom_data, recalled_at, edited_at, version from broadcast where account_id = $1 and seq = $2")
                 .bind(account)
                 .bind(seq)
                 .fetch_optional(&self.store.pool)
@@ -506,6 +516,9 @@ impl Messaging {
             cloud_custom_data,
             revoked: false,
             reactions: vec![],
+            edited_at: None,
+            version: 1,
+            poll: None,
         })
     }
 }

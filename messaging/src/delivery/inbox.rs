@@ -102,6 +102,9 @@ impl Messaging {
                 cloud_custom_data: d.cloud_custom_data,
                 revoked: false,
                 reactions: vec![],
+                edited_at: None,
+                version: 1,
+                poll: None,
             })
             .collect();
         sqlx::query("update subscription set account_read_seq = c2c_last_seq where account_id = $1 and subscriber_account = $2")

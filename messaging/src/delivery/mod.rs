@@ -112,6 +112,16 @@ pub enum Change {
     /// connection): its hub sends each connection the broadcasts it was not sent. Put on this
     /// node's own bus only, never notified.
     Resync,
+    /// Broadcast `key` of `account` was edited: clients get `onRecvMessageModified`.
+    Modified {
+        account: OfficialAccountId,
+        key: String,
+    },
+    /// Someone voted in poll `key` of `account` (coalesced into `onPollChanged`).
+    PollVoted {
+        account: OfficialAccountId,
+        key: String,
+    },
 }
 
 /// Requests one client connection may make per second, on average …
@@ -177,6 +187,35 @@ impl OpBudget {
     }
 }
 
+/// Commits a transaction and announces its changes, for an area's handle (as
+/// [`Messaging::commit_announcing`] does; never for `SettingsChanged`).
+#[derive(Clone)]
+pub(crate) struct Announcer {
+    backend: Backend,
+    bus: Bus,
+}
+
+impl Announcer {
+    pub(crate) fn new(backend: Backend, bus: Bus) -> Self {
+        Self { backend, bus }
+    }
+
+    pub(crate) async fn commit(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, changes: Vec<Change>) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            for change in &changes {
+                notify(&mut tx, change).await?;
+            }
+        }
+        tx.commit().await?;
+        if self.backend == Backend::Sqlite {
+            for change in changes {
+                let _ = self.bus.0.send(Arc::new(change));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The in-process side: every hub of this process subscribes here.
 #[derive(Clone)]
 pub(crate) struct Bus(tokio::sync::broadcast::Sender<Arc<Change>>);
@@ -189,19 +228,19 @@ impl Default for Bus {
 
 impl Messaging {
     /// Commits `tx` and announces `changes` to every node's hub (see the module comment).
-    pub(crate) async fn commit_announcing(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, changes: Vec<Change>) -> Result<()> {
-        if self.store.backend == Backend::Postgres {
-            for change in &changes {
-                notify(&mut tx, change).await?;
-            }
-        }
-        tx.commit().await?;
-        if self.store.backend == Backend::Sqlite {
-            for change in changes {
-                self.announce_here(change);
-            }
+    pub(crate) async fn commit_announcing(&self, tx: sqlx::Transaction<'static, sqlx::Any>, changes: Vec<Change>) -> Result<()> {
+        let settings = changes.iter().any(|c| matches!(c, Change::SettingsChanged));
+        self.announcer().commit(tx, changes).await?;
+        // PostgreSQL: this node hears its own NOTIFY like every other and reloads then.
+        if settings && self.store.backend == Backend::Sqlite {
+            tokio::spawn(self.clone().reload_settings());
         }
         Ok(())
+    }
+
+    /// What an area's handle announces through (polls): the store and this node's bus.
+    pub(crate) fn announcer(&self) -> Announcer {
+        Announcer::new(self.store.backend, self.bus.clone())
     }
 
     /// Puts `change` on this process's bus (no hub listening is fine).

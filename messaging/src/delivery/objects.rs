@@ -45,6 +45,8 @@ pub struct OfficialAccountInfo {
     #[cfg_attr(test, ts(optional))]
     pub msg_flag: Option<MsgFlag>,
     pub unread_count: i64,
+    /// The pinned post's MsgKey (product.md §8); `""` when none.
+    pub pinned_msg_key: String,
 }
 
 /// `officialAccountInfo`; `subscription` None: the user does not subscribe.
@@ -61,6 +63,7 @@ pub fn account_info(a: &OfficialAccount, subscription: Option<&SubscriptionState
         subscribe_time: subscription.map_or(0, |s| s.subscribed_at),
         msg_flag: subscription.map(|s| s.msg_flag),
         unread_count: subscription.map_or(0, |s| s.unread),
+        pinned_msg_key: a.pinned_msg_key.clone(),
     }
 }
 
@@ -91,6 +94,63 @@ pub struct Message {
     pub cloud_custom_data: String,
     pub revoked: bool,
     pub reactions: Vec<ReactionCount>,
+    /// When the body was last edited (product.md §8); None: never.
+    pub edited_at: Option<i64>,
+    /// 1 as sent, one more per edit.
+    pub version: i64,
+    /// The poll's state as the reader sees it, for a poll.
+    pub poll: Option<PollState>,
+}
+
+/// One option of a poll with its votes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PollOptionState {
+    #[serde(rename = "optionID")]
+    pub option_id: String,
+    pub text: String,
+    pub vote_count: i64,
+}
+
+/// `message.poll` (product.md §8): counts, the reader's own choice, never who voted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Poll"))]
+#[serde(rename_all = "camelCase")]
+pub struct PollState {
+    pub question: String,
+    pub options: Vec<PollOptionState>,
+    pub allow_multiple: bool,
+    /// Unix seconds; 0: no closing time.
+    pub closes_at: i64,
+    pub is_closed: bool,
+    /// The option IDs this reader chose.
+    pub my_votes: Vec<String>,
+    /// Distinct users who voted.
+    pub total_voters: i64,
+}
+
+impl PollState {
+    /// The state of `poll` with `counts` (option ID → votes) and `voters`, for a reader who chose `mine`.
+    pub fn of(poll: &crate::polls::Poll, counts: &[(String, i64)], voters: i64, mine: Vec<String>, now: i64) -> Self {
+        PollState {
+            question: poll.question.clone(),
+            options: poll
+                .options
+                .iter()
+                .map(|o| PollOptionState {
+                    option_id: o.id.clone(),
+                    text: o.text.clone(),
+                    vote_count: counts.iter().find(|(id, _)| *id == o.id).map_or(0, |(_, n)| *n),
+                })
+                .collect(),
+            allow_multiple: poll.multiple,
+            closes_at: poll.closes_at,
+            is_closed: poll.is_closed(now),
+            my_votes: mine,
+            total_voters: voters,
+        }
+    }
 }
 
 /// The protocol's `message`, as it goes on the wire.
@@ -114,6 +174,14 @@ pub struct WireMessage {
     pub cloud_custom_data: String,
     pub is_revoked: bool,
     pub reactions: Vec<ReactionCount>,
+    /// The body was changed after sending (product.md §8).
+    pub is_edited: bool,
+    /// When it was last edited, Unix seconds; 0 when never.
+    pub edit_time: i64,
+    /// A poll's state; absent for anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub poll: Option<PollState>,
 }
 
 impl Message {
@@ -134,6 +202,9 @@ impl Message {
             cloud_custom_data: if self.revoked { String::new() } else { self.cloud_custom_data.clone() },
             is_revoked: self.revoked,
             reactions: self.reactions.clone(),
+            is_edited: self.edited_at.is_some() && !self.revoked,
+            edit_time: if self.revoked { 0 } else { self.edited_at.unwrap_or(0) },
+            poll: if self.revoked { None } else { self.poll.clone() },
         }
     }
 }
@@ -183,6 +254,17 @@ pub enum Event {
     /// The sum of the user's unread counts over their accounts changed.
     #[serde(rename = "onTotalUnreadMessageCountChanged", rename_all = "camelCase")]
     TotalUnreadChanged { total_unread_count: i64 },
+    /// A post was edited: the message as it reads now (product.md §8).
+    #[serde(rename = "onRecvMessageModified")]
+    MessageModified { message: WireMessage },
+    /// A poll's counts changed (at most one event per message per second).
+    #[serde(rename = "onPollChanged", rename_all = "camelCase")]
+    PollChanged {
+        #[serde(rename = "conversationID")]
+        conversation_id: String,
+        msg_key: String,
+        poll: PollState,
+    },
 }
 
 /// An event frame, serialized (once, however many connections it goes to).
@@ -211,6 +293,9 @@ mod tests {
             cloud_custom_data: "x".into(),
             revoked: true,
             reactions: vec![],
+            edited_at: Some(120),
+            version: 2,
+            poll: None,
         };
         let j = serde_json::to_value(m.to_wire()).unwrap();
         assert_eq!(j["msgKey"], "3_1_100");
@@ -248,6 +333,8 @@ mod tests {
             crate::message::MsgFlag::decl(&config),
             OfficialAccountInfo::decl(&config),
             ReactionCount::decl(&config),
+            PollOptionState::decl(&config),
+            PollState::decl(&config),
             MsgElement::decl(&config),
             WireMessage::decl(&config),
             Event::decl(&config),

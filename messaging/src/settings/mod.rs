@@ -30,6 +30,7 @@ pub struct SettingsOverrides {
     pub broadcasts_per_hour: Option<u32>,
     pub rest_calls_per_second: Option<u32>,
     pub session_idle_hours: Option<u32>,
+    pub edit_window_days: Option<u32>,
     /// Where the front door read each of them (its environment variables); the Settings page
     /// and refusals name them. The core knows no variable names of its own.
     pub sources: Vec<(SettingField, String)>,
@@ -50,6 +51,7 @@ impl SettingsOverrides {
             SettingField::BroadcastsPerHour => self.broadcasts_per_hour.is_some(),
             SettingField::RestCallsPerSecond => self.rest_calls_per_second.is_some(),
             SettingField::SessionIdleHours => self.session_idle_hours.is_some(),
+            SettingField::EditWindowDays => self.edit_window_days.is_some(),
         }
     }
 }
@@ -88,6 +90,7 @@ fn merged(stored: &std::collections::HashMap<String, String>, env: &SettingsOver
         broadcasts_per_hour: number(SettingField::BroadcastsPerHour, env.broadcasts_per_hour, d.broadcasts_per_hour),
         rest_calls_per_second: number(SettingField::RestCallsPerSecond, env.rest_calls_per_second, d.rest_calls_per_second),
         session_idle_hours: number(SettingField::SessionIdleHours, env.session_idle_hours, d.session_idle_hours),
+        edit_window_days: number(SettingField::EditWindowDays, env.edit_window_days, d.edit_window_days),
     };
     (settings, text(SettingField::WebhookSecret, &env.webhook_secret))
 }

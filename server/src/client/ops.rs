@@ -185,6 +185,16 @@ struct Reactions {
     msg_key_list: Vec<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Vote {
+    #[serde(rename = "conversationID")]
+    conversation_id: String,
+    msg_key: String,
+    #[serde(rename = "optionIDs")]
+    option_ids: Vec<String>,
+}
+
 async fn run(ctx: &Context<'_>, op: &str, d: Value) -> Result<Value, Refusal> {
     let (m, user) = (ctx.m, ctx.user);
     Ok(match op {
@@ -264,6 +274,11 @@ async fn run(ctx: &Context<'_>, op: &str, d: Value) -> Result<Value, Refusal> {
                 .map(|(key, reactions)| json!({ "msgKey": key, "reactions": reactions }))
                 .collect();
             json!({ "results": results })
+        }
+        "votePoll" => {
+            let a: Vote = data(d)?;
+            let acc = parse_conversation_id("conversationID", &a.conversation_id)?;
+            json!({ "poll": m.polls().vote(user, &acc, &a.msg_key, &a.option_ids).await? })
         }
         other => return Err(Refusal::UnknownOp(other.to_owned())),
     })

@@ -4,7 +4,8 @@
 use super::official_accounts::account_id;
 use super::{answer, Payload};
 use messaging::insights::{AccountInsights, DayRange, PostFigures};
-use messaging::{InvalidField, Messaging};
+use messaging::polls::PollResults;
+use messaging::{InvalidField, Messaging, MsgKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -123,6 +124,34 @@ struct PostAnswer {
     pushed: i64,
     reads: i64,
     reactions: Vec<ReactionAnswer>,
+    /// A poll's results (product.md §8); absent for other posts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll: Option<PollAnswer>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PollAnswer {
+    options: Vec<PollOptionAnswer>,
+    voters: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PollOptionAnswer {
+    #[serde(rename = "OptionID")]
+    option_id: String,
+    text: String,
+    votes: i64,
+}
+
+impl From<PollResults> for PollAnswer {
+    fn from(r: PollResults) -> Self {
+        PollAnswer {
+            options: r.options.into_iter().map(|(o, votes)| PollOptionAnswer { option_id: o.id, text: o.text, votes }).collect(),
+            voters: r.voters,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -143,6 +172,7 @@ impl From<PostFigures> for PostAnswer {
             pushed: p.pushed,
             reads: p.reads,
             reactions: p.reactions.into_iter().map(|r| ReactionAnswer { reaction_id: r.reaction_id, count: r.count }).collect(),
+            poll: None,
         }
     }
 }
@@ -162,6 +192,15 @@ pub async fn get_post_insights(m: &Messaging, req: GetPostInsights) -> Payload {
                 .ok_or_else(|| InvalidField::new("MsgKeyList", format!("item {i} has no MsgKey string")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let found = m.insights().posts(&account, &keys).await?;
-    answer(PostsAnswer { posts: found.into_iter().flatten().map(PostAnswer::from).collect() })
+    let found: Vec<PostFigures> = m.insights().posts(&account, &keys).await?.into_iter().flatten().collect();
+    let seqs: Vec<i64> = found.iter().filter_map(|p| MsgKey::parse(&p.msg_key)).map(|k| k.seq).collect();
+    let mut polls = m.polls().results(&account, &seqs).await?;
+    let posts = found
+        .into_iter()
+        .map(|p| {
+            let poll = MsgKey::parse(&p.msg_key).and_then(|k| polls.remove(&k.seq)).map(PollAnswer::from);
+            PostAnswer { poll, ..PostAnswer::from(p) }
+        })
+        .collect();
+    answer(PostsAnswer { posts })
 }

@@ -100,6 +100,8 @@ pub async fn official_account_msg_get_simple(m: &Messaging, req: MsgGetSimple) -
                 msg_body: if recalled { json!([]) } else { b.body_json() },
                 cloud_custom_data: if recalled { String::new() } else { b.cloud_custom_data.clone() },
                 is_place_msg: if recalled { 2 } else { 0 },
+                msg_version: b.edited_at.filter(|_| !recalled).map(|_| b.version),
+                edit_time: b.edited_at.filter(|_| !recalled),
             }
         })
         .collect();
@@ -134,6 +136,11 @@ struct HistoryItem<'a> {
     cloud_custom_data: String,
     /// 2 for a recalled message (it keeps its place, not its content), else 0.
     is_place_msg: u8,
+    /// Herald's additions, once a post has been edited (product.md §8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    msg_version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edit_time: Option<i64>,
 }
 
 #[derive(Deserialize)]

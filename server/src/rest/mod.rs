@@ -7,6 +7,7 @@ mod auth;
 mod direct;
 mod envelope;
 mod insights;
+mod lifecycle;
 mod messages;
 mod official_accounts;
 mod public_web;
@@ -126,6 +127,8 @@ async fn dispatch(m: &Messaging, op: &str, base: &str, service: &str, command: &
         ("openim", "admin_msgwithdraw") => direct::admin_msgwithdraw(m, parse(body)?).await,
         ("herald_open_http_svc", "get_account_insights") => insights::get_account_insights(m, parse(body)?).await,
         ("herald_open_http_svc", "get_post_insights") => insights::get_post_insights(m, parse(body)?).await,
+        ("herald_open_http_svc", "official_account_msg_modify") => lifecycle::official_account_msg_modify(m, parse(body)?).await,
+        ("herald_open_http_svc", "set_pinned_msg") => lifecycle::set_pinned_msg(m, parse(body)?).await,
         ("herald_open_http_svc", "set_public_page") => public_web::set_public_page(m, base, parse(body)?).await,
         ("herald_open_http_svc", "create_invite_link") => public_web::create_invite_link(m, base, parse(body)?).await,
         ("herald_open_http_svc", "get_invite_links") => public_web::get_invite_links(m, base, parse(body)?).await,

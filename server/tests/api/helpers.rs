@@ -20,6 +20,11 @@ pub struct TestApp {
     pub node: Option<messaging::Messaging>,
 }
 
+/// A broadcast's `Random`.
+pub fn rand_u32() -> u32 {
+    rand::random()
+}
+
 pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }

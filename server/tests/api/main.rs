@@ -10,6 +10,7 @@ mod direct;
 mod hardening;
 mod helpers;
 mod insights;
+mod lifecycle;
 mod media;
 mod nodes;
 mod official_accounts;

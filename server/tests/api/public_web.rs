@@ -61,10 +61,6 @@ fn encoded(url: &str) -> String {
     url.replace(':', "%3A").replace('/', "%2F")
 }
 
-fn rand_u32() -> u32 {
-    rand::random()
-}
-
 fn image(n: u8) -> PostImage {
     let version = |w: u32, tag: &str| ImageVersion {
         size: 1000 + u64::from(n),

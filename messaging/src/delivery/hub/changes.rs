@@ -43,7 +43,7 @@ impl Hub {
     }
 
     /// Drops the connections that could not take a frame.
-    fn drop_slow(&self, dropped: Vec<(Arc<str>, u64)>) {
+    pub(super) fn drop_slow(&self, dropped: Vec<(Arc<str>, u64)>) {
         for (user, id) in dropped {
             let handle = {
                 let state = self.lock();
@@ -90,10 +90,11 @@ impl Hub {
         for (account, sent) in behind {
             let last = newest.get(&account).copied().unwrap_or(0);
             for seq in (sent + 1).max(last - RESYNC_MAX + 1)..=last {
-                let Some(message) = self.m.broadcast_message(&account, seq).await? else { continue };
+                let Some(mut message) = self.m.broadcast_message(&account, seq).await? else { continue };
                 if message.revoked {
                     continue;
                 }
+                message.poll = self.m.polls().state(&message).await?;
                 let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
                 let (outgoing, reached) = self.lock().broadcast(&account, &frame, Some(seq), true, &self.writers);
                 caught_up += reached as usize;
@@ -124,7 +125,8 @@ impl Hub {
                 if !self.before_broadcast(account).await {
                     return Ok(());
                 }
-                let Some(message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
+                let Some(mut message) = self.m.broadcast_message(account, *seq).await? else { return Ok(()) };
+                message.poll = self.m.polls().state(&message).await?;
                 let frame: Frame = event_frame(&Event::NewMessage { message: message.to_wire() }).into();
                 let reached;
                 (outgoing, reached) = self.lock().broadcast(account, &frame, Some(*seq), false, &self.writers);
@@ -255,6 +257,18 @@ impl Hub {
                     .entry((account.to_owned(), user.clone(), key.clone()))
                     .or_default()
                     .insert(by.clone());
+            }
+            Change::Modified { account, key } => {
+                let account = account.as_str();
+                if !self.lock().by_account.contains_key(account) {
+                    return Ok(());
+                }
+                let seq = crate::MsgKey::parse(key).map_or(0, |k| k.seq);
+                let Some(message) = self.m.broadcast_message(account, seq).await? else { return Ok(()) };
+                outgoing = self.modified_frames(account, key, message).await?;
+            }
+            Change::PollVoted { account, key } => {
+                self.polls.lock().unwrap_or_else(|p| p.into_inner()).insert((account.to_string(), key.clone()));
             }
             Change::Resync => self.resync().await?,
             Change::Relayed { .. } | Change::SettingsChanged => {}

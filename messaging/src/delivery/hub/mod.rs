@@ -285,6 +285,8 @@ pub struct Hub {
     presence: Mutex<HashMap<String, i64>>,
     /// Reaction changes waiting for the next flush.
     reactions: Mutex<PendingReactions>,
+    /// Polls voted in since the last flush: (account, msgKey).
+    polls: Mutex<HashSet<(String, String)>>,
     /// The broadcast writer threads, started by the first large broadcast.
     writers: OnceLock<Writers>,
     /// Client connections by keep-alive slice.
@@ -336,6 +338,9 @@ impl Hub {
                 if let Err(e) = h.flush_reactions().await {
                     tracing::warn!(error = %e, "reaction events could not be sent");
                 }
+                if let Err(e) = h.flush_polls().await {
+                    tracing::warn!(error = %e, "poll events could not be sent");
+                }
             }
         });
         let h = hub.clone();
@@ -386,6 +391,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             presence: Mutex::new(HashMap::new()),
             reactions: Mutex::new(HashMap::new()),
+            polls: Mutex::new(HashSet::new()),
             writers: OnceLock::new(),
             beats: keepalive::Slices::new(keepalive),
         })
@@ -531,6 +537,7 @@ impl Hub {
 }
 
 mod changes;
+mod edits_and_polls;
 mod keepalive;
 #[cfg(test)]
 mod tests;

@@ -137,6 +137,9 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
         cloud_custom_data: String::new(),
         is_revoked: false,
         reactions: vec![],
+        is_edited: false,
+        edit_time: 0,
+        poll: None,
     };
     hub.apply(&Change::Live { account: id.clone(), user: None, message: live }).await.unwrap();
     for k in &kept {

@@ -1,0 +1,267 @@
+//! Polls in storage: the row written with the broadcast that carries one, votes, and the counts
+//! every reader sees. A vote replaces the voter's earlier choice in one transaction that also
+//! moves the per-option counts and the number of voters, so the counts always equal the stored
+//! votes, after a crash too.
+
+use super::{Poll, PollResults};
+use crate::delivery::objects::{Message, PollState};
+use crate::delivery::{Announcer, Change};
+use crate::error::{Error, InvalidField, Result};
+use crate::ids::{OfficialAccountId, UserId};
+use crate::MsgKey;
+use std::collections::HashMap;
+
+/// Polls: voting and results, with the store, the clock a poll closes by, and what announces
+/// a vote to every node.
+#[derive(Clone)]
+pub struct Polls {
+    store: crate::store::Store,
+    clock: crate::clock::Clock,
+    announcer: Announcer,
+}
+
+/// Writes the poll row of broadcast `seq` in the broadcast's own transaction.
+pub(crate) async fn store_poll(tx: &mut sqlx::AnyConnection, account: &str, seq: i64, poll: &Poll) -> Result<()> {
+    sqlx::query("insert into poll (account_id, seq, multiple, closes_at, voters) values ($1, $2, $3, $4, 0)")
+        .bind(account)
+        .bind(seq)
+        .bind(i64::from(poll.multiple))
+        .bind(poll.closes_at)
+        .execute(&mut *tx)
+        .await?;
+    for option in &poll.options {
+        sqlx::query("insert into poll_option (account_id, seq, option_id, votes) values ($1, $2, $3, 0)")
+            .bind(account)
+            .bind(seq)
+            .bind(&option.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `in ($from, …)` for `n` parameters.
+fn params(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+impl Polls {
+    pub(crate) fn new(store: crate::store::Store, clock: crate::clock::Clock, announcer: Announcer) -> Self {
+        Self { store, clock, announcer }
+    }
+
+    /// `votePoll`: `user`'s choice in poll `key` of `account` becomes `option_ids` (empty:
+    /// withdrawn). The user must subscribe; refused once the poll closed or was recalled.
+    pub async fn vote(&self, user: &UserId, account: &OfficialAccountId, key: &str, option_ids: &[String]) -> Result<PollState> {
+        let not_found = || InvalidField::new("msgKey", format!("no poll {key} in this conversation"));
+        let k = MsgKey::parse(key).filter(MsgKey::is_broadcast).ok_or_else(not_found)?;
+        let row: Option<(String, Option<i64>)> = sqlx::query_as(
+            "select b.body, b.recalled_at from broadcast b join official_account a on a.account_id = b.account_id \
+             where b.account_id = $1 and b.seq = $2 and b.msg_time = $3 and a.destroyed_at is null",
+        )
+        .bind(account.as_str())
+        .bind(k.seq)
+        .bind(k.time)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let (body, recalled) = row.ok_or_else(not_found)?;
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let Some(Ok(poll)) = Poll::from_msg_body("msgKey", &body) else { return Err(not_found().into()) };
+        if recalled.is_some() {
+            return Err(InvalidField::new("msgKey", "the poll was recalled").into());
+        }
+        let now = self.clock.now();
+        if poll.is_closed(now) {
+            return Err(InvalidField::new("msgKey", "the poll has closed; votes are no longer taken").into());
+        }
+        poll.check_vote(option_ids)?;
+        let mut tx = self.store.begin_write().await?;
+        // Takes the user's subscription row: their votes in this account go one at a time, so
+        // two at once cannot both count them as a new voter.
+        let subscribed = sqlx::query("update subscription set read_seq = read_seq where account_id = $1 and subscriber_account = $2")
+            .bind(account.as_str())
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !subscribed {
+            return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
+        }
+        let before: Vec<(String,)> = sqlx::query_as("select option_id from poll_vote where account_id = $1 and seq = $2 and user_id = $3")
+            .bind(account.as_str())
+            .bind(k.seq)
+            .bind(user.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        let before: Vec<String> = before.into_iter().map(|(o,)| o).collect();
+        let removed = before.iter().filter(|o| !option_ids.contains(o));
+        let added = option_ids.iter().filter(|o| !before.contains(o));
+        let mut changed = false;
+        for (option, delta) in removed.map(|o| (o, -1i64)).chain(added.map(|o| (o, 1))) {
+            if delta < 0 {
+                sqlx::query("delete from poll_vote where account_id = $1 and seq = $2 and user_id = $3 and option_id = $4")
+            } else {
+                sqlx::query("insert into poll_vote (account_id, seq, user_id, option_id) values ($1, $2, $3, $4)")
+            }
+            .bind(account.as_str())
+            .bind(k.seq)
+            .bind(user.as_str())
+            .bind(option)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("update poll_option set votes = votes + $4 where account_id = $1 and seq = $2 and option_id = $3")
+                .bind(account.as_str())
+                .bind(k.seq)
+                .bind(option)
+                .bind(delta)
+                .execute(&mut *tx)
+                .await?;
+            changed = true;
+        }
+        let voters = match (before.is_empty(), option_ids.is_empty()) {
+            (true, false) => 1i64,
+            (false, true) => -1,
+            _ => 0,
+        };
+        if voters != 0 {
+            sqlx::query("update poll set voters = voters + $3 where account_id = $1 and seq = $2")
+                .bind(account.as_str())
+                .bind(k.seq)
+                .bind(voters)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if changed {
+            let change = Change::PollVoted { account: account.clone(), key: key.to_owned() };
+            self.announcer.commit(tx, vec![change]).await?;
+        } else {
+            tx.rollback().await?;
+        }
+        let (counts, voters) = self.counts(account.as_str(), k.seq).await?;
+        Ok(PollState::of(&poll, &counts, voters, option_ids.to_vec(), now))
+    }
+
+    /// A poll's option counts and voters.
+    async fn counts(&self, account: &str, seq: i64) -> Result<(Vec<(String, i64)>, i64)> {
+        let counts: Vec<(String, i64)> = sqlx::query_as("select option_id, votes from poll_option where account_id = $1 and seq = $2")
+            .bind(account)
+            .bind(seq)
+            .fetch_all(&self.store.pool)
+            .await?;
+        let voters: Option<(i64,)> = sqlx::query_as("select voters from poll where account_id = $1 and seq = $2")
+            .bind(account)
+            .bind(seq)
+            .fetch_optional(&self.store.pool)
+            .await?;
+        Ok((counts, voters.map_or(0, |(v,)| v)))
+    }
+
+    /// The poll of `key` as a reader who chose `mine` sees it (the hub's `onPollChanged`);
+    /// None when the message is not a live poll.
+    pub(crate) async fn state(&self, message: &Message) -> Result<Option<PollState>> {
+        let mut one = [message.clone()];
+        self.attach(None, &mut one).await?;
+        let [m] = one;
+        Ok(m.poll)
+    }
+
+    /// Of `users`, the options each chose in poll `seq` (the hub's per-user `myVotes`).
+    pub(crate) async fn choices_of(&self, account: &str, seq: i64, users: &[String]) -> Result<HashMap<String, Vec<String>>> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in users.chunks(500) {
+            let sql = format!(
+                "select user_id, option_id from poll_vote where account_id = $1 and seq = $2 and user_id in ({})",
+                params(3, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql).persistent(false).bind(account).bind(seq);
+            for u in chunk {
+                q = q.bind(u);
+            }
+            for (u, o) in q.fetch_all(&self.store.pool).await? {
+                out.entry(u).or_default().push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills in `poll` of each message of `messages` (one account) that carries one: counts for
+    /// everyone, and `myVotes` as `user` chose (None: nobody's). Two queries, whatever the number.
+    pub(crate) async fn attach(&self, user: Option<&str>, messages: &mut [Message]) -> Result<()> {
+        let polls: Vec<(usize, Poll)> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.is_broadcast() && !m.revoked)
+            .filter_map(|(i, m)| Some((i, Poll::from_msg_body("MsgBody", &m.body)?.ok()?)))
+            .collect();
+        let Some((first, _)) = polls.first() else { return Ok(()) };
+        let account = messages[*first].account.clone();
+        let seqs: Vec<i64> = polls.iter().map(|(i, _)| messages[*i].key.seq).collect();
+        let counts_sql = format!(
+            "select o.seq, o.option_id, o.votes, p.voters from poll_option o join poll p on p.account_id = o.account_id and p.seq = o.seq \
+             where o.account_id = $1 and o.seq in ({})",
+            params(2, seqs.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, i64, i64)>(&counts_sql).persistent(false).bind(&account);
+        for s in &seqs {
+            q = q.bind(s);
+        }
+        let mut counts: HashMap<i64, (Vec<(String, i64)>, i64)> = HashMap::new();
+        for (seq, option, votes, voters) in q.fetch_all(&self.store.pool).await? {
+            let entry = counts.entry(seq).or_default();
+            entry.0.push((option, votes));
+            entry.1 = voters;
+        }
+        let mut mine: HashMap<i64, Vec<String>> = HashMap::new();
+        if let Some(user) = user {
+            let sql = format!(
+                "select seq, option_id from poll_vote where account_id = $1 and user_id = $2 and seq in ({})",
+                params(3, seqs.len())
+            );
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql).persistent(false).bind(&account).bind(user);
+            for s in &seqs {
+                q = q.bind(s);
+            }
+            for (seq, option) in q.fetch_all(&self.store.pool).await? {
+                mine.entry(seq).or_default().push(option);
+            }
+        }
+        let now = self.clock.now();
+        for (i, poll) in polls {
+            let seq = messages[i].key.seq;
+            // A poll sent before it was stored as one (or by a webhook's rewrite) has no row: no votes.
+            let (c, voters) = counts.remove(&seq).unwrap_or_default();
+            let mut my = mine.remove(&seq).unwrap_or_default();
+            my.sort_by_key(|o| poll.options.iter().position(|p| &p.id == o));
+            messages[i].poll = Some(PollState::of(&poll, &c, voters, my, now));
+        }
+        Ok(())
+    }
+
+    /// The results of the polls among broadcasts `seqs` of `account` (the console, Insights),
+    /// by seq; a broadcast that is not a poll is absent.
+    pub async fn results(&self, account: &OfficialAccountId, seqs: &[i64]) -> Result<HashMap<i64, PollResults>> {
+        let mut out = HashMap::new();
+        for chunk in seqs.chunks(100) {
+            let sql = format!(
+                "select b.seq, b.body, p.voters from poll p join broadcast b on b.account_id = p.account_id and b.seq = p.seq \
+                 where p.account_id = $1 and p.seq in ({})",
+                params(2, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql).persistent(false).bind(account.as_str());
+            for s in chunk {
+                q = q.bind(s);
+            }
+            let rows = q.fetch_all(&self.store.pool).await?;
+            for (seq, body, voters) in rows {
+                let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let Some(Ok(poll)) = Poll::from_msg_body("MsgBody", &body) else { continue };
+                let (counts, _) = self.counts(account.as_str(), seq).await?;
+                let options =
+                    poll.options.iter().map(|o| (o.clone(), counts.iter().find(|(id, _)| *id == o.id).map_or(0, |(_, n)| *n))).collect();
+                out.insert(seq, PollResults { options, voters, multiple: poll.multiple, closes_at: poll.closes_at });
+            }
+        }
+        Ok(out)
+    }
+}
