@@ -146,6 +146,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:id") view=pages::account::AccountPage/>
                 <Route path=path!("/accounts/:id/posts") view=pages::posts::PostsPage/>
                 <Route path=path!("/accounts/:id/posts/:post") view=pages::composer::PostPage/>
+                <Route path=path!("/accounts/:id/posts/:post/edit") view=pages::composer::EditSentPostPage/>
                 <Route path=path!("/accounts/:id/subscribers") view=pages::subscribers::SubscribersPage/>
                 <Route path=path!("/accounts/:id/inbox") view=pages::inbox::InboxPage/>
                 <Route path=path!("/accounts/:id/insights") view=pages::insights::InsightsPage/>

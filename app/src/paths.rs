@@ -28,6 +28,10 @@ pub fn new_post(id: &str) -> String {
 pub fn post(id: &str, post: &str) -> String {
     format!("/accounts/{}/posts/{}", encode(id), encode(post))
 }
+/// The composer on a sent post (its MsgKey).
+pub fn edit_post(id: &str, msg_key: &str) -> String {
+    format!("/accounts/{}/posts/{}/edit", encode(id), encode(msg_key))
+}
 pub fn insights(id: &str) -> String {
     format!("/accounts/{}/insights", encode(id))
 }

@@ -45,17 +45,14 @@ pub async fn try_sdkappid() -> Result<u64, ConsoleError> {
 /// its elements. Open to anyone (it reads and stores nothing); bounded like a message.
 #[server(endpoint = "try_render", output = crate::codec::Json)]
 pub async fn try_render(msg_body: String) -> Result<String, ConsoleError> {
-    use messaging::post::{render_elements, render_post, PostContent, PostWire};
+    use messaging::post::{render_content, render_elements, PostContent, PostWire};
     if msg_body.len() > 2 * messaging::message::MESSAGE_MAX_BYTES {
         return Err(ConsoleError::Refused("The message is too large to show.".into()));
     }
     let body: serde_json::Value =
         serde_json::from_str(&msg_body).map_err(|_| ConsoleError::Refused("The message body is not JSON.".into()))?;
     Ok(match PostContent::from_msg_body(&body) {
-        PostWire::Post(post) => {
-            let (body, images) = post.published_parts();
-            render_post(body, images)
-        }
+        PostWire::Post(post) => render_content(&post),
         PostWire::Elements(elements) => render_elements(&elements),
     })
 }

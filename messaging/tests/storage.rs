@@ -406,7 +406,7 @@ async fn posts_due_now(m: &Messaging, account: &OfficialAccountId, n: usize, nod
     use messaging::post::{PostContent, PostKind};
     let mut ids = Vec::new();
     for i in 0..n {
-        let content = PostContent { kind: PostKind::Text, body: format!("scheduled {i}"), images: vec![] };
+        let content = PostContent { kind: PostKind::Text, body: format!("scheduled {i}"), images: vec![], poll: None };
         let post = m.save_post(account, None, &content, "editor").await.unwrap();
         m.schedule_post(account, &post.id, Some(m.now() + 5)).await.unwrap();
         ids.push(post.id);

@@ -1,5 +1,6 @@
 // The subscriber view at /try: the client library (`herald-client.js`, built from clients/js)
-// as an app would use it. Posts are rendered by the server's one renderer (the composer's
+// as an app would use it. Edits replace a post in place, the pinned post sits on top, and a
+// poll is a set of buttons to vote with. Posts are rendered by the server's one renderer (the composer's
 // preview uses the same function), which never lets script or raw HTML through; everything
 // else is put in the page as text.
 import { login, inviteCodeOf } from "./herald-client.js";
@@ -68,6 +69,8 @@ $("login-form").addEventListener("submit", async (ev) => {
   herald.on("onRecvNewMessage", ({ message }) => onMessage(message));
   herald.on("onRecvMessageRevoked", ({ msgKey }) => markRevoked(msgKey));
   herald.on("onMessageReactionsChanged", ({ msgKey, reactions }) => showReactions(msgKey, reactions));
+  herald.on("onRecvMessageModified", ({ message }) => replaceMessage(message));
+  herald.on("onPollChanged", ({ msgKey, poll }) => showPoll(msgKey, poll));
   await refreshAccounts();
 });
 
@@ -88,6 +91,26 @@ async function refreshAccounts() {
 function upsertAccount(info) {
   accounts.set(info.officialAccountID, info);
   drawAccounts();
+  if (info.officialAccountID === open) drawPinned();
+}
+
+function messageItem(msgKey) {
+  return [...$("messages").children].find((e) => e.dataset.msgKey === msgKey);
+}
+
+/** The open account's pinned post, above the conversation (a copy of its text). */
+function drawPinned() {
+  const key = accounts.get(open)?.pinnedMsgKey ?? "";
+  const box = $("pinned");
+  const li = key ? messageItem(key) : null;
+  box.hidden = !li;
+  if (!li) return box.replaceChildren();
+  const label = document.createElement("div");
+  label.className = "label";
+  label.textContent = "📌 Pinned";
+  const text = document.createElement("div");
+  text.textContent = li.querySelector(".body").textContent.trim().slice(0, 200);
+  box.replaceChildren(label, text);
 }
 
 function removeAccount(id) {
@@ -147,6 +170,7 @@ async function openConversation(id) {
   try {
     const page = await herald.getMessageList({ conversationID: `c2c_${id}`, count: 50 });
     for (const m of page.messages.slice().reverse()) await appendMessage(m);
+    drawPinned();
     await herald.markConversationRead(`c2c_${id}`);
     const info = accounts.get(id);
     if (info) info.unreadCount = 0;
@@ -173,13 +197,36 @@ async function appendMessage(m) {
   if (m.sender === me) li.classList.add("mine");
   const meta = document.createElement("div");
   meta.className = "meta";
-  meta.textContent = `${m.sender === me ? "You" : accounts.get(m.officialAccountID)?.officialAccountName ?? m.sender} · ${new Date(m.time * 1000).toLocaleString()}`;
   const body = document.createElement("div");
   body.className = "body";
-  li.append(meta, body);
+  const reactions = document.createElement("div");
+  reactions.className = "reactions";
+  reactions.setAttribute("role", "group");
+  reactions.setAttribute("aria-label", "Reactions");
+  li.append(meta, body, reactions);
+  $("messages").append(li);
+  await fillMessage(li, m);
+  li.scrollIntoView({ block: "end" });
+}
+
+/** Puts `m` (new or edited) into its item: meta line, body, poll, reactions. */
+async function fillMessage(li, m) {
+  const from = m.sender === me ? "You" : accounts.get(m.officialAccountID)?.officialAccountName ?? m.sender;
+  const meta = li.querySelector(".meta");
+  meta.textContent = `${from} · ${new Date(m.time * 1000).toLocaleString()}`;
+  if (m.isEdited) {
+    const edited = document.createElement("span");
+    edited.className = "edited";
+    edited.textContent = ` · edited ${new Date(m.editTime * 1000).toLocaleTimeString()}`;
+    meta.append(edited);
+  }
+  const body = li.querySelector(".body");
   if (m.isRevoked) {
     li.classList.add("revoked");
     body.textContent = "This message was recalled.";
+  } else if (m.poll) {
+    body.replaceChildren();
+    showPoll(m.msgKey, m.poll);
   } else {
     try {
       // The server's renderer: the same function as the composer's preview (allow-listed HTML).
@@ -188,18 +235,65 @@ async function appendMessage(m) {
       body.textContent = m.msgBody.map((e) => e.MsgContent?.Text ?? `[${e.MsgType}]`).join(" ");
     }
   }
-  const reactions = document.createElement("div");
-  reactions.className = "reactions";
-  reactions.setAttribute("role", "group");
-  reactions.setAttribute("aria-label", "Reactions");
-  li.append(reactions);
-  $("messages").append(li);
   showReactions(m.msgKey, m.reactions);
-  li.scrollIntoView({ block: "end" });
+}
+
+/** An edited post, in place (no new item, nothing unread). */
+async function replaceMessage(m) {
+  const li = messageItem(m.msgKey);
+  if (!li) return;
+  await fillMessage(li, m);
+  if (accounts.get(open)?.pinnedMsgKey === m.msgKey) drawPinned();
+}
+
+/** A poll as buttons: the reader's choices pressed, each option's votes beside it. */
+function showPoll(msgKey, poll) {
+  const li = messageItem(msgKey);
+  if (!li || li.classList.contains("revoked")) return;
+  const box = document.createElement("div");
+  box.className = "poll";
+  const question = document.createElement("p");
+  question.className = "poll-question";
+  question.textContent = poll.question;
+  const choices = document.createElement("div");
+  choices.className = "poll-choices";
+  choices.setAttribute("role", "group");
+  choices.setAttribute("aria-label", `Vote: ${poll.question}`);
+  for (const o of poll.options) {
+    const chosen = poll.myVotes.includes(o.optionID);
+    const b = document.createElement("button");
+    b.type = "button";
+    b.disabled = poll.isClosed;
+    b.setAttribute("aria-pressed", String(chosen));
+    const text = document.createElement("span");
+    text.textContent = o.text;
+    const count = document.createElement("span");
+    count.className = "votes";
+    count.textContent = `${o.voteCount} vote${o.voteCount === 1 ? "" : "s"}`;
+    b.append(text, count);
+    b.addEventListener("click", async () => {
+      const next = chosen
+        ? poll.myVotes.filter((id) => id !== o.optionID)
+        : poll.allowMultiple ? [...poll.myVotes, o.optionID] : [o.optionID];
+      try {
+        const got = await herald.votePoll(`c2c_${open}`, msgKey, next);
+        showPoll(msgKey, got.poll);
+      } catch (e) {
+        setError("app-error", e);
+      }
+    });
+    choices.append(b);
+  }
+  const note = document.createElement("p");
+  note.className = "poll-note";
+  const closes = poll.closesAt ? ` · ${poll.isClosed ? "closed" : "closes"} ${new Date(poll.closesAt * 1000).toLocaleString()}` : "";
+  note.textContent = `${poll.allowMultiple ? "Several choices" : "One choice"} · ${poll.totalVoters} voter${poll.totalVoters === 1 ? "" : "s"}${closes}`;
+  box.append(question, choices, note);
+  li.querySelector(".body").replaceChildren(box);
 }
 
 function showReactions(msgKey, reactions) {
-  const li = [...$("messages").children].find((e) => e.dataset.msgKey === msgKey);
+  const li = messageItem(msgKey);
   if (!li || li.classList.contains("revoked")) return;
   const box = li.querySelector(".reactions");
   box.replaceChildren();
@@ -227,7 +321,7 @@ function showReactions(msgKey, reactions) {
 }
 
 function markRevoked(msgKey) {
-  const li = [...$("messages").children].find((e) => e.dataset.msgKey === msgKey);
+  const li = messageItem(msgKey);
   if (!li) return;
   li.classList.add("revoked");
   li.querySelector(".body").textContent = "This message was recalled.";

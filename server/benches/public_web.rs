@@ -103,7 +103,8 @@ async fn run(label: &str, database_url: &str) {
             "## Post {i}\n\nSome **news** with [a link](https://example.com/{i}) and a list:\n\n- one\n- two\n- three\n\n{}",
             "Words of the post. ".repeat(20)
         );
-        let body = messaging::post::PostContent { kind: messaging::post::PostKind::Text, body: text, images: vec![] }.to_msg_body();
+        let body =
+            messaging::post::PostContent { kind: messaging::post::PostKind::Text, body: text, images: vec![], poll: None }.to_msg_body();
         rest.call(
             "official_account_open_http_svc/send_official_account_msg",
             json!({ "Official_Account": "@TOA#_bench", "Random": i, "MsgBody": body }),

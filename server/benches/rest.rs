@@ -217,6 +217,7 @@ async fn run(label: &str, database_url: &str) {
             kind: messaging::post::PostKind::Text,
             body: format!("Draft **{i}** with [a link](https://herald.example/{i})"),
             images: vec![],
+            poll: None,
         };
         m.save_post(&writer, None, &content, "admin").await.unwrap();
     }

@@ -8,9 +8,9 @@
  * WebSocket implementation passed as `WebSocket` (the `ws` package, say).
  */
 
-import type { Message, MsgElement, MsgFlag, OfficialAccountInfo, Reaction, ServerEvent } from "./protocol.js";
+import type { Message, MsgElement, MsgFlag, OfficialAccountInfo, Poll, Reaction, ServerEvent } from "./protocol.js";
 // The protocol's objects and events are generated from the server's Rust types (src/protocol.ts).
-export type { Message, MsgElement, MsgFlag, OfficialAccountInfo, Reaction, ServerEvent } from "./protocol.js";
+export type { Message, MsgElement, MsgFlag, OfficialAccountInfo, Poll, PollOptionState, Reaction, ServerEvent } from "./protocol.js";
 
 /** Each server event's data by the event's name, and the library's own `onConnectionChanged`. */
 export type Events = { [E in ServerEvent as E["event"]]: E["data"] } & {
@@ -135,6 +135,14 @@ export class HeraldClient {
   }
   getMessageReactions(conversationID: string, msgKeyList: string[]): Promise<{ results: { msgKey: string; reactions: Reaction[] }[] }> {
     return this.request("getMessageReactions", { conversationID, msgKeyList });
+  }
+  /**
+   * Votes in a poll (`message.poll`): `optionIDs` replaces the user's earlier choice, `[]`
+   * withdraws it. Refused (10004, with a sentence) once the poll closed, or with two options
+   * on a single-choice poll. Everyone's counts follow as `onPollChanged`.
+   */
+  votePoll(conversationID: string, msgKey: string, optionIDs: string[]): Promise<{ poll: Poll }> {
+    return this.request("votePoll", { conversationID, msgKey, optionIDs });
   }
   ping(): Promise<{}> {
     return this.request("ping", {});

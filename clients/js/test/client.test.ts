@@ -110,6 +110,45 @@ test("an invite link's code resolves to its account, subscribes once under the l
   });
 });
 
+test("an edit arrives as onRecvMessageModified, a pin as pinnedMsgKey, and a poll is voted in with onPollChanged", async () => {
+  const server = await fresh();
+  await server.account("@TOA#_js_life", ["alice"]);
+  const alice = await as(server, "alice");
+  const conv = "c2c_@TOA#_js_life";
+  const arriving = next<{ message: Message }>((h) => alice.on("onRecvNewMessage", h));
+  const key = await server.broadcast("@TOA#_js_life", "price: $10");
+  await arriving;
+  const modified = next<{ message: Message }>((h) => alice.on("onRecvMessageModified", h));
+  const edited = await server.rest("herald_open_http_svc/official_account_msg_modify", {
+    Official_Account: "@TOA#_js_life", MsgKey: key, MsgBody: [{ MsgType: "TIMTextElem", MsgContent: { Text: "price: $12" } }],
+  });
+  const [{ message }] = await modified;
+  assert.equal(textOf(message), "price: $12");
+  assert.equal(message.isEdited, true);
+  assert.equal(message.editTime, edited.EditTime);
+
+  const changed = next<{ officialAccountInfo: { pinnedMsgKey: string } }>((h) => alice.on("onOfficialAccountInfoChanged", h));
+  await server.rest("herald_open_http_svc/set_pinned_msg", { Official_Account: "@TOA#_js_life", MsgKey: key });
+  assert.equal((await changed)[0].officialAccountInfo.pinnedMsgKey, key);
+
+  const poll = { herald: "poll", v: 1, question: "Tea or coffee?", options: [{ id: "t", text: "Tea" }, { id: "c", text: "Coffee" }], multiple: false, closesAt: 0 };
+  const polled = next<{ message: Message }>((h) => alice.on("onRecvNewMessage", h));
+  const sent = await server.rest("official_account_open_http_svc/send_official_account_msg", {
+    Official_Account: "@TOA#_js_life", Random: 7,
+    MsgBody: [{ MsgType: "TIMTextElem", MsgContent: { Text: "Tea or coffee?\n1. Tea\n2. Coffee" } }, { MsgType: "TIMCustomElem", MsgContent: { Data: JSON.stringify(poll) } }],
+  });
+  const [{ message: pollMessage }] = await polled;
+  assert.equal(pollMessage.poll?.question, "Tea or coffee?");
+  const counted = next<{ msgKey: string; poll: { options: { voteCount: number }[]; myVotes: string[] } }>((h) => alice.on("onPollChanged", h));
+  const voted = await alice.votePoll(conv, sent.MsgKey, ["c"]);
+  assert.deepEqual(voted.poll.myVotes, ["c"]);
+  assert.deepEqual(voted.poll.options.map((o) => o.voteCount), [0, 1]);
+  const [event] = await counted;
+  assert.equal(event.msgKey, sent.MsgKey);
+  assert.deepEqual(event.poll.myVotes, ["c"]);
+  await assert.rejects(alice.votePoll(conv, sent.MsgKey, ["t", "c"]), (e: any) => e instanceof HeraldError && e.code === 10004);
+});
+
 test("after a SIGKILL the client reconnects and delivers what it missed, each message once", async () => {
   const server = await fresh();
   await server.account("@TOA#_resume", ["alice"]);

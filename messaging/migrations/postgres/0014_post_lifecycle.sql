@@ -45,3 +45,6 @@ create table poll_vote (
     option_id  text not null,
     primary key (account_id, seq, user_id, option_id)
 );
+
+-- A Poll draft's poll (JSON, as `messaging::polls::Poll` writes it); '' for other posts.
+alter table post add column poll text not null default '';

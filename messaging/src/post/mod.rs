@@ -17,7 +17,7 @@ pub mod wire;
 use crate::error::InvalidField;
 use serde::{Deserialize, Serialize};
 
-pub use render::{render_body, render_elements, render_post, render_post_in_list};
+pub use render::{render_body, render_content, render_elements, render_poll, render_post, render_post_in_list};
 pub use wire::{wire_size, PlainElement, PostWire};
 
 /// The body's limit before the message budget: a draft may be saved while over 12 KB (the meter
@@ -33,10 +33,12 @@ pub enum PostKind {
     Text,
     Image,
     TextAndImage,
+    /// A question with options subscribers vote on (`crate::polls`).
+    Poll,
 }
 
 impl PostKind {
-    pub const ALL: [PostKind; 3] = [PostKind::Text, PostKind::Image, PostKind::TextAndImage];
+    pub const ALL: [PostKind; 4] = [PostKind::Text, PostKind::Image, PostKind::TextAndImage, PostKind::Poll];
 
     /// The name on the wire (`type` of the post marker) and in storage.
     pub fn as_str(self) -> &'static str {
@@ -44,6 +46,7 @@ impl PostKind {
             Self::Text => "text",
             Self::Image => "image",
             Self::TextAndImage => "text_image",
+            Self::Poll => "poll",
         }
     }
 
@@ -57,15 +60,16 @@ impl PostKind {
             Self::Text => "Text",
             Self::Image => "Image",
             Self::TextAndImage => "Text and image",
+            Self::Poll => "Poll",
         }
     }
 
     pub fn has_body(self) -> bool {
-        self != Self::Image
+        matches!(self, Self::Text | Self::TextAndImage)
     }
 
     pub fn has_images(self) -> bool {
-        self != Self::Text
+        matches!(self, Self::Image | Self::TextAndImage)
     }
 }
 
@@ -164,6 +168,9 @@ pub struct PostContent {
     pub kind: PostKind,
     pub body: String,
     pub images: Vec<PostImage>,
+    /// The poll of a Poll post (kept while the type changes, like the body and images).
+    #[serde(default)]
+    pub poll: Option<crate::polls::Poll>,
 }
 
 impl PostContent {
@@ -199,6 +206,12 @@ impl PostContent {
     /// Checks that the post can be published: its type's constraints and the message budget.
     pub fn check_publishable(&self) -> Result<(), InvalidField> {
         self.check_draft()?;
+        if self.kind == PostKind::Poll {
+            return match &self.poll {
+                Some(poll) => poll.check("Poll", None),
+                None => Err(InvalidField::new("Poll", "A poll needs a question.")),
+            };
+        }
         let (body, images) = self.published_parts();
         let kind = match self.kind {
             PostKind::Image => "An Image",
@@ -234,6 +247,10 @@ impl PostContent {
     /// A one-line plain-text summary for notifications (the marker's `Desc`).
     pub fn summary(&self) -> String {
         const MAX_CHARS: usize = 100;
+        if self.kind == PostKind::Poll {
+            let question = self.poll.as_ref().map_or("", |p| p.question.trim());
+            return format!("Poll: {}", question.chars().take(MAX_CHARS).collect::<String>());
+        }
         let (body, images) = self.published_parts();
         let text = render::plain_text(body);
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -353,16 +370,16 @@ mod tests {
 
     #[test]
     fn each_type_requires_its_parts_and_ignores_the_other() {
-        let text = PostContent { kind: PostKind::Text, body: "hello".into(), images: vec![image(1)] };
+        let text = PostContent { kind: PostKind::Text, body: "hello".into(), images: vec![image(1)], poll: None };
         assert!(text.check_publishable().is_ok());
         assert_eq!(text.published_parts().1.len(), 0, "a Text post publishes no images");
-        let empty_text = PostContent { kind: PostKind::Text, body: "  ".into(), images: vec![] };
+        let empty_text = PostContent { kind: PostKind::Text, body: "  ".into(), images: vec![], poll: None };
         assert_eq!(empty_text.check_publishable().unwrap_err().rule, "A Text post needs a body.");
-        let image_only = PostContent { kind: PostKind::Image, body: "kept, not sent".into(), images: vec![] };
+        let image_only = PostContent { kind: PostKind::Image, body: "kept, not sent".into(), images: vec![], poll: None };
         assert_eq!(image_only.check_publishable().unwrap_err().rule, "An Image post needs at least one image.");
-        let both = PostContent { kind: PostKind::TextAndImage, body: "x".into(), images: vec![] };
+        let both = PostContent { kind: PostKind::TextAndImage, body: "x".into(), images: vec![], poll: None };
         assert_eq!(both.check_publishable().unwrap_err().field, "Images");
-        let both = PostContent { kind: PostKind::TextAndImage, body: "".into(), images: vec![image(1)] };
+        let both = PostContent { kind: PostKind::TextAndImage, body: "".into(), images: vec![image(1)], poll: None };
         assert_eq!(both.check_publishable().unwrap_err().field, "Body");
     }
 
@@ -391,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_body_over_the_budget_is_refused_with_its_size() {
-        let post = PostContent { kind: PostKind::Text, body: "a".repeat(13_000), images: vec![] };
+        let post = PostContent { kind: PostKind::Text, body: "a".repeat(13_000), images: vec![], poll: None };
         let e = post.check_publishable().unwrap_err();
         assert!(e.rule.starts_with("The post is 13"), "{}", e.rule);
         assert!(post.check_draft().is_ok(), "an over-budget draft can still be saved");
@@ -399,10 +416,14 @@ mod tests {
 
     #[test]
     fn the_summary_is_plain_text() {
-        let post =
-            PostContent { kind: PostKind::Text, body: "**Big** news: [read](https://x.example)\n\n<b>now</b>".into(), images: vec![] };
+        let post = PostContent {
+            kind: PostKind::Text,
+            body: "**Big** news: [read](https://x.example)\n\n<b>now</b>".into(),
+            images: vec![],
+            poll: None,
+        };
         assert_eq!(post.summary(), "Big news: read <b>now</b>");
-        let pics = PostContent { kind: PostKind::Image, body: "".into(), images: vec![image(1), image(2)] };
+        let pics = PostContent { kind: PostKind::Image, body: "".into(), images: vec![image(1), image(2)], poll: None };
         assert_eq!(pics.summary(), "[2 images]");
     }
 }

@@ -132,6 +132,48 @@ pub fn render_elements(elements: &[super::wire::PlainElement]) -> String {
     out
 }
 
+/// A poll as a reader sees it: the question, each option (with its votes as a bar when
+/// `results` are given), and how it is answered. Text is escaped; bars are `<meter>`s, so no
+/// inline style is needed.
+pub fn render_poll(poll: &crate::polls::Poll, results: Option<&crate::polls::PollResults>) -> String {
+    let mut out = String::from("<div class=\"poll\"><p class=\"poll-question\">");
+    let _ = escape_html(&mut out, poll.question.trim());
+    out.push_str("</p><ol class=\"poll-options\">");
+    for option in &poll.options {
+        out.push_str("<li><span class=\"poll-option\">");
+        let _ = escape_html(&mut out, option.text.trim());
+        out.push_str("</span>");
+        if let Some(r) = results {
+            let votes = r.options.iter().find(|(o, _)| o.id == option.id).map_or(0, |(_, n)| *n);
+            out.push_str(&format!(
+                " <meter min=\"0\" max=\"{}\" value=\"{votes}\"></meter> <span class=\"poll-votes\">{votes} ({}%)</span>",
+                r.voters.max(1),
+                r.percent(votes)
+            ));
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ol><p class=\"poll-note\">");
+    out.push_str(if poll.multiple { "Several choices allowed" } else { "One choice" });
+    if let Some(r) = results {
+        out.push_str(&format!(" · {} voter{}", r.voters, if r.voters == 1 { "" } else { "s" }));
+    }
+    out.push_str("</p></div>");
+    out
+}
+
+/// A post made in the composer as a reader sees it (a poll without counts).
+pub fn render_content(content: &super::PostContent) -> String {
+    match (&content.kind, &content.poll) {
+        (super::PostKind::Poll, Some(poll)) => render_poll(poll, None),
+        (super::PostKind::Poll, None) => String::new(),
+        _ => {
+            let (body, images) = content.published_parts();
+            render_post(body, images)
+        }
+    }
+}
+
 /// The body's words without markup (for a notification's summary).
 pub fn plain_text(markdown: &str) -> String {
     let mut out = String::new();

@@ -48,6 +48,7 @@ struct Row {
     kind: String,
     body: String,
     images: String,
+    poll: String,
     status: String,
     publish_at: Option<i64>,
     failure: Option<String>,
@@ -57,7 +58,8 @@ struct Row {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "post_id, account_id, kind, body, images, status, publish_at, failure, msg_seq, msg_time, created_by, updated_at";
+const COLUMNS: &str =
+    "post_id, account_id, kind, body, images, poll, status, publish_at, failure, msg_seq, msg_time, created_by, updated_at";
 
 /// A stored row that no version of Herald writes (an unknown kind or status, images that are
 /// not JSON) is a fault to report, never a post to guess at.
@@ -68,9 +70,13 @@ impl TryFrom<Row> for StoredPost {
         let broken = |what: &str| Error::Internal(format!("post {} has {what}", r.post_id));
         let images: Vec<PostImage> = serde_json::from_str(&r.images).map_err(|_| broken("images that are not JSON"))?;
         let kind = PostKind::parse(&r.kind).ok_or_else(|| broken("an unknown kind"))?;
+        let poll = match r.poll.as_str() {
+            "" => None,
+            json => serde_json::from_str(json).map_err(|_| broken("a poll that is not JSON"))?,
+        };
         let status = PostStatus::parse(&r.status).ok_or_else(|| broken("an unknown status"))?;
         Ok(StoredPost {
-            content: PostContent { kind, body: r.body, images },
+            content: PostContent { kind, body: r.body, images, poll },
             status,
             msg_key: r.msg_seq.zip(r.msg_time).map(|(seq, time)| crate::MsgKey::broadcast(seq, time).to_string()),
             id: r.post_id,
@@ -124,14 +130,18 @@ impl Messaging {
         content.check_draft()?;
         self.account(account).await?;
         let images = serde_json::to_string(&content.images).map_err(|e| Error::Internal(e.to_string()))?;
+        let poll = match &content.poll {
+            Some(p) => serde_json::to_string(p).map_err(|e| Error::Internal(e.to_string()))?,
+            None => String::new(),
+        };
         let at = now();
         let mut tx = self.begin_write().await?;
         let id = match id {
             None => {
                 let id = new_post_id();
                 sqlx::query(
-                    "insert into post (post_id, account_id, kind, body, images, status, created_by, created_at, updated_at) \
-                     values ($1, $2, $3, $4, $5, 'draft', $6, $7, $7)",
+                    "insert into post (post_id, account_id, kind, body, images, poll, status, created_by, created_at, updated_at) \
+                     values ($1, $2, $3, $4, $5, $8, 'draft', $6, $7, $7)",
                 )
                 .bind(&id)
                 .bind(account.as_str())
@@ -140,6 +150,7 @@ impl Messaging {
                 .bind(&images)
                 .bind(by)
                 .bind(at)
+                .bind(&poll)
                 .execute(&mut *tx)
                 .await?;
                 id
@@ -147,7 +158,7 @@ impl Messaging {
             Some(id) => {
                 check_post_id(id)?;
                 let updated = sqlx::query(
-                    "update post set kind = $3, body = $4, images = $5, updated_at = $6, \
+                    "update post set kind = $3, body = $4, images = $5, updated_at = $6, poll = $7, \
                        status = case when status = 'failed' then 'draft' else status end \
                      where post_id = $1 and account_id = $2 and status in ('draft', 'scheduled', 'failed')",
                 )
@@ -157,6 +168,7 @@ impl Messaging {
                 .bind(&content.body)
                 .bind(&images)
                 .bind(at)
+                .bind(&poll)
                 .execute(&mut *tx)
                 .await?;
                 if updated.rows_affected() == 0 {

@@ -42,6 +42,9 @@ pub enum PlainElement {
 impl PostContent {
     /// The broadcast's `MsgBody`.
     pub fn to_msg_body(&self) -> Value {
+        if self.kind == PostKind::Poll {
+            return self.poll.clone().unwrap_or_default().to_msg_body();
+        }
         let (body, images) = self.published_parts();
         let mut elements = Vec::with_capacity(images.len() + 2);
         if !body.is_empty() {
@@ -64,6 +67,9 @@ impl PostContent {
 
     /// Reads a stored `MsgBody` back: a post when it carries the marker, else its elements.
     pub fn from_msg_body(body: &Value) -> PostWire {
+        if let Some(Ok(poll)) = crate::polls::Poll::from_msg_body("MsgBody", body) {
+            return PostWire::Post(PostContent { kind: PostKind::Poll, poll: Some(poll), ..Default::default() });
+        }
         let elements = body.as_array().map(Vec::as_slice).unwrap_or_default();
         let content = |e: &Value, name: &str| e.get("MsgContent").and_then(|c| c.get(name)).cloned();
         let kind = elements.last().filter(|e| e.get("MsgType").and_then(Value::as_str) == Some("TIMCustomElem")).and_then(|e| {
@@ -93,7 +99,7 @@ impl PostContent {
             }
         }
         match kind {
-            Some(kind) => PostWire::Post(PostContent { kind, body: text, images }),
+            Some(kind) => PostWire::Post(PostContent { kind, body: text, images, poll: None }),
             None => {
                 PostWire::Elements(plain.into_iter().filter(|e| !matches!(e, PlainElement::Other(t) if t == "TIMCustomElem")).collect())
             }
@@ -129,8 +135,12 @@ mod tests {
 
     #[test]
     fn a_text_and_image_post_maps_to_text_images_and_marker_and_back() {
-        let post =
-            PostContent { kind: PostKind::TextAndImage, body: "**Hi** [x](https://x.example)".into(), images: vec![image(1), image(2)] };
+        let post = PostContent {
+            kind: PostKind::TextAndImage,
+            body: "**Hi** [x](https://x.example)".into(),
+            images: vec![image(1), image(2)],
+            poll: None,
+        };
         let body = post.to_msg_body();
         let types: Vec<&str> = body.as_array().unwrap().iter().map(|e| e["MsgType"].as_str().unwrap()).collect();
         assert_eq!(types, ["TIMTextElem", "TIMImageElem", "TIMImageElem", "TIMCustomElem"]);
@@ -150,11 +160,11 @@ mod tests {
 
     #[test]
     fn each_type_sends_only_its_parts() {
-        let post = PostContent { kind: PostKind::Image, body: "kept in the draft".into(), images: vec![image(1)] };
+        let post = PostContent { kind: PostKind::Image, body: "kept in the draft".into(), images: vec![image(1)], poll: None };
         let body = post.to_msg_body();
         assert_eq!(body.as_array().unwrap().len(), 2, "{body}");
         assert_eq!(PostContent::from_msg_body(&body), PostWire::Post(PostContent { body: "".into(), ..post }));
-        let text = PostContent { kind: PostKind::Text, body: "hello".into(), images: vec![image(1)] };
+        let text = PostContent { kind: PostKind::Text, body: "hello".into(), images: vec![image(1)], poll: None };
         assert_eq!(text.to_msg_body().as_array().unwrap().len(), 2);
     }
 
@@ -173,7 +183,7 @@ mod tests {
 
     #[test]
     fn the_size_is_the_broadcast_size() {
-        let post = PostContent { kind: PostKind::Text, body: "héllo".into(), images: vec![] };
+        let post = PostContent { kind: PostKind::Text, body: "héllo".into(), images: vec![], poll: None };
         assert_eq!(post.wire_size(), post.to_msg_body().to_string().len());
     }
 }

@@ -28,6 +28,8 @@ pub struct PublicAccount {
     /// When, and how many times, something else a page shows changed (a recall, the profile).
     pub content_changed_at: i64,
     pub content_version: i64,
+    /// The pinned post's MsgKey; empty when none.
+    pub pinned_msg_key: String,
 }
 
 impl PublicAccount {
@@ -59,6 +61,10 @@ pub struct PublicPost {
     pub recalled: bool,
     /// Reaction totals, largest first.
     pub reactions: Vec<(String, i64)>,
+    /// When it was last edited (product.md §8); None: never.
+    pub edited_at: Option<i64>,
+    /// The account's pinned post (shown first on its page).
+    pub pinned: bool,
 }
 
 impl PublicPost {
@@ -108,7 +114,7 @@ impl super::Public {
     pub async fn account_at(&self, handle: &str) -> Result<Option<PublicAccount>> {
         Ok(sqlx::query_as(
             "select account_id, handle, name, introduction, face_url, subscriber_num, created_at, last_seq, last_msg_time, \
-             content_changed_at, content_version from official_account \
+             content_changed_at, content_version, pinned_msg_key from official_account \
              where handle = $1 and public_page = 1 and destroyed_at is null",
         )
         .bind(handle)
@@ -120,7 +126,7 @@ impl super::Public {
     pub async fn account_by_id(&self, account: &str) -> Result<Option<PublicAccount>> {
         Ok(sqlx::query_as(
             "select account_id, handle, name, introduction, face_url, subscriber_num, created_at, last_seq, last_msg_time, \
-             content_changed_at, content_version from official_account \
+             content_changed_at, content_version, pinned_msg_key from official_account \
              where account_id = $1 and public_page = 1 and handle is not null and destroyed_at is null",
         )
         .bind(account)
@@ -130,8 +136,8 @@ impl super::Public {
 
     /// Up to `limit` posts that are not recalled, newest first, older than `before` (a seq).
     pub async fn posts(&self, account: &PublicAccount, before: Option<i64>, limit: i64) -> Result<Vec<PublicPost>> {
-        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-            "select seq, msg_time, body from broadcast where account_id = $1 and seq < $2 and recalled_at is null \
+        let rows: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
+            "select seq, msg_time, body, edited_at from broadcast where account_id = $1 and seq < $2 and recalled_at is null \
              order by seq desc limit $3",
         )
         .bind(&account.account_id)
@@ -139,8 +145,19 @@ impl super::Public {
         .bind(limit.clamp(1, PAGE_POSTS_MAX))
         .fetch_all(&self.store.pool)
         .await?;
-        let mut posts: Vec<PublicPost> =
-            rows.into_iter().map(|(seq, msg_time, body)| PublicPost { seq, msg_time, body, recalled: false, reactions: vec![] }).collect();
+        let pinned = account.pinned_msg_key.as_str();
+        let mut posts: Vec<PublicPost> = rows
+            .into_iter()
+            .map(|(seq, msg_time, body, edited_at)| PublicPost {
+                pinned: crate::MsgKey::broadcast(seq, msg_time).to_string() == pinned,
+                seq,
+                msg_time,
+                body,
+                recalled: false,
+                reactions: vec![],
+                edited_at,
+            })
+            .collect();
         let keys: Vec<String> = posts.iter().map(PublicPost::msg_key).collect();
         let mut counts = crate::delivery::reactions::broadcast_reaction_counts(&self.store.pool, &account.account_id, &keys).await?;
         for post in &mut posts {
@@ -149,16 +166,23 @@ impl super::Public {
         Ok(posts)
     }
 
+    /// The account's pinned post, unless there is none (or it was recalled).
+    pub async fn pinned_post(&self, account: &PublicAccount) -> Result<Option<PublicPost>> {
+        let Some(key) = crate::MsgKey::parse(&account.pinned_msg_key) else { return Ok(None) };
+        Ok(self.post(account, key.seq).await?.filter(|p| !p.recalled))
+    }
+
     /// One post by its sequence number, recalled or not; `None` if there is no such post.
     pub async fn post(&self, account: &PublicAccount, seq: i64) -> Result<Option<PublicPost>> {
-        let row: Option<(i64, i64, String, Option<i64>)> =
-            sqlx::query_as("select seq, msg_time, body, recalled_at from broadcast where account_id = $1 and seq = $2")
+        let row: Option<(i64, i64, String, Option<i64>, Option<i64>)> =
+            sqlx::query_as("select seq, msg_time, body, recalled_at, edited_at from broadcast where account_id = $1 and seq = $2")
                 .bind(&account.account_id)
                 .bind(seq)
                 .fetch_optional(&self.store.pool)
                 .await?;
-        let Some((seq, msg_time, body, recalled_at)) = row else { return Ok(None) };
-        let mut post = PublicPost { seq, msg_time, body, recalled: recalled_at.is_some(), reactions: vec![] };
+        let Some((seq, msg_time, body, recalled_at, edited_at)) = row else { return Ok(None) };
+        let pinned = crate::MsgKey::broadcast(seq, msg_time).to_string() == account.pinned_msg_key;
+        let mut post = PublicPost { seq, msg_time, body, recalled: recalled_at.is_some(), reactions: vec![], edited_at, pinned };
         if !post.recalled {
             let key = post.msg_key();
             post.reactions =
@@ -200,6 +224,10 @@ impl PublicPost {
         use crate::post::{is_media_url, render, PlainElement, PostContent, PostWire};
         let body: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
         let (html, list_html, text, images) = match PostContent::from_msg_body(&body) {
+            PostWire::Post(post) if post.kind == crate::post::PostKind::Poll => {
+                let html = render::render_content(&post);
+                (html.clone(), html, post.poll.as_ref().map(|p| p.text_form()).unwrap_or_default(), vec![])
+            }
             PostWire::Post(post) => {
                 let (markdown, images) = post.published_parts();
                 (

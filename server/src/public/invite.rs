@@ -72,6 +72,7 @@ pub async fn landing(
         last_msg_time: account.last_msg_time,
         content_changed_at: 0,
         content_version: 0,
+        pinned_msg_key: String::new(),
     };
     let base = state.public_web.base_url(&headers);
     let open = match &state.public_web.app_link_template {

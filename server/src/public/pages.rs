@@ -143,6 +143,11 @@ fn reactions(post: &PublicPost) -> Option<impl IntoView> {
     })
 }
 
+/// " · edited" with when, for an edited post (product.md §8).
+fn edited(post: &PublicPost) -> Option<impl IntoView> {
+    post.edited_at.map(|at| view! { " · " <span class="edited" title=format!("Edited {}", human_time(at))>"edited"</span> })
+}
+
 /// One post as an `<article>`; `list` shows thumbnails, else large images.
 fn post_article(handle: &str, post: &PublicPost, view_of: &PostView, list: bool) -> impl IntoView {
     let href = format!("/c/{handle}/{}", post.seq);
@@ -150,7 +155,9 @@ fn post_article(handle: &str, post: &PublicPost, view_of: &PostView, list: bool)
     view! {
         <article class="post">
             <header>
+                {post.pinned.then(|| view! { <span class="pinned">"Pinned"</span> " · " })}
                 <a href=href><time datetime=rfc3339(post.msg_time)>{human_time(post.msg_time)}</time></a>
+                {edited(post)}
             </header>
             <div class="post-body" inner_html=html></div>
             {reactions(post)}
@@ -185,6 +192,13 @@ pub async fn account_page(
             posts.truncate(PAGE_SIZE as usize);
             posts.last().map(|p| p.seq)
         });
+        // The pinned post comes first on the first page (and only there).
+        if before.is_none() {
+            if let Some(pinned) = m.public().pinned_post(&account).await.map_err(internal)? {
+                posts.retain(|p| p.seq != pinned.seq);
+                posts.insert(0, pinned);
+            }
+        }
         Ok(([(header::CONTENT_TYPE, HTML)], render_account_page(&base, &account, &posts, before, older.flatten())).into_response())
     })
     .await
@@ -350,6 +364,7 @@ fn render_embed(base: &str, account: &PublicAccount, post: &PublicPost) -> Strin
                     <a href=url.clone() target="_blank" rel="noopener">
                         <time datetime=rfc3339(post.msg_time)>{human_time(post.msg_time)}</time>
                     </a>
+                    {edited(post)}
                 </header>
                 <div class="post-body" inner_html=v.html.clone()></div>
                 {reactions(post)}

@@ -333,3 +333,81 @@ async fn invalid_polls_are_refused_naming_the_problem() {
         .await;
     assert_fails(&r, 10004);
 }
+
+/// Counts of every option and voters, as the stored votes imply them (read behind the server's back).
+async fn stored_votes(db: &str) -> (Vec<(String, i64)>, i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(db).await.unwrap();
+    let per_option: Vec<(String, i64)> =
+        sqlx::query_as("select option_id, count(*) from poll_vote group by option_id order by option_id").fetch_all(&pool).await.unwrap();
+    let (voters,): (i64,) = sqlx::query_as("select count(distinct user_id) from poll_vote").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    (per_option, voters)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_sigkill_in_a_burst_of_votes_the_counts_equal_the_stored_votes() {
+    use crate::crash::{call, free_port, start_server};
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(&dir).await;
+    let port = free_port();
+    let mut server = start_server(&db, port).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let users: Vec<String> = (0..16).map(|i| format!("voter{i}")).collect();
+    let mut everyone = users.clone();
+    everyone.push("o".into());
+    assert_ok(&call(&client, port, "im_open_login_svc/multiaccount_import", json!({ "Accounts": everyone })).await.unwrap());
+    let create = json!({ "Owner_Account": "o", "OfficialAccountUserID": "@TOA#_votes", "Name": "Votes" });
+    assert_ok(&call(&client, port, "official_account_open_http_svc/create_official_account", create).await.unwrap());
+    let list: Vec<Value> = users.iter().map(|u| json!({ "Subscriber_Account": u })).collect();
+    let add = json!({ "Official_Account": "@TOA#_votes", "SubscriberList": list });
+    assert_ok(&call(&client, port, "official_account_open_http_svc/add_subscriber", add).await.unwrap());
+    let send = json!({ "Official_Account": "@TOA#_votes", "Random": 1, "MsgBody": poll_body("Best?", &["a", "b", "c", "d"], true, 0) });
+    let sent = call(&client, port, "official_account_open_http_svc/send_official_account_msg", send).await.unwrap();
+    let key = sent["MsgKey"].as_str().unwrap().to_owned();
+
+    // Sixteen voters change their minds as fast as they can until the server dies under them.
+    let mut voters = Vec::new();
+    for (n, user) in users.iter().enumerate() {
+        let (base, user, key) = (base.clone(), user.clone(), key.clone());
+        voters.push(tokio::spawn(async move {
+            let mut ws = Ws::connect(&base, &user).await;
+            let choices = [vec!["a"], vec!["b", "c"], vec![], vec!["d", "a", "b"]];
+            let mut acked = 0;
+            for i in n.. {
+                let vote = json!({ "conversationID": "c2c_@TOA#_votes", "msgKey": key, "optionIDs": choices[i % 4] });
+                match tokio::time::timeout(Duration::from_secs(2), ws.request("votePoll", vote)).await {
+                    Ok(r) if r["code"] == 0 => acked += 1,
+                    Ok(r) if r["code"] == 60007 => tokio::time::sleep(Duration::from_millis(20)).await,
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) && stored_votes(&db).await.1 < 8 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    let mut acked = 0;
+    for v in voters {
+        acked += v.await.unwrap();
+    }
+    assert!(acked > 50, "the burst got going before the kill ({acked} votes acknowledged)");
+
+    let _server = start_server(&db, port).await;
+    let (per_option, voters) = stored_votes(&db).await;
+    let r =
+        call(&client, port, POST_INSIGHTS, json!({ "Official_Account": "@TOA#_votes", "MsgKeyList": [{ "MsgKey": key }] })).await.unwrap();
+    let poll = &r["Posts"][0]["Poll"];
+    assert_eq!(poll["Voters"], voters, "{poll}");
+    for option in poll["Options"].as_array().unwrap() {
+        let id = option["OptionID"].as_str().unwrap();
+        let stored = per_option.iter().find(|(o, _)| o == id).map_or(0, |(_, n)| *n);
+        assert_eq!(option["Votes"], stored, "option {id}: {poll}");
+    }
+}

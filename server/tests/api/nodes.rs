@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_client_on_node_b_hears_a_post_a_recall_and_a_subscription_made_through_node_a() {
+async fn a_client_on_node_b_hears_a_post_its_edit_a_recall_and_a_subscription_made_through_node_a() {
     if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
         eprintln!("two nodes need PostgreSQL: this test runs in the PostgreSQL pass of scripts/test.sh");
         return;
@@ -54,6 +54,17 @@ async fn a_client_on_node_b_hears_a_post_a_recall_and_a_subscription_made_throug
     let m = alice.event("onRecvNewMessage").await["message"].clone();
     assert_eq!(m["msgKey"], key);
     assert_eq!(m["msgBody"][0]["MsgContent"]["Text"], "from node A");
+
+    // An edit made through node A reaches the client on node B, once (product.md §8).
+    let edited = rest(
+        "herald_open_http_svc/official_account_msg_modify",
+        json!({ "Official_Account": "@TOA#_nodes", "MsgKey": key, "MsgBody": text("edited on node A") }),
+    )
+    .await;
+    assert_eq!(edited["MsgVersion"], 2);
+    let modified = alice.events_within("onRecvMessageModified", Duration::from_millis(1500)).await;
+    assert_eq!(modified.len(), 1, "{modified:?}");
+    assert_eq!(modified[0]["message"]["msgBody"][0]["MsgContent"]["Text"], "edited on node A");
 
     rest(
         "official_account_open_http_svc/official_account_msg_recall",

@@ -80,7 +80,7 @@ fn image(n: u8) -> PostImage {
 /// A composer post (Markdown with the post marker) as its MsgBody.
 fn markdown_post(body: &str, images: Vec<PostImage>) -> Value {
     let kind = if images.is_empty() { PostKind::Text } else { PostKind::TextAndImage };
-    PostContent { kind, body: body.into(), images }.to_msg_body()
+    PostContent { kind, body: body.into(), images, poll: None }.to_msg_body()
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod browser;
 pub use browser::upload as upload_file;
 mod editor;
 mod images;
+mod poll;
 
 use super::account::{AccountHead, Tab};
 use super::layout::Frame;
@@ -21,8 +22,9 @@ use crate::paths;
 use editor::BodyEditor;
 use images::ImagesField;
 use leptos::prelude::*;
-use messaging::post::{render_post, PostContent, PostKind, PostStatus};
+use messaging::post::{render_content, PostContent, PostKind, PostStatus};
 use messaging::OfficialAccount;
+use poll::{PollDraft, PollFields};
 use serde::{Deserialize, Serialize};
 
 /// A post as the composer loads it.
@@ -108,6 +110,65 @@ pub async fn schedule_post(account: String, id: String, at: Option<i64>) -> Resu
     Ok(post.into())
 }
 
+/// A sent post as the composer edits it: its account and content (made in the composer; a
+/// message sent some other way is edited over REST).
+#[server(endpoint = "sent_post_for_edit", output = crate::codec::Json)]
+pub async fn sent_post_for_edit(account: String, msg_key: String) -> Result<(OfficialAccount, PostContent), ConsoleError> {
+    use messaging::post::PostWire;
+    let id = crate::ssr::account_id(&account)?;
+    let (state, _user) = crate::ssr::allowed(messaging::Action::Publish, Some(&id)).await?;
+    let account = state.messaging.account(&id).await?;
+    let Some(b) = state.messaging.broadcast(&id, &msg_key).await? else {
+        return Err(ConsoleError::Refused("This post does not exist.".into()));
+    };
+    if b.recalled_at.is_some() {
+        return Err(ConsoleError::Refused("The post was recalled; a recalled post cannot be edited.".into()));
+    }
+    match PostContent::from_msg_body(&b.body_json()) {
+        PostWire::Post(content) => Ok((account, content)),
+        PostWire::Elements(_) => Err(ConsoleError::Refused(
+            "This message was not made in the composer; change it with the REST command official_account_msg_modify.".into(),
+        )),
+    }
+}
+
+/// Saves changes to a sent post through the same `messaging` rules as REST's edit.
+#[server(input = leptos::server_fn::codec::Json, endpoint = "edit_sent_post", output = crate::codec::Json)]
+pub async fn edit_sent_post(account: String, msg_key: String, content: PostContent) -> Result<(), ConsoleError> {
+    let id = crate::ssr::account_id(&account)?;
+    let (state, user) = crate::ssr::allowed(messaging::Action::Publish, Some(&id)).await?;
+    content.check_publishable()?;
+    let body = messaging::message::MsgBody::parse("Body", content.to_msg_body())?;
+    state.messaging.edit_broadcast(&id, &msg_key, body).await.map_err(publish_refusal)?;
+    tracing::info!(account = %id, msg_key = %msg_key, by = %user.username, "sent post edited in the console");
+    Ok(())
+}
+
+/// `/accounts/{id}/posts/{MsgKey}/edit`: the composer on a sent post, with **Save changes**.
+#[component]
+pub fn EditSentPostPage() -> impl IntoView {
+    let account = super::account::use_account_id();
+    let params = leptos_router::hooks::use_params_map();
+    let key = Memo::new(move |_| paths::decode(&params.read().get("post").unwrap_or_default()));
+    let data = Resource::new(move || (account.get(), key.get()), |(a, k)| sent_post_for_edit(a, k));
+    view! {
+        <Frame>
+            <AccountHead tab=Tab::Posts/>
+            <h2>"Edit sent post"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok((account, content)) => view! {
+                            <Composer account initial=None editing=(key.get_untracked(), content)/>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </Frame>
+    }
+}
+
 /// `/accounts/{id}/posts/{post}`: `new`, a draft (the composer) or a sent post (read-only).
 #[component]
 pub fn PostPage() -> impl IntoView {
@@ -152,18 +213,27 @@ pub(crate) struct Draft {
     pub kind: RwSignal<PostKind>,
     pub body: RwSignal<String>,
     pub images: RwSignal<Vec<messaging::post::PostImage>>,
+    pub poll: PollDraft,
+}
+
+/// A poll is kept with the draft once it has a question, whatever the type (like the body).
+fn kept_poll(kind: PostKind, poll: messaging::polls::Poll) -> Option<messaging::polls::Poll> {
+    (kind == PostKind::Poll || !poll.question.is_empty()).then_some(poll)
 }
 
 impl Draft {
     fn content(&self) -> PostContent {
-        PostContent { kind: self.kind.get(), body: self.body.get(), images: self.images.get() }
+        let kind = self.kind.get();
+        PostContent { kind, body: self.body.get(), images: self.images.get(), poll: kept_poll(kind, self.poll.poll()) }
     }
     /// The content now; None once the composer is gone.
     fn try_content_untracked(&self) -> Option<PostContent> {
+        let kind = self.kind.try_get_untracked()?;
         Some(PostContent {
-            kind: self.kind.try_get_untracked()?,
+            kind,
             body: self.body.try_get_untracked()?,
             images: self.images.try_get_untracked()?,
+            poll: kept_poll(kind, self.poll.try_poll_untracked()?),
         })
     }
 }
@@ -178,14 +248,26 @@ enum SaveState {
 }
 
 #[component]
-fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoView {
+fn Composer(
+    account: OfficialAccount,
+    initial: Option<PostView>,
+    /// Editing a sent post (its MsgKey and content): **Save changes** instead of publishing.
+    #[prop(optional)]
+    editing: Option<(String, PostContent)>,
+) -> impl IntoView {
     let account_id = account.id.clone();
-    let initial_content = initial.as_ref().map(|p| p.content.clone()).unwrap_or_default();
+    let initial_content = match &editing {
+        Some((_, content)) => content.clone(),
+        None => initial.as_ref().map(|p| p.content.clone()).unwrap_or_default(),
+    };
     let draft = Draft {
         kind: RwSignal::new(initial_content.kind),
         body: RwSignal::new(initial_content.body.clone()),
         images: RwSignal::new(initial_content.images.clone()),
+        poll: PollDraft::new(initial_content.poll.as_ref()),
     };
+    let edit_key = editing.map(|(key, _)| key);
+    let is_edit = edit_key.is_some();
     let post_id = RwSignal::new(initial.as_ref().map(|p| p.id.clone()));
     let status = RwSignal::new(initial.as_ref().map(|p| p.status).unwrap_or_default());
     let publish_at = RwSignal::new(initial.as_ref().and_then(|p| p.publish_at));
@@ -231,9 +313,9 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
         }
     };
 
-    // Autosave: 600 ms after the last change.
+    // Autosave: 600 ms after the last change (a draft; a sent post changes only on Save changes).
     #[cfg(feature = "hydrate")]
-    {
+    if !is_edit {
         let pending = StoredValue::new(None::<TimeoutHandle>);
         let persist = persist.clone();
         Effect::new(move |first: Option<()>| {
@@ -336,6 +418,27 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
     };
     let unschedule = move |_| schedule(None);
 
+    let navigate_after_edit = leptos_router::hooks::use_navigate();
+    let account_for_edit = account_id.clone();
+    let save_changes = move |_| {
+        let Some(key) = edit_key.clone() else { return };
+        if let Err(f) = content.get_untracked().check_publishable() {
+            error.set(Some(ConsoleError::Invalid { field: f.field, message: f.rule }));
+            return;
+        }
+        error.set(None);
+        busy.set(true);
+        let (account, navigate) = (account_for_edit.clone(), navigate_after_edit.clone());
+        leptos::task::spawn_local(async move {
+            let outcome = edit_sent_post(account.clone(), key.clone(), content.get_untracked()).await;
+            busy.set(false);
+            match outcome {
+                Ok(()) => navigate(&format!("{}?edited=1", paths::post(&account, &key)), Default::default()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
     let time_zone = RwSignal::new(String::from("your time zone"));
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| time_zone.set(browser::time_zone()));
@@ -344,7 +447,9 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
     let general_error = move || {
         error
             .get()
-            .filter(|e| !matches!(e, ConsoleError::Invalid { field, .. } if field == "Body" || field == "Images" || field == "PublishAt"))
+            .filter(
+                |e| !matches!(e, ConsoleError::Invalid { field, .. } if ["Body", "Images", "PublishAt", "Poll"].contains(&field.as_str())),
+            )
             .map(|e| e.to_string())
     };
     let saved_text = move || match save_state.get() {
@@ -358,12 +463,7 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
     let size = Memo::new(move |_| content.with(PostContent::wire_size));
     const BUDGET: usize = messaging::error::MESSAGE_MAX_BYTES;
     let near_limit = move || size.get() * 10 > BUDGET * 9;
-    let preview_html = move || {
-        content.with(|c| {
-            let (body, images) = c.published_parts();
-            render_post(body, images)
-        })
-    };
+    let preview_html = move || content.with(render_content);
     let name = account.name.clone();
 
     view! {
@@ -376,15 +476,17 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                     <legend>"Type"</legend>
                     {PostKind::ALL.into_iter().map(|k| view! {
                         <label class="choice">
-                            <input type="radio" name="post-kind" value=k.as_str()
+                            <input type="radio" name="post-kind" value=k.as_str() disabled=is_edit
                                 prop:checked=move || draft.kind.get() == k
                                 on:change=move |_| draft.kind.set(k)/>
                             {k.label()}
                         </label>
                     }).collect_view()}
+                    {is_edit.then(|| view! { <p class="field-note">"A sent post keeps its type."</p> })}
                 </fieldset>
                 <BodyEditor draft error=field_error("Body")/>
                 <ImagesField draft account=account.id.clone() error=field_error("Images")/>
+                <PollFields draft error=field_error("Poll") time_zone/>
                 <div class="meter-line">
                     <label for="post-size">"Message size"</label>
                     <meter id="post-size" min="0" max=BUDGET.to_string() high=(BUDGET * 9 / 10).to_string()
@@ -396,7 +498,13 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                         }}
                     </span>
                 </div>
-                <div class="publish">
+                {is_edit.then(|| view! {
+                    <div class="publish">
+                        <button type="button" class="primary" on:click=save_changes.clone() disabled=move || busy.get()>"Save changes"</button>
+                        <p class="field-note">"Subscribers see the post change in place: no new notification, no unread count."</p>
+                    </div>
+                })}
+                <div class="publish" class:hidden-part=is_edit>
                     <button type="button" class="primary" on:click=publish disabled=move || busy.get()>"Publish now"</button>
                     <div class="schedule field">
                         <label for="publish-at">"Publish at"</label>
@@ -414,7 +522,7 @@ fn Composer(account: OfficialAccount, initial: Option<PostView>) -> impl IntoVie
                     })}
                 </div>
                 <p class="form-error" role="alert">{general_error}</p>
-                <p class="saved" role="status">{saved_text}</p>
+                {(!is_edit).then(|| view! { <p class="saved" role="status">{saved_text}</p> })}
             </form>
             <section class="phone" role="region" aria-label="Preview">
                 <div class="phone-head">

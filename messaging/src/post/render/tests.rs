@@ -205,3 +205,20 @@ fn a_plain_message_shows_its_text_as_text() {
         "<p class=\"plain-text\">&lt;script&gt;alert(1)&lt;/script&gt; **not bold**</p><p class=\"element\">[TIMFaceElem]</p>"
     );
 }
+
+#[test]
+fn a_poll_renders_its_question_and_options_as_text_with_bars_only_for_results() {
+    let poll = crate::polls::Poll::from_texts("<b>Lunch</b>?", &["<script>x</script>".into(), "Soup".into()], false, 0);
+    let plain = render_poll(&poll, None);
+    assert!(plain.contains("&lt;b&gt;Lunch&lt;/b&gt;?") && plain.contains("&lt;script&gt;"), "{plain}");
+    assert!(!plain.contains("<meter"), "no counts before there are results");
+    let results = crate::polls::PollResults {
+        options: vec![(poll.options[0].clone(), 1), (poll.options[1].clone(), 3)],
+        voters: 4,
+        multiple: false,
+        closes_at: 0,
+    };
+    let counted = render_poll(&poll, Some(&results));
+    assert!(counted.contains("<meter min=\"0\" max=\"4\" value=\"3\"></meter> <span class=\"poll-votes\">3 (75%)</span>"), "{counted}");
+    assert!(counted.contains("4 voters"));
+}
