@@ -148,7 +148,7 @@ test("a draft is autosaved and survives a reload, type and images included; it c
   await expect(page).toHaveURL(/\/posts\/[A-Za-z0-9]{20}$/);
 
   await page.reload();
-  await expect(page.getByText(/Time zone: .*UTC/)).toBeVisible();
+  await expect(page.locator("#publish-at-zone")).toHaveText(/Time zone: .*UTC/);
   await expect(page.getByLabel("Body")).toHaveValue("Draft *in progress*");
   await expect(page.getByRole("radio", { name: "Text and image" })).toBeChecked();
   await expect(page.getByRole("img", { name: "Image 1" })).toBeVisible();

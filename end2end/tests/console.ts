@@ -114,7 +114,7 @@ export function accountPath(id: string) {
 /** Opens the composer of account `id`; its time zone is shown with the offset. */
 export async function openComposer(page: Page, id: string) {
   await page.goto(`${accountPath(id)}/posts/new`);
-  await expect(page.getByText(/Time zone: .*UTC[+-]\d\d:\d\d/)).toBeVisible();
+  await expect(page.locator("#publish-at-zone")).toHaveText(/Time zone: .*UTC[+-]\d\d:\d\d/);
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {

@@ -10,6 +10,15 @@ use crate::error::{Error, InvalidField, Result};
 use crate::ids::{OfficialAccountId, UserId};
 use crate::MsgKey;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// At most this many votes share a transaction.
+const GROUP_MAX: usize = 500;
+/// How long a poll's definition is kept before it is read again (a recall or an edit of the
+/// closing time is seen within this), and how many are kept.
+const DEFINITION_KEPT: std::time::Duration = std::time::Duration::from_secs(1);
+const DEFINITIONS_MAX: usize = 10_000;
 
 /// Polls: voting and results, with the store, the clock a poll closes by, and what announces
 /// a vote to every node.
@@ -18,6 +27,34 @@ pub struct Polls {
     store: crate::store::Store,
     clock: crate::clock::Clock,
     announcer: Announcer,
+    /// Votes waiting for their poll's leader, by (account, seq); a key exists while it runs.
+    waiting: Arc<Mutex<HashMap<(String, i64), Vec<VoteRequest>>>>,
+    /// Poll definitions recently read (or why the key is no poll), with when.
+    definitions: Arc<Mutex<HashMap<(String, i64), (std::time::Instant, Result<Poll, InvalidField>)>>>,
+}
+
+/// One vote waiting for its group's transaction.
+struct VoteRequest {
+    user: String,
+    options: Vec<String>,
+    reply: oneshot::Sender<Result<(Vec<(String, i64)>, i64)>>,
+}
+
+/// Drops a poll's queue when its leader ends, so the next vote leads again; callers still
+/// waiting then get an error instead of waiting for ever.
+struct LeaderDone<'a> {
+    polls: &'a Polls,
+    id: (String, i64),
+}
+
+impl Drop for LeaderDone<'_> {
+    fn drop(&mut self) {
+        self.polls.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+    }
+}
+
+fn not_a_poll(key: &str) -> InvalidField {
+    InvalidField::new("msgKey", format!("no poll {key} in this conversation"))
 }
 
 /// Writes the poll row of broadcast `seq` in the broadcast's own transaction.
@@ -47,14 +84,56 @@ fn params(from: usize, n: usize) -> String {
 
 impl Polls {
     pub(crate) fn new(store: crate::store::Store, clock: crate::clock::Clock, announcer: Announcer) -> Self {
-        Self { store, clock, announcer }
+        Self { store, clock, announcer, waiting: Default::default(), definitions: Default::default() }
     }
 
     /// `votePoll`: `user`'s choice in poll `key` of `account` becomes `option_ids` (empty:
     /// withdrawn). The user must subscribe; refused once the poll closed or was recalled.
+    ///
+    /// Votes in one poll arriving together share a transaction (group commit, as
+    /// `add_subscriber` does): the first becomes the leader, a task that writes every vote
+    /// queued meanwhile in arrival order, moves each count once and answers each voter with
+    /// the counts after the commit.
     pub async fn vote(&self, user: &UserId, account: &OfficialAccountId, key: &str, option_ids: &[String]) -> Result<PollState> {
-        let not_found = || InvalidField::new("msgKey", format!("no poll {key} in this conversation"));
-        let k = MsgKey::parse(key).filter(MsgKey::is_broadcast).ok_or_else(not_found)?;
+        let k = MsgKey::parse(key).filter(MsgKey::is_broadcast).ok_or_else(|| not_a_poll(key))?;
+        let poll = self.definition(account, k, key).await?;
+        let now = self.clock.now();
+        if poll.is_closed(now) {
+            return Err(InvalidField::new("msgKey", "the poll has closed; votes are no longer taken").into());
+        }
+        poll.check_vote(option_ids)?;
+        let (reply, answer) = oneshot::channel();
+        let request = VoteRequest { user: user.to_string(), options: option_ids.to_vec(), reply };
+        let lead = {
+            let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+            match waiting.get_mut(&(account.to_string(), k.seq)) {
+                Some(queue) => {
+                    queue.push(request);
+                    false
+                }
+                None => {
+                    waiting.insert((account.to_string(), k.seq), vec![request]);
+                    true
+                }
+            }
+        };
+        if lead {
+            let (polls, account, key) = (self.clone(), account.clone(), key.to_owned());
+            tokio::spawn(async move { polls.lead(account, k.seq, key).await });
+        }
+        let (counts, voters) = answer.await.map_err(|_| Error::Internal("the vote's group ended without an answer".into()))??;
+        Ok(PollState::of(&poll, &counts, voters, option_ids.to_vec(), now))
+    }
+
+    /// A poll's definition by its key (kept a second: votes come in thousands a second).
+    async fn definition(&self, account: &OfficialAccountId, k: MsgKey, key: &str) -> Result<Poll> {
+        let cache_key = (account.to_string(), k.seq);
+        let at = std::time::Instant::now();
+        if let Some((read_at, poll)) = self.definitions.lock().unwrap_or_else(|p| p.into_inner()).get(&cache_key) {
+            if at.duration_since(*read_at) < DEFINITION_KEPT {
+                return poll.clone().map_err(Error::from);
+            }
+        }
         let row: Option<(String, Option<i64>)> = sqlx::query_as(
             "select b.body, b.recalled_at from broadcast b join official_account a on a.account_id = b.account_id \
              where b.account_id = $1 and b.seq = $2 and b.msg_time = $3 and a.destroyed_at is null",
@@ -64,82 +143,143 @@ impl Polls {
         .bind(k.time)
         .fetch_optional(&self.store.pool)
         .await?;
-        let (body, recalled) = row.ok_or_else(not_found)?;
-        let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        let Some(Ok(poll)) = Poll::from_msg_body("msgKey", &body) else { return Err(not_found().into()) };
-        if recalled.is_some() {
-            return Err(InvalidField::new("msgKey", "the poll was recalled").into());
-        }
-        let now = self.clock.now();
-        if poll.is_closed(now) {
-            return Err(InvalidField::new("msgKey", "the poll has closed; votes are no longer taken").into());
-        }
-        poll.check_vote(option_ids)?;
-        let mut tx = self.store.begin_write().await?;
-        // Takes the user's subscription row: their votes in this account go one at a time, so
-        // two at once cannot both count them as a new voter.
-        let subscribed = sqlx::query("update subscription set read_seq = read_seq where account_id = $1 and subscriber_account = $2")
-            .bind(account.as_str())
-            .bind(user.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !subscribed {
-            return Err(Error::NotSubscribed { account: account.to_string(), user: user.to_string() });
-        }
-        let before: Vec<(String,)> = sqlx::query_as("select option_id from poll_vote where account_id = $1 and seq = $2 and user_id = $3")
-            .bind(account.as_str())
-            .bind(k.seq)
-            .bind(user.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-        let before: Vec<String> = before.into_iter().map(|(o,)| o).collect();
-        let removed = before.iter().filter(|o| !option_ids.contains(o));
-        let added = option_ids.iter().filter(|o| !before.contains(o));
-        let mut changed = false;
-        for (option, delta) in removed.map(|o| (o, -1i64)).chain(added.map(|o| (o, 1))) {
-            if delta < 0 {
-                sqlx::query("delete from poll_vote where account_id = $1 and seq = $2 and user_id = $3 and option_id = $4")
-            } else {
-                sqlx::query("insert into poll_vote (account_id, seq, user_id, option_id) values ($1, $2, $3, $4)")
+        let poll = match row {
+            None => Err(not_a_poll(key)),
+            Some((_, Some(_))) => Err(InvalidField::new("msgKey", "the poll was recalled")),
+            Some((body, None)) => {
+                let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                match Poll::from_msg_body("msgKey", &body) {
+                    Some(Ok(poll)) => Ok(poll),
+                    _ => Err(not_a_poll(key)),
+                }
             }
-            .bind(account.as_str())
-            .bind(k.seq)
-            .bind(user.as_str())
-            .bind(option)
-            .execute(&mut *tx)
-            .await?;
+        };
+        let mut cache = self.definitions.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > DEFINITIONS_MAX {
+            cache.clear();
+        }
+        cache.insert(cache_key, (at, poll.clone()));
+        poll.map_err(Error::from)
+    }
+
+    /// The leader of poll `seq`'s votes: writes groups until nobody waits.
+    async fn lead(&self, account: OfficialAccountId, seq: i64, key: String) {
+        let id = (account.to_string(), seq);
+        // Whatever happens (a panic included), the queue is not left behind with no leader.
+        let _done = LeaderDone { polls: self, id: id.clone() };
+        loop {
+            let group: Vec<VoteRequest> = {
+                let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(queue) = waiting.get_mut(&id) else { return };
+                if queue.is_empty() {
+                    waiting.remove(&id);
+                    return;
+                }
+                let n = queue.len().min(GROUP_MAX);
+                queue.drain(..n).collect()
+            };
+            match self.write_group(&account, seq, &key, &group).await {
+                Ok(outcomes) => {
+                    let counts = self.counts(account.as_str(), seq).await;
+                    for (request, outcome) in group.into_iter().zip(outcomes) {
+                        let answer = match (&counts, outcome) {
+                            (Ok(c), Ok(())) => Ok(c.clone()),
+                            (_, Err(e)) => Err(e),
+                            (Err(e), _) => Err(Error::Internal(format!("the poll's counts could not be read: {e}"))),
+                        };
+                        let _ = request.reply.send(answer);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, account = %account, seq, "a group of votes could not be stored");
+                    for request in group {
+                        let _ = request.reply.send(Err(Error::Internal(format!("the vote could not be stored: {e}"))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `group`'s votes in one transaction, in order; each gets its own outcome.
+    async fn write_group(&self, account: &OfficialAccountId, seq: i64, key: &str, group: &[VoteRequest]) -> Result<Vec<Result<()>>> {
+        let mut tx = self.store.begin_write().await?;
+        let mut outcomes = Vec::with_capacity(group.len());
+        let mut deltas: HashMap<String, i64> = HashMap::new();
+        let mut voters = 0i64;
+        for request in group {
+            // Takes the user's subscription row: a user's votes go one at a time, on every node,
+            // so two at once cannot both count them as a new voter.
+            let subscribed = sqlx::query("update subscription set read_seq = read_seq where account_id = $1 and subscriber_account = $2")
+                .bind(account.as_str())
+                .bind(&request.user)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if !subscribed {
+                outcomes.push(Err(Error::NotSubscribed { account: account.to_string(), user: request.user.clone() }));
+                continue;
+            }
+            let before: Vec<(String,)> =
+                sqlx::query_as("select option_id from poll_vote where account_id = $1 and seq = $2 and user_id = $3")
+                    .bind(account.as_str())
+                    .bind(seq)
+                    .bind(&request.user)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let before: Vec<String> = before.into_iter().map(|(o,)| o).collect();
+            for option in before.iter().filter(|o| !request.options.contains(o)) {
+                sqlx::query("delete from poll_vote where account_id = $1 and seq = $2 and user_id = $3 and option_id = $4")
+                    .bind(account.as_str())
+                    .bind(seq)
+                    .bind(&request.user)
+                    .bind(option)
+                    .execute(&mut *tx)
+                    .await?;
+                *deltas.entry(option.clone()).or_default() -= 1;
+            }
+            for option in request.options.iter().filter(|o| !before.contains(o)) {
+                sqlx::query("insert into poll_vote (account_id, seq, user_id, option_id) values ($1, $2, $3, $4)")
+                    .bind(account.as_str())
+                    .bind(seq)
+                    .bind(&request.user)
+                    .bind(option)
+                    .execute(&mut *tx)
+                    .await?;
+                *deltas.entry(option.clone()).or_default() += 1;
+            }
+            voters += match (before.is_empty(), request.options.is_empty()) {
+                (true, false) => 1,
+                (false, true) => -1,
+                _ => 0,
+            };
+            outcomes.push(Ok(()));
+        }
+        let changed: Vec<(String, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
+        for (option, delta) in &changed {
             sqlx::query("update poll_option set votes = votes + $4 where account_id = $1 and seq = $2 and option_id = $3")
                 .bind(account.as_str())
-                .bind(k.seq)
+                .bind(seq)
                 .bind(option)
-                .bind(delta)
+                .bind(*delta)
                 .execute(&mut *tx)
                 .await?;
-            changed = true;
         }
-        let voters = match (before.is_empty(), option_ids.is_empty()) {
-            (true, false) => 1i64,
-            (false, true) => -1,
-            _ => 0,
-        };
         if voters != 0 {
             sqlx::query("update poll set voters = voters + $3 where account_id = $1 and seq = $2")
                 .bind(account.as_str())
-                .bind(k.seq)
+                .bind(seq)
                 .bind(voters)
                 .execute(&mut *tx)
                 .await?;
         }
-        if changed {
-            let change = Change::PollVoted { account: account.clone(), key: key.to_owned() };
-            self.announcer.commit(tx, vec![change]).await?;
+        let changes = if changed.is_empty() && voters == 0 {
+            vec![]
         } else {
-            tx.rollback().await?;
-        }
-        let (counts, voters) = self.counts(account.as_str(), k.seq).await?;
-        Ok(PollState::of(&poll, &counts, voters, option_ids.to_vec(), now))
+            vec![Change::PollVoted { account: account.clone(), key: key.to_owned() }]
+        };
+        self.announcer.commit(tx, changes).await?;
+        Ok(outcomes)
     }
 
     /// A poll's option counts and voters.
