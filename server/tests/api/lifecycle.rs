@@ -412,3 +412,31 @@ async fn after_a_sigkill_in_a_burst_of_votes_the_counts_equal_the_stored_votes()
         assert_eq!(option["Votes"], stored, "option {id}: {poll}");
     }
 }
+
+#[tokio::test]
+async fn the_public_page_shows_the_pinned_post_first_an_edited_mark_and_a_poll_as_text() {
+    let app = unlimited().await;
+    let account = app.an_account("o", "@TOA#_public_life", "Public life").await;
+    assert_ok(
+        &app.call("herald_open_http_svc/set_public_page", json!({ "Official_Account": account, "Handle": "publiclife", "Enabled": 1 }))
+            .await,
+    );
+    let old = post(&app, &account, text("house rules")).await;
+    post(&app, &account, poll_body("<b>Lunch</b>?", &["Soup", "Salad"], false, 0)).await;
+    post(&app, &account, text("newest")).await;
+    assert_ok(&edit(&app, &account, &old, text("house rules, revised")).await);
+    assert_ok(&app.call(PIN, json!({ "Official_Account": account, "MsgKey": old })).await);
+
+    let html = client().get(format!("{}/c/publiclife", app.base)).send().await.unwrap().text().await.unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let articles: Vec<String> =
+        doc.select(&scraper::Selector::parse("article.post").unwrap()).map(|a| a.text().collect::<String>()).collect();
+    assert_eq!(articles.len(), 3, "the pinned post is not shown twice: {articles:?}");
+    assert!(
+        articles[0].contains("Pinned") && articles[0].contains("house rules, revised") && articles[0].contains("edited"),
+        "{articles:?}"
+    );
+    assert!(articles[1].contains("newest") && !articles[1].contains("edited"), "{articles:?}");
+    assert!(articles[2].contains("<b>Lunch</b>?") && articles[2].contains("Soup"), "the poll's text, escaped: {articles:?}");
+    assert!(!html.contains("<b>Lunch"), "no markup from a post reaches the page");
+}

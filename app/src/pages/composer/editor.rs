@@ -107,10 +107,10 @@ pub fn BodyEditor(draft: Draft, error: Signal<Option<String>>) -> impl IntoView 
                 aria-invalid=move || error.get().is_some().to_string()
                 prop:value=move || body.get() on:input=move |ev| body.set(event_target_value(&ev))></textarea>
             <p class="field-note" id="post-body-note">
-                {move || if draft.kind.get().has_body() {
-                    "Markdown: **bold**, *italic*, [link](https://…), lists with - or 1."
-                } else {
-                    "An Image post is published without its body; what you wrote stays in the draft."
+                {move || match draft.kind.get() {
+                    k if k.has_body() => "Markdown: **bold**, *italic*, [link](https://…), lists with - or 1.",
+                    messaging::post::PostKind::Poll => "A poll is published without the body; what you wrote stays in the draft.",
+                    _ => "An Image post is published without its body; what you wrote stays in the draft.",
                 }}
             </p>
             <p class="field-error" id="post-body-error">{move || error.get()}</p>

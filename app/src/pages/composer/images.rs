@@ -128,7 +128,7 @@ pub fn ImagesField(draft: Draft, account: String, error: Signal<Option<String>>)
             </ol>
             <p class="field-note kept">
                 {move || (!draft.kind.get().has_images() && !images.with(Vec::is_empty)).then(|| {
-                    format!("A Text post is published without its {} image(s); they stay in the draft.", images.with(Vec::len))
+                    format!("A {} post is published without its {} image(s); they stay in the draft.", draft.kind.get().label(), images.with(Vec::len))
                 })}
             </p>
             <p class="field-error" id="post-images-error">{move || error.get()}</p>

@@ -76,18 +76,18 @@ pub(crate) fn PollFields(draft: Draft, error: Signal<Option<String>>, time_zone:
                             <input id=id type="text" maxlength=OPTION_MAX_BYTES.to_string() placeholder=label.clone()
                                 prop:value=move || poll.options.with(|o| o.get(i).cloned().unwrap_or_default())
                                 on:input=move |ev| set_option(i, event_target_value(&ev))/>
-                            <button type="button" class="icon" aria-label=format!("Move {label} up") disabled=i == 0
+                            <button type="button" class="icon" aria-label=format!("Move {label} up") disabled={ i == 0 }
                                 on:click=move |_| swap(i, i - 1)>"↑"</button>
-                            <button type="button" class="icon" aria-label=format!("Move {label} down") disabled=move || i + 1 >= count()
+                            <button type="button" class="icon" aria-label=format!("Move {label} down") disabled=move || { i + 1 >= count() }
                                 on:click=move |_| swap(i, i + 1)>"↓"</button>
-                            <button type="button" class="icon" aria-label=format!("Remove {label}") disabled=move || count() <= OPTIONS_MIN
+                            <button type="button" class="icon" aria-label=format!("Remove {label}") disabled=move || { count() <= OPTIONS_MIN }
                                 on:click=move |_| remove(i)>"✕"</button>
                         </li>
                     }
                 }).collect_view()}
             </ol>
             <button type="button" on:click=move |_| poll.options.update(|o| o.push(String::new()))
-                disabled=move || count() >= OPTIONS_MAX>"Add option"</button>
+                disabled=move || { count() >= OPTIONS_MAX }>"Add option"</button>
             <span class="field-note">{move || format!("{} of {OPTIONS_MAX} options", count())}</span>
             <label class="choice">
                 <input type="checkbox" prop:checked=move || poll.multiple.get() on:change=move |ev| poll.multiple.set(event_target_checked(&ev))/>

@@ -32,6 +32,9 @@ pub struct PostLine {
     /// "Text", "Image", "Text and image", or "Message".
     pub kind: String,
     pub summary: String,
+    /// A poll's results as bars (the renderer's HTML), for a poll.
+    #[serde(default)]
+    pub poll_html: Option<String>,
 }
 
 /// The charts, SVG text made on the server.
@@ -115,11 +118,19 @@ pub async fn load_insights(
     let read_rate = read_rate_of(sent.iter().map(|p| &p.figures));
     sent.sort_by(|a, b| compare(&a.figures, &b.figures, sort, descending));
     sent.truncate(POSTS_SHOWN);
+    let seqs: Vec<i64> = sent.iter().filter_map(|p| messaging::MsgKey::parse(&p.figures.msg_key)).map(|k| k.seq).collect();
+    let mut polls = state.messaging.polls().results(&id, &seqs).await?;
     let posts = sent
         .into_iter()
         .map(|p| {
-            let (kind, summary) = super::posts::kind_and_summary(&p.body_json());
-            PostLine { figures: p.figures, kind, summary }
+            let body = p.body_json();
+            let (kind, summary) = super::posts::kind_and_summary(&body);
+            let results = messaging::MsgKey::parse(&p.figures.msg_key).and_then(|k| polls.remove(&k.seq));
+            let poll_html = match (messaging::polls::Poll::from_msg_body("MsgBody", &body), results) {
+                (Some(Ok(poll)), Some(r)) => Some(messaging::post::render_poll(&poll, Some(&r))),
+                _ => None,
+            };
+            PostLine { figures: p.figures, kind, summary, poll_html }
         })
         .collect();
     let reads_by_local_hour = shift_hours(&figures.reads_by_hour, utc_offset_minutes);
@@ -427,7 +438,8 @@ fn InsightsBody(view: InsightsView, account: String, days: i64, offset: i32, sor
                         <td>{utc_minutes(p.figures.msg_time)}</td>
                         <td>{p.kind.clone()}</td>
                         <th scope="row"><a href=href>{if p.summary.is_empty() { p.figures.msg_key.clone() } else { p.summary.clone() }}</a>
-                            {p.figures.recalled.then(|| view! { " " <span class="badge">"Recalled"</span> })}</th>
+                            {p.figures.recalled.then(|| view! { " " <span class="badge">"Recalled"</span> })}
+                            {p.poll_html.clone().map(|h| view! { <div class="poll-results" inner_html=h></div> })}</th>
                         <td>{p.figures.recipients}</td>
                         <td>{p.figures.delivered_live}</td>
                         <td>{p.figures.reads}</td>
