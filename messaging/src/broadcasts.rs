@@ -194,7 +194,7 @@ impl Messaging {
                 version: 1,
                 poll: None,
             };
-            let live = Change::Live { account: b.account.clone(), user: None, message: message.to_wire() };
+            let live = Change::Live { account: b.account.clone(), user: None, message: Box::new(message.to_wire()) };
             self.commit_announcing(tx, vec![live]).await?;
             self.webhook_queued();
             return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });

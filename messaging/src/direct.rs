@@ -238,7 +238,11 @@ impl Messaging {
                 version: 1,
                 poll: None,
             };
-            crate::delivery::Change::Live { account: c.account.clone(), user: Some(c.subscriber.to_string()), message: message.to_wire() }
+            crate::delivery::Change::Live {
+                account: c.account.clone(),
+                user: Some(c.subscriber.to_string()),
+                message: Box::new(message.to_wire()),
+            }
         } else {
             crate::delivery::Change::Message {
                 account: c.account.clone(),

@@ -64,7 +64,7 @@ pub enum Change {
     Live {
         account: OfficialAccountId,
         user: Option<String>,
-        message: objects::WireMessage,
+        message: Box<objects::WireMessage>,
     },
     Recalled {
         account: OfficialAccountId,

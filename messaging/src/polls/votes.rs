@@ -30,8 +30,11 @@ pub struct Polls {
     /// Votes waiting for their poll's leader, by (account, seq); a key exists while it runs.
     waiting: Arc<Mutex<HashMap<(String, i64), Vec<VoteRequest>>>>,
     /// Poll definitions recently read (or why the key is no poll), with when.
-    definitions: Arc<Mutex<HashMap<(String, i64), (std::time::Instant, Result<Poll, InvalidField>)>>>,
+    definitions: Arc<Mutex<HashMap<(String, i64), Definition>>>,
 }
+
+/// A poll's definition as read (or why its key is no poll to vote in), and when.
+type Definition = (std::time::Instant, Result<Poll, InvalidField>);
 
 /// One vote waiting for its group's transaction.
 struct VoteRequest {

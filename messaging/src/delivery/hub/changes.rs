@@ -147,7 +147,7 @@ impl Hub {
             }
             Change::Live { account, user, message } => {
                 let account = account.as_str();
-                let frame: Frame = event_frame(&Event::NewMessage { message: message.clone() }).into();
+                let frame: Frame = event_frame(&Event::NewMessage { message: (**message).clone() }).into();
                 match user {
                     // Online only, to the whole account: a broadcast like any other, not counted.
                     None => {

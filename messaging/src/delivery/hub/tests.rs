@@ -141,7 +141,7 @@ async fn a_broadcast_too_large_for_one_share_reaches_every_connection_once_and_d
         edit_time: 0,
         poll: None,
     };
-    hub.apply(&Change::Live { account: id.clone(), user: None, message: live }).await.unwrap();
+    hub.apply(&Change::Live { account: id.clone(), user: None, message: Box::new(live) }).await.unwrap();
     for k in &kept {
         let frames = k.0.lock().unwrap();
         let lives = frames.iter().filter(|f| f["event"] == "onRecvNewMessage" && f["data"]["message"]["msgKey"] == "live-key").count();
