@@ -368,6 +368,9 @@ impl Messaging {
         // anything is measured.
         if self.store.backend == crate::store::Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.store.pool).await?;
+        } else {
+            // Likewise, PostgreSQL's autovacuum would have analyzed a table grown over time.
+            sqlx::query("analyze subscription").execute(&self.store.pool).await?;
         }
         Ok(())
     }

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// At most this many votes share a transaction.
-const GROUP_MAX: usize = 500;
+const GROUP_MAX: usize = 1000;
+/// Rows one insert statement writes (4 parameters each, under every backend's limit).
+const INSERT_ROWS_MAX: usize = 2000;
 /// How long a poll's definition is kept before it is read again (a recall or an edit of the
 /// closing time is seen within this), and how many are kept.
 const DEFINITION_KEPT: std::time::Duration = std::time::Duration::from_secs(1);
@@ -203,67 +205,96 @@ impl Polls {
         }
     }
 
-    /// Writes `group`'s votes in one transaction, in order; each gets its own outcome.
+    /// Writes `group`'s votes in one transaction, in order; each gets its own outcome. The
+    /// statements are per group, not per vote: the voters' subscription rows are taken (a
+    /// user's votes go one at a time, on every node) and their earlier choices read at once,
+    /// the choices are replayed in memory in arrival order, and only the voters whose choice
+    /// changed have their rows rewritten, with one count update per option that moved.
     async fn write_group(&self, account: &OfficialAccountId, seq: i64, key: &str, group: &[VoteRequest]) -> Result<Vec<Result<()>>> {
+        let mut users: Vec<&str> = group.iter().map(|r| r.user.as_str()).collect();
+        users.sort_unstable();
+        users.dedup();
         let mut tx = self.store.begin_write().await?;
+        let lock_sql = format!(
+            "update subscription set read_seq = read_seq where account_id = $1 and subscriber_account in ({}) returning subscriber_account",
+            params(2, users.len())
+        );
+        let mut lock = sqlx::query_as::<_, (String,)>(&lock_sql).persistent(false).bind(account.as_str());
+        for u in &users {
+            lock = lock.bind(*u);
+        }
+        let subscribed: std::collections::HashSet<String> = lock.fetch_all(&mut *tx).await?.into_iter().map(|(u,)| u).collect();
+        let before_sql = format!(
+            "select user_id, option_id from poll_vote where account_id = $1 and seq = $2 and user_id in ({})",
+            params(3, users.len())
+        );
+        let mut before_q = sqlx::query_as::<_, (String, String)>(&before_sql).persistent(false).bind(account.as_str()).bind(seq);
+        for u in &users {
+            before_q = before_q.bind(*u);
+        }
+        let mut before: HashMap<String, Vec<String>> = HashMap::new();
+        for (u, o) in before_q.fetch_all(&mut *tx).await? {
+            before.entry(u).or_default().push(o);
+        }
+        // Each voter's choice after the group, replayed in arrival order.
+        let mut after: HashMap<&str, &[String]> = HashMap::new();
         let mut outcomes = Vec::with_capacity(group.len());
-        let mut deltas: HashMap<String, i64> = HashMap::new();
-        let mut voters = 0i64;
         for request in group {
-            // Takes the user's subscription row: a user's votes go one at a time, on every node,
-            // so two at once cannot both count them as a new voter.
-            let subscribed = sqlx::query("update subscription set read_seq = read_seq where account_id = $1 and subscriber_account = $2")
-                .bind(account.as_str())
-                .bind(&request.user)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if !subscribed {
+            if subscribed.contains(&request.user) {
+                after.insert(&request.user, &request.options);
+                outcomes.push(Ok(()));
+            } else {
                 outcomes.push(Err(Error::NotSubscribed { account: account.to_string(), user: request.user.clone() }));
+            }
+        }
+        let mut deltas: HashMap<&str, i64> = HashMap::new();
+        let mut voters = 0i64;
+        let mut rewritten: Vec<&str> = Vec::new();
+        for (user, now) in &after {
+            let was = before.get(*user).map(Vec::as_slice).unwrap_or_default();
+            let same = was.len() == now.len() && was.iter().all(|o| now.contains(o));
+            if same {
                 continue;
             }
-            let before: Vec<(String,)> =
-                sqlx::query_as("select option_id from poll_vote where account_id = $1 and seq = $2 and user_id = $3")
-                    .bind(account.as_str())
-                    .bind(seq)
-                    .bind(&request.user)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let before: Vec<String> = before.into_iter().map(|(o,)| o).collect();
-            for option in before.iter().filter(|o| !request.options.contains(o)) {
-                sqlx::query("delete from poll_vote where account_id = $1 and seq = $2 and user_id = $3 and option_id = $4")
-                    .bind(account.as_str())
-                    .bind(seq)
-                    .bind(&request.user)
-                    .bind(option)
-                    .execute(&mut *tx)
-                    .await?;
-                *deltas.entry(option.clone()).or_default() -= 1;
+            rewritten.push(user);
+            for o in was {
+                *deltas.entry(o.as_str()).or_default() -= 1;
             }
-            for option in request.options.iter().filter(|o| !before.contains(o)) {
-                sqlx::query("insert into poll_vote (account_id, seq, user_id, option_id) values ($1, $2, $3, $4)")
-                    .bind(account.as_str())
-                    .bind(seq)
-                    .bind(&request.user)
-                    .bind(option)
-                    .execute(&mut *tx)
-                    .await?;
-                *deltas.entry(option.clone()).or_default() += 1;
+            for o in now.iter() {
+                *deltas.entry(o.as_str()).or_default() += 1;
             }
-            voters += match (before.is_empty(), request.options.is_empty()) {
-                (true, false) => 1,
-                (false, true) => -1,
-                _ => 0,
-            };
-            outcomes.push(Ok(()));
+            voters += i64::from(!now.is_empty()) - i64::from(!was.is_empty());
         }
-        let changed: Vec<(String, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
+        if !rewritten.is_empty() {
+            let delete_sql = format!(
+                "delete from poll_vote where account_id = $1 and seq = $2 and user_id in ({})",
+                params(3, rewritten.len())
+            );
+            let mut delete = sqlx::query(&delete_sql).persistent(false).bind(account.as_str()).bind(seq);
+            for u in &rewritten {
+                delete = delete.bind(*u);
+            }
+            delete.execute(&mut *tx).await?;
+            let rows: Vec<(&str, &str)> =
+                rewritten.iter().flat_map(|u| after[u].iter().map(move |o| (*u, o.as_str()))).collect();
+            for chunk in rows.chunks(INSERT_ROWS_MAX) {
+                let values: Vec<String> = (0..chunk.len()).map(|i| format!("($1, $2, ${}, ${})", 3 + 2 * i, 4 + 2 * i)).collect();
+                let insert_sql = format!("insert into poll_vote (account_id, seq, user_id, option_id) values {}", values.join(", "));
+                let mut insert = sqlx::query(&insert_sql).persistent(false).bind(account.as_str()).bind(seq);
+                for (u, o) in chunk {
+                    insert = insert.bind(*u).bind(*o);
+                }
+                insert.execute(&mut *tx).await?;
+            }
+        }
+        let mut changed: Vec<(&str, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
+        // Always in one order, so two nodes' groups take the option rows' locks alike.
+        changed.sort_unstable();
         for (option, delta) in &changed {
             sqlx::query("update poll_option set votes = votes + $4 where account_id = $1 and seq = $2 and option_id = $3")
                 .bind(account.as_str())
                 .bind(seq)
-                .bind(option)
+                .bind(*option)
                 .bind(*delta)
                 .execute(&mut *tx)
                 .await?;
@@ -276,7 +307,7 @@ impl Polls {
                 .execute(&mut *tx)
                 .await?;
         }
-        let changes = if changed.is_empty() && voters == 0 {
+        let changes = if rewritten.is_empty() {
             vec![]
         } else {
             vec![Change::PollVoted { account: account.clone(), key: key.to_owned() }]
