@@ -155,3 +155,13 @@ export function png(width: number, height: number): Buffer {
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   return Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
 }
+
+/** Opens /try as `user` with a test UserSig minted by the signed-in platform owner. */
+export async function connectInTry(page: Page, user: string) {
+  await page.goto("/try");
+  await page.getByLabel("User ID").fill(user);
+  await page.getByRole("button", { name: "Get a test UserSig" }).click();
+  await expect(page.getByLabel("UserSig")).not.toHaveValue("");
+  await page.getByRole("button", { name: "Connect" }).click();
+  await expect(page.getByRole("heading", { name: new RegExp(`Signed in as ${user}`) })).toBeVisible();
+}

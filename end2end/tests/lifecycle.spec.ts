@@ -3,15 +3,11 @@
 // a post first; a poll composed in the console is voted in from /try and the console's results
 // change.
 import { expect, Page } from "@playwright/test";
-import { accountPath, newAccount, openComposer, signedIn, test } from "./console";
+import { connectInTry, newAccount, openComposer, signedIn, test } from "./console";
 
-async function connectInTry(page: Page, user: string, account: string, name: string) {
-  await page.goto("/try");
-  await page.getByLabel("User ID").fill(user);
-  await page.getByRole("button", { name: "Get a test UserSig" }).click();
-  await expect(page.getByLabel("UserSig")).not.toHaveValue("");
-  await page.getByRole("button", { name: "Connect" }).click();
-  await expect(page.getByRole("heading", { name: new RegExp(`Signed in as ${user}`) })).toBeVisible();
+/** /try as `user`, subscribed to `account` with its conversation open. */
+async function subscribedInTry(page: Page, user: string, account: string, name: string) {
+  await connectInTry(page, user);
   await page.getByLabel("Account ID").fill(account);
   await page.getByRole("button", { name: "Subscribe" }).click();
   await page.getByRole("navigation", { name: "Accounts" }).getByRole("button", { name }).click();
@@ -22,7 +18,7 @@ test("a sent post is edited in the composer: the mark, its versions, the change 
   const { id, name } = await newAccount(request, "Edits");
   await signedIn(page);
   const subscriber = await context.newPage();
-  await connectInTry(subscriber, `edit-${Date.now().toString(36)}`, id, name);
+  await subscribedInTry(subscriber, `edit-${Date.now().toString(36)}`, id, name);
   const conversation = subscriber.getByRole("region", { name: "Conversation" });
 
   await openComposer(page, id);
@@ -74,7 +70,7 @@ test("a poll composed in the console is voted in from /try and the console's res
   const { id, name } = await newAccount(request, "Polls");
   await signedIn(page);
   const subscriber = await context.newPage();
-  await connectInTry(subscriber, `vote-${Date.now().toString(36)}`, id, name);
+  await subscribedInTry(subscriber, `vote-${Date.now().toString(36)}`, id, name);
   const conversation = subscriber.getByRole("region", { name: "Conversation" });
 
   await openComposer(page, id);

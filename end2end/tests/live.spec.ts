@@ -2,17 +2,8 @@
 // receives a post published in the console's composer without reloading, a reaction made there
 // counts on the console's Posts page, and a subscriber's message shows in the console's Inbox
 // live and gets a reply that reaches /try live.
-import { expect, Page } from "@playwright/test";
-import { accountPath, newAccount, openComposer, rest, signedIn, test } from "./console";
-
-async function connectInTry(page: Page, user: string) {
-  await page.goto("/try");
-  await page.getByLabel("User ID").fill(user);
-  await page.getByRole("button", { name: "Get a test UserSig" }).click();
-  await expect(page.getByLabel("UserSig")).not.toHaveValue("");
-  await page.getByRole("button", { name: "Connect" }).click();
-  await expect(page.getByRole("heading", { name: new RegExp(`Signed in as ${user}`) })).toBeVisible();
-}
+import { expect } from "@playwright/test";
+import { accountPath, connectInTry, newAccount, openComposer, rest, signedIn, test } from "./console";
 
 test("a post published in the composer appears live in /try, and a reaction there counts on the Posts page", async ({ page, context, request }) => {
   const { id, name } = await newAccount(request, "Live");
