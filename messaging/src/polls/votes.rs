@@ -266,17 +266,14 @@ impl Polls {
             voters += i64::from(!now.is_empty()) - i64::from(!was.is_empty());
         }
         if !rewritten.is_empty() {
-            let delete_sql = format!(
-                "delete from poll_vote where account_id = $1 and seq = $2 and user_id in ({})",
-                params(3, rewritten.len())
-            );
+            let delete_sql =
+                format!("delete from poll_vote where account_id = $1 and seq = $2 and user_id in ({})", params(3, rewritten.len()));
             let mut delete = sqlx::query(&delete_sql).persistent(false).bind(account.as_str()).bind(seq);
             for u in &rewritten {
                 delete = delete.bind(*u);
             }
             delete.execute(&mut *tx).await?;
-            let rows: Vec<(&str, &str)> =
-                rewritten.iter().flat_map(|u| after[u].iter().map(move |o| (*u, o.as_str()))).collect();
+            let rows: Vec<(&str, &str)> = rewritten.iter().flat_map(|u| after[u].iter().map(move |o| (*u, o.as_str()))).collect();
             for chunk in rows.chunks(INSERT_ROWS_MAX) {
                 let values: Vec<String> = (0..chunk.len()).map(|i| format!("($1, $2, ${}, ${})", 3 + 2 * i, 4 + 2 * i)).collect();
                 let insert_sql = format!("insert into poll_vote (account_id, seq, user_id, option_id) values {}", values.join(", "));
@@ -307,11 +304,7 @@ impl Polls {
                 .execute(&mut *tx)
                 .await?;
         }
-        let changes = if rewritten.is_empty() {
-            vec![]
-        } else {
-            vec![Change::PollVoted { account: account.clone(), key: key.to_owned() }]
-        };
+        let changes = if rewritten.is_empty() { vec![] } else { vec![Change::PollVoted { account: account.clone(), key: key.to_owned() }] };
         self.announcer.commit(tx, changes).await?;
         Ok(outcomes)
     }
