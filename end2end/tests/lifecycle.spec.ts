@@ -1,4 +1,4 @@
-// The post lifecycle as editors and subscribers see it (product.md §8): a sent post edited in the
+// The post lifecycle as editors and subscribers see it (docs/rest-api.md §9): a sent post edited in the
 // composer shows its Edited mark and versions, and the edit appears in place in /try; pinning puts
 // a post first; a poll composed in the console is voted in from /try and the console's results
 // change.

@@ -41,7 +41,7 @@ pub struct AppSettings {
     pub rest_calls_per_second: u32,
     /// A console session ends after this many hours without a request.
     pub session_idle_hours: u32,
-    /// A sent post may be edited for this many days (product.md §8); 0: never.
+    /// A sent post may be edited for this many days (docs/rest-api.md §9); 0: never.
     #[serde(default = "default_edit_window_days")]
     pub edit_window_days: u32,
 }

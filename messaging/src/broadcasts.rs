@@ -62,7 +62,7 @@ pub struct StoredBroadcast {
     pub body: String,
     pub cloud_custom_data: String,
     pub recalled_at: Option<i64>,
-    /// When the body was last edited (product.md §8); None: never.
+    /// When the body was last edited (docs/rest-api.md §9); None: never.
     pub edited_at: Option<i64>,
     /// 1 as sent, one more per edit.
     pub version: i64,
@@ -116,7 +116,7 @@ impl Messaging {
             online_only_said_as: "OnlineOnlyFlag",
         }
         .check(Error::BroadcastTooLarge)?;
-        // A poll (product.md §8) is checked like the composer's; it needs a stored message.
+        // A poll (docs/rest-api.md §9) is checked like the composer's; it needs a stored message.
         let poll = crate::polls::Poll::from_msg_body("MsgBody", b.body.as_json()).transpose()?;
         if let Some(poll) = &poll {
             poll.check("MsgBody", Some(self.now()))?;
@@ -361,7 +361,7 @@ impl Messaging {
                 .execute(&mut *tx)
                 .await?;
             let keys: Vec<&str> = recalled.iter().filter_map(|k| k["MsgKey"].as_str()).collect();
-            // Recalling the pinned post unpins it (product.md §8).
+            // Recalling the pinned post unpins it (docs/rest-api.md §9).
             let unpin_sql = format!(
                 "update official_account set pinned_msg_key = '' where account_id = $1 and pinned_msg_key in ({})",
                 (2..2 + keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")

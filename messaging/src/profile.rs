@@ -165,7 +165,7 @@ pub struct OfficialAccount {
     pub create_time: i64,
     /// Unix seconds of the last broadcast; 0 before the first.
     pub last_msg_time: i64,
-    /// The pinned broadcast's MsgKey (product.md §8); empty when none.
+    /// The pinned broadcast's MsgKey (docs/rest-api.md §9); empty when none.
     #[serde(default)]
     pub pinned_msg_key: String,
 }

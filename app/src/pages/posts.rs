@@ -42,7 +42,7 @@ pub struct SentRow {
     /// Subscribers when it was sent and those who read it (the Insights figures).
     pub recipients: i64,
     pub reads: i64,
-    /// Edited after sending (product.md §8).
+    /// Edited after sending (docs/rest-api.md §9).
     pub edited: bool,
     pub pinned: bool,
     /// A poll's results, rendered (bars), for a poll.
@@ -162,7 +162,7 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
         .iter()
         .map(|b| {
             let f = figures.get(&b.msg_key());
-            let poll_html = poll_html(b, polls.remove(&b.seq));
+            let poll_html = poll_html(&b.body_json(), polls.remove(&b.seq));
             SentRow {
                 reactions: reactions.remove(&b.msg_key()).unwrap_or_default(),
                 recipients: f.map_or(0, |f| f.recipients),
@@ -179,8 +179,8 @@ pub async fn list_posts(account: String, older_than: Option<String>) -> Result<P
 
 /// A poll's results as bars (the renderer's), or None for any other post.
 #[cfg(feature = "ssr")]
-fn poll_html(b: &messaging::broadcasts::StoredBroadcast, results: Option<messaging::polls::PollResults>) -> Option<String> {
-    let poll = messaging::polls::Poll::from_msg_body("MsgBody", &b.body_json())?.ok()?;
+pub fn poll_html(body: &serde_json::Value, results: Option<messaging::polls::PollResults>) -> Option<String> {
+    let poll = messaging::polls::Poll::from_msg_body("MsgBody", body)?.ok()?;
     Some(messaging::post::render_poll(&poll, Some(&results.unwrap_or_default())))
 }
 
@@ -245,7 +245,7 @@ pub async fn sent_post(account: String, msg_key: String) -> Result<SentPostView,
     let Some(b) = m.broadcast(&id, &msg_key).await? else {
         return Err(ConsoleError::Refused("This post does not exist.".into()));
     };
-    let poll = poll_html(&b, m.polls().results(&id, &[b.seq]).await?.remove(&b.seq));
+    let poll = poll_html(&b.body_json(), m.polls().results(&id, &[b.seq]).await?.remove(&b.seq));
     let html = poll.clone().unwrap_or_else(|| body_html(&b.body_json()));
     let versions = m
         .post_versions(&id, &msg_key)

@@ -17,7 +17,7 @@ subscribeTime: number,
  */
 msgFlag?: MsgFlag, unreadCount: number, 
 /**
- * The pinned post's MsgKey (product.md §8); `""` when none.
+ * The pinned post's MsgKey (docs/rest-api.md §9); `""` when none.
  */
 pinnedMsgKey: string, };
 
@@ -59,7 +59,7 @@ time: number,
  */
 msgBody: MsgElement[], cloudCustomData: string, isRevoked: boolean, reactions: Array<Reaction>, 
 /**
- * The body was changed after sending (product.md §8).
+ * The body was changed after sending (docs/rest-api.md §9).
  */
 isEdited: boolean, 
 /**

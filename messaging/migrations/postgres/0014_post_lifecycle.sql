@@ -1,4 +1,4 @@
--- The post lifecycle (product.md §8): edits with every version kept, one pinned post per
+-- The post lifecycle (docs/rest-api.md §9): edits with every version kept, one pinned post per
 -- account, and polls counted like reactions. Keep in step with ../sqlite/0014_post_lifecycle.sql.
 
 -- version 1 is the body as sent; each edit adds one. edited_at is null until the first edit.

@@ -45,7 +45,7 @@ pub struct OfficialAccountInfo {
     #[cfg_attr(test, ts(optional))]
     pub msg_flag: Option<MsgFlag>,
     pub unread_count: i64,
-    /// The pinned post's MsgKey (product.md §8); `""` when none.
+    /// The pinned post's MsgKey (docs/rest-api.md §9); `""` when none.
     pub pinned_msg_key: String,
 }
 
@@ -94,7 +94,7 @@ pub struct Message {
     pub cloud_custom_data: String,
     pub revoked: bool,
     pub reactions: Vec<ReactionCount>,
-    /// When the body was last edited (product.md §8); None: never.
+    /// When the body was last edited (docs/rest-api.md §9); None: never.
     pub edited_at: Option<i64>,
     /// 1 as sent, one more per edit.
     pub version: i64,
@@ -113,7 +113,7 @@ pub struct PollOptionState {
     pub vote_count: i64,
 }
 
-/// `message.poll` (product.md §8): counts, the reader's own choice, never who voted.
+/// `message.poll` (docs/rest-api.md §9): counts, the reader's own choice, never who voted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Poll"))]
 #[serde(rename_all = "camelCase")]
@@ -174,7 +174,7 @@ pub struct WireMessage {
     pub cloud_custom_data: String,
     pub is_revoked: bool,
     pub reactions: Vec<ReactionCount>,
-    /// The body was changed after sending (product.md §8).
+    /// The body was changed after sending (docs/rest-api.md §9).
     pub is_edited: bool,
     /// When it was last edited, Unix seconds; 0 when never.
     pub edit_time: i64,
@@ -254,7 +254,7 @@ pub enum Event {
     /// The sum of the user's unread counts over their accounts changed.
     #[serde(rename = "onTotalUnreadMessageCountChanged", rename_all = "camelCase")]
     TotalUnreadChanged { total_unread_count: i64 },
-    /// A post was edited: the message as it reads now (product.md §8).
+    /// A post was edited: the message as it reads now (docs/rest-api.md §9).
     #[serde(rename = "onRecvMessageModified")]
     MessageModified { message: WireMessage },
     /// A poll's counts changed (at most one event per message per second).

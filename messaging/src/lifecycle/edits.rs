@@ -54,7 +54,7 @@ fn check_same_kind(before: &Value, after: &Value) -> Result<Option<Poll>, Invali
 }
 
 impl Messaging {
-    /// Replaces the body of broadcast `key` of `account` (product.md §8) and answers its new
+    /// Replaces the body of broadcast `key` of `account` (docs/rest-api.md §9) and answers its new
     /// version. Refused, each with a sentence: editing turned off, a recalled post, a post older
     /// than the edit window, over 12 KB, a poll changed into something else, the app's webhook.
     #[tracing::instrument(name = "edit broadcast", skip_all, fields(account = %account))]
@@ -84,7 +84,8 @@ impl Messaging {
         if size > MESSAGE_MAX_BYTES {
             return Err(Error::BroadcastTooLarge(size));
         }
-        check_same_kind(&post.body_json(), body.as_json())?;
+        let sent_body = post.body_json();
+        let mut poll = check_same_kind(&sent_body, body.as_json())?;
         let answer = self
             .webhooks
             .before(
@@ -101,21 +102,19 @@ impl Messaging {
         match answer.as_ref().and_then(|a| a.get("ErrorCode")).and_then(Value::as_i64).unwrap_or(0) {
             0 => {
                 if let Some(new_body) = answer.as_ref().and_then(|a| a.get("MsgBody")) {
-                    match MsgBody::parse("MsgBody", new_body.clone()) {
-                        Ok(b)
-                            if message_size(&b, &post.cloud_custom_data) <= MESSAGE_MAX_BYTES
-                                && check_same_kind(&post.body_json(), b.as_json()).is_ok() =>
-                        {
-                            body = b
-                        }
-                        _ => tracing::warn!("the webhook's replacement MsgBody is invalid; saving the edit as made"),
+                    let replacement = MsgBody::parse("MsgBody", new_body.clone())
+                        .ok()
+                        .filter(|b| message_size(b, &post.cloud_custom_data) <= MESSAGE_MAX_BYTES)
+                        .and_then(|b| Some((check_same_kind(&sent_body, b.as_json()).ok()?, b)));
+                    match replacement {
+                        Some((p, b)) => (poll, body) = (p, b),
+                        None => tracing::warn!("the webhook's replacement MsgBody is invalid; saving the edit as made"),
                     }
                 }
             }
             _ => return Err(Error::SendRefusedByWebhook),
         }
-        let poll = check_same_kind(&post.body_json(), body.as_json())?;
-        if body.as_json() == &post.body_json() {
+        if body.as_json() == &sent_body {
             // Nothing changed: nothing to store or announce.
             return Ok(Edited { version: post.version, edit_time: post.edited_at.unwrap_or(0) });
         }

@@ -1,4 +1,4 @@
-//! A sent post's life after publishing (product.md §8): editing it within the edit window, with
+//! A sent post's life after publishing (docs/rest-api.md §9): editing it within the edit window, with
 //! every version kept, and pinning one post per account. Polls, the third part of §8, are an area
 //! of their own (`polls`).
 //!

@@ -1,4 +1,4 @@
-//! Polls (product.md §8): a fourth post type. A poll travels as an ordinary broadcast whose
+//! Polls (docs/rest-api.md §9): a fourth post type. A poll travels as an ordinary broadcast whose
 //! `MsgBody` is a `TIMTextElem` with the question and numbered options (so a client that knows
 //! nothing of polls still shows something right) and a `TIMCustomElem` whose `Data` is the poll
 //! itself (`{"herald":"poll","v":1,…}`). The body is the poll's definition; the database keeps

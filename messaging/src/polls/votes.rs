@@ -311,17 +311,29 @@ impl Polls {
 
     /// A poll's option counts and voters.
     async fn counts(&self, account: &str, seq: i64) -> Result<(Vec<(String, i64)>, i64)> {
-        let counts: Vec<(String, i64)> = sqlx::query_as("select option_id, votes from poll_option where account_id = $1 and seq = $2")
-            .bind(account)
-            .bind(seq)
-            .fetch_all(&self.store.pool)
-            .await?;
-        let voters: Option<(i64,)> = sqlx::query_as("select voters from poll where account_id = $1 and seq = $2")
-            .bind(account)
-            .bind(seq)
-            .fetch_optional(&self.store.pool)
-            .await?;
-        Ok((counts, voters.map_or(0, |(v,)| v)))
+        Ok(self.counts_of(account, &[seq]).await?.remove(&seq).unwrap_or_default())
+    }
+
+    /// The option counts and voters of polls `seqs` of `account` (one query a hundred polls), by seq.
+    async fn counts_of(&self, account: &str, seqs: &[i64]) -> Result<HashMap<i64, (Vec<(String, i64)>, i64)>> {
+        let mut out: HashMap<i64, (Vec<(String, i64)>, i64)> = HashMap::new();
+        for chunk in seqs.chunks(100) {
+            let sql = format!(
+                "select o.seq, o.option_id, o.votes, p.voters from poll_option o join poll p on p.account_id = o.account_id and p.seq = o.seq \
+                 where o.account_id = $1 and o.seq in ({})",
+                params(2, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, i64, i64)>(&sql).persistent(false).bind(account);
+            for s in chunk {
+                q = q.bind(s);
+            }
+            for (seq, option, votes, voters) in q.fetch_all(&self.store.pool).await? {
+                let entry = out.entry(seq).or_default();
+                entry.0.push((option, votes));
+                entry.1 = voters;
+            }
+        }
+        Ok(out)
     }
 
     /// The poll of `key` as a reader who chose `mine` sees it (the hub's `onPollChanged`);
@@ -364,21 +376,7 @@ impl Polls {
         let Some((first, _)) = polls.first() else { return Ok(()) };
         let account = messages[*first].account.clone();
         let seqs: Vec<i64> = polls.iter().map(|(i, _)| messages[*i].key.seq).collect();
-        let counts_sql = format!(
-            "select o.seq, o.option_id, o.votes, p.voters from poll_option o join poll p on p.account_id = o.account_id and p.seq = o.seq \
-             where o.account_id = $1 and o.seq in ({})",
-            params(2, seqs.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, String, i64, i64)>(&counts_sql).persistent(false).bind(&account);
-        for s in &seqs {
-            q = q.bind(s);
-        }
-        let mut counts: HashMap<i64, (Vec<(String, i64)>, i64)> = HashMap::new();
-        for (seq, option, votes, voters) in q.fetch_all(&self.store.pool).await? {
-            let entry = counts.entry(seq).or_default();
-            entry.0.push((option, votes));
-            entry.1 = voters;
-        }
+        let mut counts = self.counts_of(&account, &seqs).await?;
         let mut mine: HashMap<i64, Vec<String>> = HashMap::new();
         if let Some(user) = user {
             let sql = format!(
@@ -408,24 +406,24 @@ impl Polls {
     /// The results of the polls among broadcasts `seqs` of `account` (the console, Insights),
     /// by seq; a broadcast that is not a poll is absent.
     pub async fn results(&self, account: &OfficialAccountId, seqs: &[i64]) -> Result<HashMap<i64, PollResults>> {
+        let mut counts = self.counts_of(account.as_str(), seqs).await?;
         let mut out = HashMap::new();
         for chunk in seqs.chunks(100) {
             let sql = format!(
-                "select b.seq, b.body, p.voters from poll p join broadcast b on b.account_id = p.account_id and b.seq = p.seq \
+                "select b.seq, b.body from poll p join broadcast b on b.account_id = p.account_id and b.seq = p.seq \
                  where p.account_id = $1 and p.seq in ({})",
                 params(2, chunk.len())
             );
-            let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql).persistent(false).bind(account.as_str());
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql).persistent(false).bind(account.as_str());
             for s in chunk {
                 q = q.bind(s);
             }
-            let rows = q.fetch_all(&self.store.pool).await?;
-            for (seq, body, voters) in rows {
+            for (seq, body) in q.fetch_all(&self.store.pool).await? {
                 let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                 let Some(Ok(poll)) = Poll::from_msg_body("MsgBody", &body) else { continue };
-                let (counts, _) = self.counts(account.as_str(), seq).await?;
+                let (votes, voters) = counts.remove(&seq).unwrap_or_default();
                 let options =
-                    poll.options.iter().map(|o| (o.clone(), counts.iter().find(|(id, _)| *id == o.id).map_or(0, |(_, n)| *n))).collect();
+                    poll.options.iter().map(|o| (o.clone(), votes.iter().find(|(id, _)| *id == o.id).map_or(0, |(_, n)| *n))).collect();
                 out.insert(seq, PollResults { options, voters, multiple: poll.multiple, closes_at: poll.closes_at });
             }
         }

@@ -61,7 +61,7 @@ pub struct PublicPost {
     pub recalled: bool,
     /// Reaction totals, largest first.
     pub reactions: Vec<(String, i64)>,
-    /// When it was last edited (product.md §8); None: never.
+    /// When it was last edited (docs/rest-api.md §9); None: never.
     pub edited_at: Option<i64>,
     /// The account's pinned post (shown first on its page).
     pub pinned: bool,

@@ -143,7 +143,7 @@ fn reactions(post: &PublicPost) -> Option<impl IntoView> {
     })
 }
 
-/// " · edited" with when, for an edited post (product.md §8).
+/// " · edited" with when, for an edited post (docs/rest-api.md §9).
 fn edited(post: &PublicPost) -> Option<impl IntoView> {
     post.edited_at.map(|at| view! { " · " <span class="edited" title=format!("Edited {}", human_time(at))>"edited"</span> })
 }

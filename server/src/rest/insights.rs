@@ -124,7 +124,7 @@ struct PostAnswer {
     pushed: i64,
     reads: i64,
     reactions: Vec<ReactionAnswer>,
-    /// A poll's results (product.md §8); absent for other posts.
+    /// A poll's results (docs/rest-api.md §9); absent for other posts.
     #[serde(skip_serializing_if = "Option::is_none")]
     poll: Option<PollAnswer>,
 }

@@ -1,5 +1,5 @@
 //! Herald's own service `herald_open_http_svc`, its post lifecycle commands (docs/rest-api.md
-//! §9, product.md §8): editing a sent post and pinning one. Polls need no command of their own:
+//! §9, "Edits, pins and polls"): editing a sent post and pinning one. Polls need no command of their own:
 //! a `send_official_account_msg` whose body carries the poll element creates one, and
 //! `get_post_insights` reports its results.
 

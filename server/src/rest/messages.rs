@@ -136,7 +136,7 @@ struct HistoryItem<'a> {
     cloud_custom_data: String,
     /// 2 for a recalled message (it keeps its place, not its content), else 0.
     is_place_msg: u8,
-    /// Herald's additions, once a post has been edited (product.md §8).
+    /// Herald's additions, once a post has been edited (docs/rest-api.md §9).
     #[serde(skip_serializing_if = "Option::is_none")]
     msg_version: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]

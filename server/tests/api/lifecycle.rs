@@ -1,4 +1,4 @@
-//! The post lifecycle (product.md §8) from outside: an edit over REST reaching every device of a
+//! The post lifecycle (docs/rest-api.md §9) from outside: an edit over REST reaching every device of a
 //! subscriber once, history with the edited body and its version, each refusal as a sentence;
 //! pinning and unpinning (and a recall unpinning); polls sent over REST in the wire form of §8,
 //! voted in, changed and withdrawn over the client protocol, coalesced `onPollChanged`, results
@@ -24,7 +24,7 @@ async fn edit(app: &TestApp, account: &str, key: &str, body: Value) -> Value {
     app.call(MODIFY, json!({ "Official_Account": account, "MsgKey": key, "MsgBody": body })).await
 }
 
-/// A poll in the wire form of product.md §8, written out by hand (not by Herald's encoder).
+/// A poll in the wire form of docs/rest-api.md §9, written out by hand (not by Herald's encoder).
 fn poll_body(question: &str, options: &[&str], multiple: bool, closes_at: i64) -> Value {
     let options: Vec<Value> =
         options.iter().enumerate().map(|(i, t)| json!({ "id": char::from(b'a' + i as u8).to_string(), "text": t })).collect();

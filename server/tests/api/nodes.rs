@@ -55,7 +55,7 @@ async fn a_client_on_node_b_hears_a_post_its_edit_a_recall_and_a_subscription_ma
     assert_eq!(m["msgKey"], key);
     assert_eq!(m["msgBody"][0]["MsgContent"]["Text"], "from node A");
 
-    // An edit made through node A reaches the client on node B, once (product.md §8).
+    // An edit made through node A reaches the client on node B, once (docs/rest-api.md §9).
     let edited = rest(
         "herald_open_http_svc/official_account_msg_modify",
         json!({ "Official_Account": "@TOA#_nodes", "MsgKey": key, "MsgBody": text("edited on node A") }),

@@ -126,10 +126,7 @@ pub async fn load_insights(
             let body = p.body_json();
             let (kind, summary) = super::posts::kind_and_summary(&body);
             let results = messaging::MsgKey::parse(&p.figures.msg_key).and_then(|k| polls.remove(&k.seq));
-            let poll_html = match (messaging::polls::Poll::from_msg_body("MsgBody", &body), results) {
-                (Some(Ok(poll)), Some(r)) => Some(messaging::post::render_poll(&poll, Some(&r))),
-                _ => None,
-            };
+            let poll_html = super::posts::poll_html(&body, results);
             PostLine { figures: p.figures, kind, summary, poll_html }
         })
         .collect();

@@ -1,5 +1,6 @@
-//! The hub's side of product.md §8: an edited post goes to every connected subscriber as
-//! `onRecvMessageModified`, and poll votes become one `onPollChanged` per poll per second. Each
+//! The hub's side of edits and polls (docs/rest-api.md §9): an edited post goes to every
+//! connected subscriber as `onRecvMessageModified`, and poll votes become one `onPollChanged`
+//! per poll per second. Each
 //! carries the counts once for everyone, and a frame of its own for the few readers whose own
 //! reactions or votes it includes.
 
