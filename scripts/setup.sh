@@ -47,6 +47,10 @@ fi
 # 3. For the tests: Debian's Chromium (never `npx playwright install`) and the end2end packages.
 if [[ $FOR_TESTS -eq 1 ]]; then
   apt_install chromium
+  # promtool (Debian's prometheus package; its daemon is not started) checks /metrics in the tests.
+  command -v promtool >/dev/null || apt_install prometheus
+  # … and Prometheus' own Python client reads its values.
+  python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install -q prometheus-client
   if [[ ! -d end2end/node_modules/@playwright/test ]] || [[ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
     echo "setup: npm ci in end2end/"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)

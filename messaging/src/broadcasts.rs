@@ -197,6 +197,7 @@ impl Messaging {
             let live = Change::Live { account: b.account.clone(), user: None, message: Box::new(message.to_wire()) };
             self.commit_announcing(tx, vec![live]).await?;
             self.webhook_queued();
+            metrics::counter!("herald_broadcasts_total").increment(1);
             return Ok(Sent { msg_key: key, msg_time: at, duplicate: false });
         }
         let first: Option<(i64, i64)> = sqlx::query_as(
@@ -257,6 +258,7 @@ impl Messaging {
         self.account_cache.forget(b.account.as_str()); // LastMsgTime changed
         self.webhook_queued();
         self.push_queued();
+        metrics::counter!("herald_broadcasts_total").increment(1);
         Ok(Sent { msg_key: key, msg_time: at, duplicate: false })
     }
 

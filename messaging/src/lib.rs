@@ -20,6 +20,8 @@
 //!     ([`public::Public`], from [`Messaging::public`]).
 //!   * [`polls`]: polls' rules (pure) and, behind their own handle ([`polls::Polls`], from
 //!     [`Messaging::polls`]), votes and results.
+//!   * [`operations`]: readiness, the gauges operators watch, SQLite backup and restore, and
+//!     an account's export page by page, behind its own handle ([`operations::Operations`]).
 //!   * [`lifecycle`]: editing a sent post (every version kept) and pinning one.
 //!   * [`subscribers`]: who follows an account (counter kept with the rows); concurrent adds
 //!     to one account share a transaction (`subscribe_group`).
@@ -79,6 +81,8 @@ pub mod media;
 #[cfg(feature = "backend")]
 pub mod message;
 #[cfg(feature = "backend")]
+pub mod operations;
+#[cfg(feature = "backend")]
 pub mod push;
 #[cfg(feature = "backend")]
 pub mod settings;
@@ -137,6 +141,7 @@ pub struct Messaging {
     public: public::Public,
     /// Poll votes and results ([`Messaging::polls`]).
     polls: polls::Polls,
+    operations: operations::Operations,
     /// The settings and keys in force on this node (`settings`), shared by every clone.
     live: std::sync::Arc<settings::Live>,
     /// Shared by every clone, so all front doors count against the same windows.
@@ -188,6 +193,7 @@ impl Messaging {
             console: console::Console::new(store.clone(), live.clone()),
             insights: insights::Insights::new(store.clone(), clock.clone(), node_id.clone(), stopping.clone()),
             public: public::Public::new(store.clone(), clock.clone()),
+            operations: operations::Operations::new(store.clone(), clock.clone()),
             store,
             live,
             windows: Default::default(),
@@ -266,6 +272,11 @@ impl Messaging {
     /// Polls: votes and results.
     pub fn polls(&self) -> &polls::Polls {
         &self.polls
+    }
+
+    /// Readiness, the stored gauges of `/metrics`, backup and restore, exports.
+    pub fn operations(&self) -> &operations::Operations {
+        &self.operations
     }
 
     /// Table → column names of Herald's own tables, sorted; the schema test compares backends.

@@ -84,6 +84,15 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
     Ok((pool, backend))
 }
 
+/// The newest migration this build carries for `backend` (readiness and restore compare).
+pub(crate) fn newest_migration(backend: Backend) -> i64 {
+    let migrator = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// The database as every area's handle holds it (the pool is shared by every clone).
 #[derive(Clone)]
 pub(crate) struct Store {

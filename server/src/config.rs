@@ -136,8 +136,30 @@ pub struct Config {
     #[arg(long, env = "HERALD_CLIENT_SILENCE_SECS", default_value_t = messaging::delivery::Keepalive::DEFAULT.silence_max_secs)]
     pub client_silence_secs: u64,
 
+    /// Address of the Prometheus metrics listener (`/metrics`, docs/operations.md); unset: off.
+    /// Keep it off the public network.
+    #[arg(long, env = "HERALD_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// On SIGTERM, seconds the node keeps serving with `/readyz` at 503 (so a load balancer
+    /// stops sending it traffic) before it stops accepting connections. Client connections are
+    /// closed with 1012 at once.
+    #[arg(long, env = "HERALD_DRAIN_SECS", default_value_t = 5)]
+    pub drain_secs: u64,
+
+    /// Log lines as `text` (for people) or `json` (one object a line, for a log pipeline).
+    #[arg(long, env = "HERALD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// What the binary does besides serving.
@@ -148,6 +170,18 @@ pub enum Command {
     ResetPassword {
         /// The console user (the platform owner is `admin`).
         username: String,
+    },
+    /// Writes a consistent copy of the SQLite database (uploaded media included) to PATH while
+    /// servers keep running. On PostgreSQL, use pg_dump (see the README).
+    Backup {
+        /// The backup file to write; it must not exist.
+        path: PathBuf,
+    },
+    /// Replaces the SQLite database with the backup at PATH (checked first; the current one is
+    /// kept as FILE.replaced). Refused while a server uses the database.
+    Restore {
+        /// A file written by `server backup`.
+        path: PathBuf,
     },
 }
 
@@ -242,7 +276,17 @@ impl Config {
     pub fn for_tests(database_url: &str) -> Self {
         // Tests run in server/: the front end scripts/build.sh wrote is in the workspace's target/.
         let site_root = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site");
-        Config::parse_from(["server", "--addr", "127.0.0.1:0", "--database-url", database_url, "--site-root", site_root])
+        Config::parse_from([
+            "server",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+            "--site-root",
+            site_root,
+            "--drain-secs",
+            "0",
+        ])
     }
 }
 

@@ -14,10 +14,10 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 pub struct CsvQuery {
     #[serde(default = "thirty")]
-    days: i64,
+    pub days: i64,
     /// The viewer's minutes from UTC (the hours table is in their zone, as on the page).
     #[serde(default)]
-    offset: i32,
+    pub offset: i32,
 }
 
 fn thirty() -> i64 {
@@ -29,7 +29,7 @@ fn refusal(status: StatusCode, sentence: &str) -> Response {
 }
 
 /// A cell a spreadsheet will not run.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
@@ -81,7 +81,7 @@ pub async fn download(
     }
 }
 
-async fn table_csv(
+pub(crate) async fn table_csv(
     m: &messaging::Messaging,
     id: &messaging::OfficialAccountId,
     table: &str,

@@ -70,7 +70,7 @@ pub fn redacted_uri(uri: &axum::http::Uri) -> String {
     format!("{}?{}", uri.path(), pairs.join("&"))
 }
 
-/// One span per request (`tower_http=debug` shows them) naming the method and the redacted
+/// One span per request, around every line logged while it is served, naming the method and the redacted
 /// URI, never the UserSig. Server-function refusals are 4xx, so a 5xx is a real failure.
 pub fn trace_layer() -> tower_http::trace::TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
@@ -78,7 +78,7 @@ pub fn trace_layer() -> tower_http::trace::TraceLayer<
 > {
     fn span(req: &Request) -> tracing::Span {
         let id = req.extensions().get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("");
-        tracing::debug_span!("request", method = %req.method(), uri = %redacted_uri(req.uri()), request_id = %id)
+        tracing::info_span!("request", method = %req.method(), uri = %redacted_uri(req.uri()), request_id = %id)
     }
     tower_http::trace::TraceLayer::new_for_http().make_span_with(span as fn(&Request) -> tracing::Span)
 }

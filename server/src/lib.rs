@@ -11,15 +11,21 @@
 //! * `console`: sign-in guard, one-time sign-in links, sessions, server-function statuses.
 //! * `media`: image uploads (`POST /media`) and serving them (`GET /media/{hash}.{ext}`).
 //! * `layers`: RequestId and caught panics, request logs, cross-site refusal, security headers.
+//! * `health`: `/healthz`, `/readyz` and the drain a stop signal starts; [`metrics`]: the
+//!   Prometheus listener, request timing and the sampled gauges; `export`: an account's ZIP
+//!   (docs/operations.md).
 //! * [`serve`]: the accept loop (TCP_NODELAY, header/idle timeouts, shutdown deadline).
 //! * [`state`]: [`state::AppState`], what handlers share.
 
 mod client;
 pub mod config;
 mod console;
+mod export;
+mod health;
 mod insights_csv;
 mod layers;
 mod media;
+pub mod metrics;
 mod public;
 mod rest;
 pub mod serve;

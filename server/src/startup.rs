@@ -28,6 +28,13 @@ pub struct Application {
     limits: ConnectionLimits,
     /// `/sign-in/{token}` when this start minted a one-time link (no HERALD_ADMIN_PASSWORD).
     sign_in_path: Option<String>,
+    state: AppState,
+    /// `/metrics`' listener and the recorder's handle (HERALD_METRICS_ADDR).
+    metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
+    /// On SIGTERM, how long `/readyz` says 503 before the listener closes.
+    drain: Duration,
+    /// SQLite: the shared lock that keeps a restore away while this server runs.
+    _lock: Option<messaging::operations::backup::ServerLock>,
 }
 
 impl Application {
@@ -35,6 +42,14 @@ impl Application {
     /// exist, builds the router and binds the listener (port 0 works: see [`Self::addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         tracing::info!(?config, "starting Herald");
+        let lock = messaging::operations::backup::ServerLock::take(&config.database_url)?;
+        let metrics = match config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the metrics listener {addr}"))?;
+                Some((listener, crate::metrics::install()?))
+            }
+            None => None,
+        };
         let overrides = SettingsOverrides {
             webhook_url: config.webhook_url.clone(),
             webhook_secret: config.webhook_secret.as_ref().map(|s| s.expose().to_owned()),
@@ -105,14 +120,26 @@ impl Application {
                 config.app_link_template.clone(),
                 config.public_requests_per_second,
             ),
+            drain: Default::default(),
         };
-        let router = router(state, &config).await?;
+        let router = router(state.clone(), &config).await?;
         let limits = ConnectionLimits {
             header_read: Duration::from_secs(config.header_timeout_secs.max(1)),
             idle: Duration::from_secs(config.idle_timeout_secs.max(1)),
             shutdown: Duration::from_secs(config.shutdown_timeout_secs),
         };
-        Ok(Self { listener, hub, router, messaging, limits, sign_in_path })
+        Ok(Self {
+            listener,
+            hub,
+            router,
+            messaging,
+            limits,
+            sign_in_path,
+            state,
+            metrics,
+            drain: Duration::from_secs(config.drain_secs),
+            _lock: lock,
+        })
     }
 
     /// The one-time sign-in path printed on this start, if one was minted.
@@ -130,14 +157,50 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until Ctrl-C or SIGTERM; in-flight requests finish first.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(shutdown_signal()).await
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
-    /// Serves until `shutdown` completes (tests stop a server this way to restart it).
+    /// Serves until Ctrl-C or SIGTERM, then drains (docs/operations.md): `/readyz` turns 503 and
+    /// client connections are closed with 1012 at once; on SIGTERM the node keeps answering for
+    /// HERALD_DRAIN_SECS so a load balancer sees it leave (Ctrl-C, a person at a terminal, skips
+    /// that wait); then the listener closes and requests in flight finish.
+    pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
+        let (interrupted, heard) = tokio::sync::oneshot::channel();
+        let signal = async move {
+            let _ = interrupted.send(shutdown_signal().await);
+        };
+        let drain = self.drain;
+        self.drain = Duration::ZERO;
+        let wait = async move {
+            if let Ok(Signal::Terminate) = heard.await {
+                tokio::time::sleep(drain).await;
+            }
+        };
+        self.run_draining(signal, wait).await
+    }
+
+    /// Serves until `shutdown` completes (tests stop a server this way to restart it), then
+    /// drains for HERALD_DRAIN_SECS.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let drain = self.drain;
+        self.run_draining(shutdown, tokio::time::sleep(drain)).await
+    }
+
+    async fn run_draining(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        drain: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!("listening on http://{}", self.addr());
+        let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some((listener, handle)) = self.metrics.take() {
+            crate::metrics::serve(listener, handle.clone(), async move {
+                let _ = metrics_stopped.await;
+            });
+            tokio::spawn(crate::metrics::sample(self.state.clone(), handle));
+        }
         // "After" webhooks left over from before a restart go out first.
         let outbox = tokio::spawn(self.messaging.clone().deliver_webhooks());
         // So do push jobs a crash interrupted, from the batch the push hook had not taken.
@@ -154,10 +217,13 @@ impl Application {
         }
         // Client connections are upgraded sockets the accept loop no longer tracks: the hub
         // closes them when the stop signal comes.
-        let hub = self.hub.clone();
+        let (hub, state) = (self.hub.clone(), self.state.clone());
         let shutdown = async move {
             shutdown.await;
+            tracing::info!("stopping: not ready any more, client connections closed with 1012");
+            state.drain.begin();
             hub.stop().await;
+            drain.await;
         };
         crate::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
         // The workers finish the request they are making (at most a webhook timeout), then
@@ -173,6 +239,7 @@ impl Application {
             tracing::warn!(error = %e, "could not release worker leases");
         }
         self.messaging.close().await;
+        let _ = metrics_stop.send(());
         tracing::info!("stopped");
         Ok(())
     }
@@ -226,9 +293,9 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
             move || app::shell(leptos_options.clone()),
         )
         .route("/sign-in/{token}", axum::routing::get(console::redeem_sign_in_link))
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/accounts/{id}/inbox/live", axum::routing::get(crate::client::inbox_live))
         .route("/accounts/{id}/insights/{table}", axum::routing::get(crate::insights_csv::download))
+        .route("/accounts/{id}/export.zip", axum::routing::get(crate::export::download))
         .route(
             "/try",
             axum::routing::get({
@@ -249,7 +316,11 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     };
     let request_timeout = Duration::from_secs(config.request_timeout_secs.max(1));
     let build = state.leptos_options.output_name.to_string();
+    let health = Router::new()
+        .route("/healthz", axum::routing::get(crate::health::healthz))
+        .route("/readyz", axum::routing::get(crate::health::readyz));
     Ok(Router::new()
+        .merge(health)
         .merge(testing_routes())
         .merge(rest::router())
         .merge(crate::public::router())
@@ -264,6 +335,7 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .layer(tower_http::compression::CompressionLayer::new().gzip(true).br(true))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(request_timeout))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(axum::middleware::from_fn(crate::metrics::http_layer))
         .layer(layers::trace_layer())
         .layer(axum::middleware::from_fn(layers::request_id))
         .with_state(state))
@@ -284,7 +356,14 @@ fn testing_routes() -> Router<AppState> {
     Router::new()
 }
 
-async fn shutdown_signal() {
+/// Which stop signal came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -296,5 +375,5 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tokio::select! { _ = ctrl_c => Signal::Interrupt, _ = terminate => Signal::Terminate }
 }

@@ -21,4 +21,6 @@ pub struct AppState {
     pub public_origin: Option<Arc<str>>,
     /// The public web's settings, per-address limiter and page cache (`public`).
     pub public_web: Arc<crate::public::PublicWeb>,
+    /// Set when the node stops: `/readyz` fails and client connections are refused.
+    pub drain: Arc<crate::health::Drain>,
 }

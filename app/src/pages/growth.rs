@@ -1,4 +1,4 @@
-//! How an account grows, on its Overview: the **Public web page** switch with its **Handle**,
+//! How an account grows, and its export, on its Overview: the **Public web page** switch with its **Handle**,
 //! and the **Links** section (invite links: create with a name, an optional expiry and use
 //! limit; copy the URL; download the QR code; uses and subscribers gained; revoke). Both are for
 //! the account's owner and the platform owner ([`messaging::Action::ManageAccount`]); the rules
@@ -190,6 +190,7 @@ pub fn GrowthSections() -> impl IntoView {
             {move || Suspend::new(async move {
                 growth.await.ok().map(|g| {
                     let account = id.get_untracked();
+                    let export_href = format!("{}/export.zip", crate::paths::account(&account));
                     let (for_page, for_links, for_rows) = (account.clone(), account.clone(), account);
                     view! {
                         <section class="card" aria-labelledby="public-title">
@@ -258,6 +259,11 @@ pub fn GrowthSections() -> impl IntoView {
                                 }.into_any()
                             }}
                             {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p role="alert" class="form-error">{e.to_string()}</p> })}
+                        </section>
+                        <section class="card" aria-labelledby="export-title">
+                            <h2 id="export-title">"Export"</h2>
+                            <p class="muted">"One ZIP of the account: every sent post with its images, the subscribers as CSV and the Insights tables."</p>
+                            <a class="button" href=export_href download>"Download the account (ZIP)"</a>
                         </section>
                     }
                 })

@@ -1,5 +1,5 @@
 // The library against the real server: login and its refusal, each op, events, and reconnect
-// after a SIGKILL that neither loses nor repeats a message.
+// after a SIGKILL or a SIGTERM's drain (close code 1012) that neither loses nor repeats a message.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
@@ -171,4 +171,34 @@ test("after a SIGKILL the client reconnects and delivers what it missed, each me
   await server.broadcast("@TOA#_resume", "after");
   await after;
   assert.deepEqual(delivered, ["before", "missed 1", "missed 2", "missed 3", "after"]);
+});
+
+test("a draining server closes connections with 1012; the library reconnects and catches up, each message once", async () => {
+  const server = await fresh();
+  await server.account("@TOA#_drain", ["dana", "raw"]);
+  const dana = await as(server, "dana", { reconnectMinMs: 1500, reconnectMaxMs: 3000 });
+  const delivered: string[] = [];
+  dana.on("onRecvNewMessage", ({ message }) => delivered.push(textOf(message)));
+  const first = next<any>((h) => dana.on("onRecvNewMessage", h));
+  await server.broadcast("@TOA#_drain", "before");
+  await first;
+  // A raw WebSocket client sees the close code itself.
+  const query = new URLSearchParams({ sdkappid: String(SDKAPPID), identifier: "raw", usersig: userSig("raw") });
+  const raw = new WebSocket(`${server.url.replace("http", "ws")}/v1/client?${query}`);
+  await new Promise((ok, fail) => {
+    raw.once("open", ok);
+    raw.once("error", fail);
+  });
+  const closed = new Promise<number>((ok) => raw.once("close", (code: number) => ok(code)));
+  const lost = next<any>((h) => dana.on("onConnectionChanged", h));
+  await server.terminate();
+  assert.equal(await closed, 1012);
+  assert.deepEqual(await lost, [{ connected: false }]);
+  await server.start();
+  for (const t of ["missed 1", "missed 2"]) await server.broadcast("@TOA#_drain", t);
+  await next<any>((h) => dana.on("onRecvNewMessage", h), 2, 20_000);
+  const after = next<any>((h) => dana.on("onRecvNewMessage", h));
+  await server.broadcast("@TOA#_drain", "after");
+  await after;
+  assert.deepEqual(delivered, ["before", "missed 1", "missed 2", "after"]);
 });

@@ -58,6 +58,7 @@ export class Server {
         HERALD_ADMIN_PASSWORD: "js-client-test-password",
         HERALD_BROADCASTS_PER_SECOND: "100000",
         HERALD_BROADCASTS_PER_HOUR: "100000",
+        HERALD_DRAIN_SECS: "1",
         RUST_LOG: "warn",
       },
       stdio: ["ignore", "ignore", "inherit"],
@@ -70,6 +71,15 @@ export class Server {
       if (Date.now() > deadline) throw new Error("the server did not come up");
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** SIGTERM: the server drains (clients get close code 1012) and exits. */
+  async terminate(): Promise<void> {
+    const child = this.child!;
+    await new Promise<void>((ok) => {
+      child.once("exit", () => ok());
+      child.kill("SIGTERM");
+    });
   }
 
   /** SIGKILL: no goodbye to anyone. */

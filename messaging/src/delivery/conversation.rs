@@ -414,6 +414,7 @@ impl Messaging {
     }
 
     async fn mark_read_upto(&self, user: &UserId, account: &OfficialAccountId, upto: Position) -> Result<i64> {
+        metrics::counter!("herald_read_marks_total").increment(1);
         // A client marks read often with nothing new since: positions only move forward, so
         // when both already cover `upto` there is nothing to write (no write lock, no change).
         if upto == NEWEST {

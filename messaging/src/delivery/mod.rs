@@ -276,6 +276,8 @@ impl Messaging {
             match self.listen_once(&url, &mut ready, &mut listened).await {
                 Ok(()) => return,
                 Err(e) => {
+                    self.operations.set_listening(false);
+                    metrics::counter!("herald_listen_reconnects_total").increment(1);
                     tracing::warn!(error = %e, "listening for changes failed; retrying in 1 s (connected clients are caught up then)");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
@@ -288,6 +290,7 @@ impl Messaging {
     async fn listen_once(&self, url: &str, ready: &mut Option<tokio::sync::oneshot::Sender<()>>, listened: &mut bool) -> Result<()> {
         let mut listener = sqlx::postgres::PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
+        self.operations.set_listening(true);
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }

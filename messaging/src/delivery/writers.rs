@@ -52,14 +52,21 @@ pub(super) struct Write {
 
 /// Writes `writes` in order; answers the connections that could not take their frames.
 fn write_all(writes: Vec<Write>) -> Vec<(Arc<str>, u64)> {
-    writes
+    let mut written = 0u64;
+    let dropped = writes
         .into_iter()
-        .filter(|w| !match &w.then {
-            Some(then) => w.out.push(&[&w.frame, then]),
-            None => w.out.push(&[&w.frame]),
+        .filter(|w| {
+            let (taken, frames) = match &w.then {
+                Some(then) => (w.out.push(&[&w.frame, then]), 2),
+                None => (w.out.push(&[&w.frame]), 1),
+            };
+            written += if taken { frames } else { 0 };
+            !taken
         })
         .map(|w| (w.user, w.id))
-        .collect()
+        .collect();
+    metrics::counter!("herald_frames_written_total").increment(written);
+    dropped
 }
 
 impl Outgoing {

@@ -7,7 +7,8 @@
 //! task answers requests in order, flushes what the socket could not take at once and tells the
 //! hub of every frame it reads (the hub pings every 30 s and drops a connection silent for
 //! 90 s). When the hub drops the connection (it fell too far behind: the client does not read;
-//! it went silent; or the server stops), the task closes the socket.
+//! it went silent; or the server stops), the task closes the socket: 1008, 1001, or 1012 when
+//! the node drains (the client reconnects, to another node, and catches up).
 
 mod inbox;
 mod ops;
@@ -58,6 +59,14 @@ async fn upgrade(
 ) -> Response {
     let params: HashMap<String, String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     let param = |name: &str| params.get(name).filter(|v| !v.is_empty()).cloned();
+    if state.drain.draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            Json(json!({ "code": 10002, "desc": "this server is restarting: connect again (to another node)" })),
+        )
+            .into_response();
+    }
     let (Some(sdkappid), Some(identifier), Some(usersig)) = (param("sdkappid"), param("identifier"), param("usersig")) else {
         return refusal(60002, "sdkappid, identifier and usersig are required in the query");
     };
@@ -185,8 +194,11 @@ async fn session(mut ws: Ws, socket: Arc<Socket>, m: Messaging, hub: Arc<Hub>, u
             _ = conn.dropped.notified() => {
                 let why = if conn.went_silent() {
                     close(1001, "silent for too long")
+                } else if hub.is_stopping() {
+                    // 1012 "service restart": reconnect (to another node) and catch up.
+                    close(1012, "the server is restarting: connect again and catch up")
                 } else {
-                    close(1008, "the connection was dropped: it did not read its events, or the server is stopping")
+                    close(1008, "the connection was dropped: it did not read its events")
                 };
                 let _ = ws.send(why).await;
                 let _ = std::future::poll_fn(|cx| socket.poll_flush_waiting(cx)).await;

@@ -86,6 +86,17 @@ async fn call(
     // webhooks report the caller's address as ClientIP.
     let actor = messaging::audit::Actor { name: state.rest.admin_identifier.clone(), address: peer.ip().to_string() };
     let result = messaging::audit::acting_as(actor, result).await;
+    // Label by command only once the call was authenticated and its command known, so no
+    // caller can grow the metrics' label set.
+    let known = match &result {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e,
+            RestError::UnknownCommand(_) | RestError::Query(_) | RestError::WrongApp | RestError::NotAdmin | RestError::UserSig(_)
+        ),
+    };
+    let code = result.as_ref().map_or_else(RestError::code, |_| 0);
+    crate::metrics::count_rest(known.then(|| format!("{service}/{command}")), code);
     envelope::answer(&request_id, result)
 }
 

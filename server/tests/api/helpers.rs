@@ -41,7 +41,7 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with settings changed first (limits, say).
 pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        server::telemetry::init();
+        server::telemetry::init(server::config::LogFormat::Text);
     }
     let dir = tempfile::tempdir().unwrap();
     let db = database_url(&dir).await;

@@ -14,6 +14,8 @@ mod lifecycle;
 mod media;
 mod nodes;
 mod official_accounts;
+mod operations;
+mod operations_data;
 mod posts;
 mod public_web;
 mod push;

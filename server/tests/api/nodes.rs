@@ -287,3 +287,177 @@ async fn a_client_connected_through_a_lost_listen_connection_gets_what_was_sent_
     let keys: Vec<&str> = rest.iter().filter_map(|e| e["message"]["msgKey"].as_str()).collect();
     assert_eq!(keys, [third.as_str()], "post 3 once, post 2 not again");
 }
+
+/// A PostgreSQL of the test's own (`initdb` into a temporary folder, `pg_ctl` on a free port), so
+/// that restarting it leaves the machine's server alone. Stopped when dropped.
+struct OwnPostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin: std::path::PathBuf,
+}
+
+impl OwnPostgres {
+    fn tool(&self, name: &str, args: &[&str]) {
+        let tool = self.bin.join(name);
+        // PostgreSQL refuses to run as root: as root, run its tools as the postgres user.
+        let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+        let mut command = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&tool);
+            c
+        } else {
+            std::process::Command::new(&tool)
+        };
+        let out = command.args(args).output().unwrap();
+        assert!(out.status.success(), "{name} {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn start_args(&self) -> Vec<String> {
+        let data = self.dir.path().join("data");
+        vec![
+            "-D".into(),
+            data.display().to_string(),
+            "-o".into(),
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display()),
+            "-l".into(),
+            self.dir.path().join("log").display().to_string(),
+            "-w".into(),
+        ]
+    }
+
+    async fn start() -> Option<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| Some(e.ok()?.path().join("bin")))
+            .find(|b| b.join("initdb").exists())?;
+        let dir = tempfile::tempdir().unwrap();
+        std::process::Command::new("chown").args(["-R", "postgres", dir.path().to_str().unwrap()]).status().ok();
+        let pg = OwnPostgres { port: free_port(), dir, bin };
+        let data = pg.dir.path().join("data").display().to_string();
+        pg.tool("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        let mut args: Vec<String> = pg.start_args();
+        args.push("start".into());
+        pg.tool("pg_ctl", &args.iter().map(String::as_str).collect::<Vec<_>>());
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", pg.base())).await.unwrap();
+        sqlx::query("create database herald").execute(&mut admin).await.unwrap();
+        Some(pg)
+    }
+
+    fn base(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&self) {
+        let mut args: Vec<String> = self.start_args();
+        args.extend(["-m".into(), "fast".into(), "restart".into()]);
+        self.tool("pg_ctl", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data").display().to_string();
+        self.tool("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_postgresql_restarts_under_two_nodes_every_client_ends_with_every_broadcast_exactly_once() {
+    if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
+        eprintln!("this test restarts a PostgreSQL of its own: it runs in the PostgreSQL pass of scripts/test.sh");
+        return;
+    }
+    let pg = OwnPostgres::start().await.expect("PostgreSQL's initdb and pg_ctl (the postgresql package)");
+    let db = format!("{}/herald", pg.base());
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut node_a = start_server(&db, port_a).await;
+    let mut node_b = start_server(&db, port_b).await;
+    let client = reqwest::Client::new();
+    for (path, body) in [
+        ("im_open_login_svc/multiaccount_import", json!({ "Accounts": ["owner", "r1", "r2", "r3", "r4"] })),
+        (
+            "official_account_open_http_svc/create_official_account",
+            json!({ "Owner_Account": "owner", "OfficialAccountUserID": "@TOA#_restart", "Name": "Restart" }),
+        ),
+        ("official_account_open_http_svc/add_subscriber", {
+            let list: Vec<Value> = ["r1", "r2", "r3", "r4"].iter().map(|u| json!({ "Subscriber_Account": u })).collect();
+            json!({ "Official_Account": "@TOA#_restart", "SubscriberList": list })
+        }),
+    ] {
+        assert_ok(&call(&client, port_a, path, body).await.unwrap());
+    }
+    let mut clients = [
+        Ws::connect(&format!("http://127.0.0.1:{port_a}"), "r1").await,
+        Ws::connect(&format!("http://127.0.0.1:{port_a}"), "r2").await,
+        Ws::connect(&format!("http://127.0.0.1:{port_b}"), "r3").await,
+        Ws::connect(&format!("http://127.0.0.1:{port_b}"), "r4").await,
+    ];
+
+    // Broadcasts through both nodes, every 40 ms, while PostgreSQL restarts under them.
+    let sending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sender = {
+        let (client, sending) = (client.clone(), sending.clone());
+        tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            let mut i = 0u32;
+            while sending.load(std::sync::atomic::Ordering::Relaxed) {
+                let port = if i.is_multiple_of(2) { port_a } else { port_b };
+                let body = json!({ "Official_Account": "@TOA#_restart", "Random": i, "MsgBody": text(&format!("n{i}")) });
+                if let Ok(r) = call(&client, port, "official_account_open_http_svc/send_official_account_msg", body).await {
+                    if r["ErrorCode"] == 0 {
+                        accepted.push(r["MsgKey"].as_str().unwrap().to_owned());
+                    }
+                }
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+            accepted
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let pg = std::sync::Arc::new(pg);
+    tokio::task::spawn_blocking({
+        let pg = pg.clone();
+        move || pg.restart()
+    })
+    .await
+    .unwrap();
+    // Sends succeed again once both nodes' pools reconnect.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    sending.store(false, std::sync::atomic::Ordering::Relaxed);
+    let accepted = sender.await.unwrap();
+    assert!(accepted.len() >= 20, "{} accepted", accepted.len());
+
+    // Within 2 s of listening again (the nodes retry every second), every client has caught up.
+    let history = call(
+        &client,
+        port_b,
+        "official_account_open_http_svc/official_account_msg_get_simple",
+        json!({ "Official_Account": "@TOA#_restart", "ReqMsgNumber": 100 }),
+    )
+    .await
+    .unwrap();
+    assert_ok(&history);
+    let stored: HashSet<String> =
+        history["RspMsgList"].as_array().unwrap().iter().map(|m| m["MsgKey"].as_str().unwrap().to_owned()).collect();
+    for key in &accepted {
+        assert!(stored.contains(key), "accepted {key} is stored");
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        let got: Vec<String> = c
+            .events_within("onRecvNewMessage", Duration::from_secs(4))
+            .await
+            .iter()
+            .map(|e| e["message"]["msgKey"].as_str().unwrap().to_owned())
+            .collect();
+        let once: HashSet<&String> = got.iter().collect();
+        assert_eq!(once.len(), got.len(), "client {i} got a broadcast twice: {got:?}");
+        let missing: Vec<&String> = stored.iter().filter(|k| !once.contains(k)).collect();
+        assert!(missing.is_empty(), "client {i} missed {missing:?} of {}", stored.len());
+        assert_eq!(once.len(), stored.len(), "client {i} got only stored broadcasts");
+    }
+    node_a.kill().unwrap();
+    node_b.kill().unwrap();
+    drop(pg);
+}

@@ -50,6 +50,7 @@ impl Hub {
                 state.users.get(&*user).and_then(|u| u.conns.iter().find(|c| c.id == id)).map(|c| c.dropped.clone())
             };
             if let Some(d) = handle {
+                metrics::counter!("herald_slow_clients_dropped_total").increment(1);
                 tracing::info!(%user, id, "dropping a client connection that does not read (it fell too far behind)");
                 d.notify_one();
             }
@@ -119,6 +120,7 @@ impl Hub {
         let mut outgoing = Outgoing::default();
         // A stored broadcast written here: (account, seq, distinct users reached).
         let mut delivered: Option<(&str, i64, i64)> = None;
+        let started = std::time::Instant::now();
         match change {
             Change::Message { account, user: None, seq, .. } => {
                 let account = account.as_str();
@@ -275,6 +277,8 @@ impl Hub {
         }
         let dropped = outgoing.write().await;
         if let Some((account, seq, reached)) = delivered {
+            // From hearing the change to the last connection's write (docs/operations.md).
+            metrics::histogram!("herald_fanout_duration_seconds").record(started.elapsed().as_secs_f64());
             // Once the writes are done: users none of whose connections could take it are not counted.
             let mut failed: std::collections::HashMap<&str, usize> = Default::default();
             for (user, _) in &dropped {

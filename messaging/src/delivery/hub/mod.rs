@@ -422,6 +422,7 @@ impl Hub {
             u.conns.push(handle);
             (connection, first, u.conns.len())
         };
+        metrics::gauge!("herald_client_connections").increment(1.0);
         self.note_presence(user, n);
         if first {
             match self.load_subs(user).await {
@@ -498,8 +499,12 @@ impl Hub {
         self.beats.remove(id);
         let mut state = self.lock();
         let Some(u) = state.users.get_mut(user) else { return };
+        let before = u.conns.len();
         u.conns.retain(|c| c.id != id);
         let n = u.conns.len();
+        if n < before {
+            metrics::gauge!("herald_client_connections").decrement(1.0);
+        }
         if n == 0 {
             let accounts: Vec<Arc<str>> = u.subs.keys().cloned().collect();
             state.users.remove(user);
@@ -515,6 +520,11 @@ impl Hub {
     pub fn connection_counts(&self) -> (usize, usize) {
         let state = self.lock();
         (state.users.len(), state.users.values().map(|u| u.conns.len()).sum())
+    }
+
+    /// Whether this node is stopping (its connections are being closed with 1012).
+    pub fn is_stopping(&self) -> bool {
+        self.lock().stopped
     }
 
     /// Drops every connection (shutdown) and forgets this node's presence.
