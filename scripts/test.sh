@@ -21,7 +21,7 @@ echo "test: cargo test (SQLite and PostgreSQL at ${HERALD_TEST_PG_URL%%@*}@…)"
 cargo test --release --workspace --exclude frontend
 echo "test: the REST black-box suite again, on PostgreSQL"
 if command -v psql >/dev/null; then  # databases left by earlier runs
-  psql "$HERALD_TEST_PG_URL" -Atqc "select datname from pg_database where datname like 'herald_api_%'" \
+  psql "$HERALD_TEST_PG_URL" -Atqc "select datname from pg_database where datname like 'herald_api_%' or datname like 'herald_js_%'" \
     | while read -r db; do psql "$HERALD_TEST_PG_URL" -qc "drop database if exists $db with (force)"; done
 fi
 HERALD_TEST_BACKEND=postgres cargo test --release -p server --test api

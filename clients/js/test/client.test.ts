@@ -202,3 +202,48 @@ test("a draining server closes connections with 1012; the library reconnects and
   await after;
   assert.deepEqual(delivered, ["before", "missed 1", "missed 2", "after"]);
 });
+
+test("while one of two nodes drains, its clients move to the other and miss no broadcast sent meanwhile, nor get one twice", async (t) => {
+  const pair = await Server.pair();
+  if (!pair) return t.skip("two nodes need PostgreSQL (HERALD_TEST_PG_URL)");
+  servers.push(...pair);
+  const [a, b] = pair;
+  await a.account("@TOA#_lb", ["u1", "u2", "u3"]);
+  // A load balancer in front of both: new connections go to a node that is not draining.
+  let upstream = a;
+  class Balanced extends WebSocket {
+    constructor(url: string) {
+      super(url.replace(`:${a.port}/`, `:${upstream.port}/`));
+    }
+  }
+  const users = ["u1", "u2", "u3"];
+  const delivered = new Map<string, string[]>(users.map((u) => [u, []]));
+  for (const u of users) {
+    const c = await as(a, u, { WebSocket: Balanced as any, reconnectMinMs: 300, reconnectMaxMs: 1000 });
+    c.on("onRecvNewMessage", ({ message }) => delivered.get(u)!.push(message.msgKey));
+  }
+  // Node B keeps broadcasting while node A drains and stops.
+  const sent: string[] = [];
+  let sending = true;
+  const sender = (async () => {
+    for (let i = 0; sending; i++) {
+      sent.push(await b.broadcast("@TOA#_lb", `b${i}`));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 500));
+  upstream = b;
+  await a.terminate();
+  await new Promise((r) => setTimeout(r, 2500));
+  sending = false;
+  await sender;
+  // Everything sent reaches everyone once (the last may still be on its way).
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && users.some((u) => delivered.get(u)!.length < sent.length)) await new Promise((r) => setTimeout(r, 100));
+  for (const u of users) {
+    const got = delivered.get(u)!;
+    assert.equal(new Set(got).size, got.length, `${u} got a broadcast twice`);
+    assert.deepEqual([...got].sort(), [...sent].sort(), `${u} has every broadcast`);
+  }
+  assert.ok(sent.length >= 20, `${sent.length} sent`);
+});

@@ -1,6 +1,6 @@
 // Starts the real Herald server (target/release/server, built by scripts/build.sh) on a free
 // port with a fresh SQLite file, and talks REST to it as the app's back end would.
-import { spawn, ChildProcess } from "node:child_process";
+import { spawn, execFileSync, ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
@@ -35,6 +35,18 @@ async function freePort(): Promise<number> {
 export class Server {
   private child?: ChildProcess;
   constructor(readonly port: number, readonly db: string) {}
+
+  /** Two servers on one new PostgreSQL database (HERALD_TEST_PG_URL); undefined without it. */
+  static async pair(): Promise<[Server, Server] | undefined> {
+    const url = process.env.HERALD_TEST_PG_URL;
+    if (!url) return undefined;
+    const name = `herald_js_${Date.now().toString(36)}_${process.pid}`;
+    execFileSync("psql", [url, "-qc", `create database ${name}`]);
+    const db = `${url.slice(0, url.lastIndexOf("/"))}/${name}`;
+    const pair: [Server, Server] = [new Server(await freePort(), db), new Server(await freePort(), db)];
+    for (const s of pair) await s.start();
+    return pair;
+  }
 
   static async fresh(): Promise<Server> {
     const dir = mkdtempSync(join(tmpdir(), "herald-js-"));
@@ -76,6 +88,7 @@ export class Server {
   /** SIGTERM: the server drains (clients get close code 1012) and exits. */
   async terminate(): Promise<void> {
     const child = this.child!;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((ok) => {
       child.once("exit", () => ok());
       child.kill("SIGTERM");
@@ -85,6 +98,7 @@ export class Server {
   /** SIGKILL: no goodbye to anyone. */
   async kill(): Promise<void> {
     const child = this.child!;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((ok) => {
       child.once("exit", () => ok());
       child.kill("SIGKILL");
