@@ -394,6 +394,27 @@ impl Messaging {
         Ok(out)
     }
 
+    /// Broadcasts of `accounts` recalled or edited since `since` (Unix seconds), among each
+    /// account's newest 1,000 (the hub's resync): (account, MsgKey, recalled).
+    pub(crate) async fn broadcasts_changed_since(&self, accounts: &[String], since: i64) -> Result<Vec<(String, String, bool)>> {
+        let mut out = Vec::new();
+        for chunk in accounts.chunks(500) {
+            let sql = format!(
+                "select b.account_id, b.seq, b.msg_time, b.recalled_at from broadcast b join official_account a on a.account_id = b.account_id \
+                 where b.account_id in ({}) and b.seq > a.last_seq - 1000 and (b.recalled_at >= $1 or b.edited_at >= $1) order by b.account_id, b.seq",
+                (2..=chunk.len() + 1).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (String, i64, i64, Option<i64>)>(&sql).persistent(false).bind(since);
+            for a in chunk {
+                q = q.bind(a);
+            }
+            for (account, seq, time, recalled) in q.fetch_all(&self.store.pool).await? {
+                out.push((account, crate::MsgKey::broadcast(seq, time).to_string(), recalled.is_some()));
+            }
+        }
+        Ok(out)
+    }
+
     /// `markConversationRead`: moves the read positions to `key` (everything up to now without
     /// one; never backwards) and answers the conversation's unread count.
     pub async fn mark_conversation_read(&self, user: &UserId, account: &OfficialAccountId, key: Option<&str>) -> Result<i64> {

@@ -43,6 +43,8 @@ use std::sync::Arc;
 const CHANNEL: &str = "herald_change";
 /// NOTIFY payloads must stay under 8000 bytes; a larger change travels through `relay`.
 const NOTIFY_PAYLOAD_MAX: usize = 7000;
+/// How long before a lost LISTEN connection was noticed a resync looks for recalls and edits.
+pub(crate) const RESYNC_MARGIN_SECS: i64 = 30;
 /// Changes a slow hub may fall behind by before it skips some (clients then catch up).
 const BUS_CAPACITY: usize = 16_384;
 
@@ -108,10 +110,13 @@ pub enum Change {
     },
     /// App settings or keys changed: every node reads them again (`settings`).
     SettingsChanged,
-    /// This node may have missed changes (it listens again after losing its LISTEN
-    /// connection): its hub sends each connection the broadcasts it was not sent. Put on this
-    /// node's own bus only, never notified.
-    Resync,
+    /// This node may have missed changes made since `since` (Unix seconds): it listens again
+    /// after losing its LISTEN connection, or its hub fell behind. The hub sends each connection
+    /// the broadcasts it was not sent, the recalls and edits made meanwhile, and unread totals
+    /// and profiles as stored. Put on this node's own bus only, never notified.
+    Resync {
+        since: i64,
+    },
     /// Broadcast `key` of `account` was edited: clients get `onRecvMessageModified`.
     Modified {
         account: OfficialAccountId,
@@ -268,14 +273,16 @@ impl Messaging {
         }
         let url = self.database_url.to_string();
         let mut ready = Some(ready);
-        let mut listened = false;
+        // When the last LISTEN connection was lost (None: never listened yet).
+        let mut lost_at: Option<i64> = None;
         loop {
             if self.workers_stopping() {
                 return;
             }
-            match self.listen_once(&url, &mut ready, &mut listened).await {
+            match self.listen_once(&url, &mut ready, &mut lost_at).await {
                 Ok(()) => return,
                 Err(e) => {
+                    lost_at.get_or_insert_with(|| self.now());
                     self.operations.set_listening(false);
                     metrics::counter!("herald_listen_reconnects_total").increment(1);
                     tracing::warn!(error = %e, "listening for changes failed; retrying in 1 s (connected clients are caught up then)");
@@ -285,22 +292,23 @@ impl Messaging {
         }
     }
 
-    /// One LISTEN connection's life. Once it is in place again after a loss (`listened`), the
+    /// One LISTEN connection's life. Once it is in place again after a loss (`lost_at`), the
     /// hub resynchronises: changes made meanwhile were announced to nobody here.
-    async fn listen_once(&self, url: &str, ready: &mut Option<tokio::sync::oneshot::Sender<()>>, listened: &mut bool) -> Result<()> {
+    async fn listen_once(&self, url: &str, ready: &mut Option<tokio::sync::oneshot::Sender<()>>, lost_at: &mut Option<i64>) -> Result<()> {
         let mut listener = sqlx::postgres::PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
         self.operations.set_listening(true);
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }
-        if *listened {
-            tracing::info!("listening for changes again: catching up this node's connected clients");
-            self.announce_here(Change::Resync);
-        } else {
-            tracing::info!("listening for changes of every node");
+        match lost_at.take() {
+            Some(at) => {
+                tracing::info!("listening for changes again: catching up this node's connected clients");
+                // A connection may have died a little before its loss was seen.
+                self.announce_here(Change::Resync { since: at - RESYNC_MARGIN_SECS });
+            }
+            None => tracing::info!("listening for changes of every node"),
         }
-        *listened = true;
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
         loop {
             tokio::select! {

@@ -461,3 +461,56 @@ async fn when_postgresql_restarts_under_two_nodes_every_client_ends_with_every_b
     node_b.kill().unwrap();
     drop(pg);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_connected_through_a_lost_listen_connection_hears_of_the_recall_and_the_edit_made_meanwhile() {
+    if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
+        eprintln!("LISTEN needs PostgreSQL: this test runs in the PostgreSQL pass of scripts/test.sh");
+        return;
+    }
+    let app = crate::client::unlimited().await;
+    let database = app.db.clone().unwrap().rsplit_once('/').unwrap().1.to_owned();
+    let account = app.an_account_with_subscribers("@TOA#_gap2", &["bea"]).await;
+    let mut bea = Ws::connect(&app.base, "bea").await;
+    let mut keys = Vec::new();
+    for words in ["to be recalled", "to be edited"] {
+        let r = app.send(json!({ "Official_Account": account, "Random": rand::random::<u32>(), "MsgBody": text(words) })).await;
+        assert_ok(&r);
+        keys.push(r["MsgKey"].as_str().unwrap().to_owned());
+        bea.event("onRecvNewMessage").await;
+    }
+
+    pg_admin(&format!("alter database {database} allow_connections false")).await;
+    let terminated =
+        pg_admin(&format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and query ilike 'listen%'"))
+            .await;
+    assert_eq!(terminated, 1, "the node's LISTEN connection");
+    let recall = app
+        .call(
+            "official_account_open_http_svc/official_account_msg_recall",
+            json!({ "Official_Account": account, "MsgKeyList": [{ "MsgKey": keys[0] }] }),
+        )
+        .await;
+    assert_ok(&recall);
+    let edit = app
+        .call(
+            "herald_open_http_svc/official_account_msg_modify",
+            json!({ "Official_Account": account, "MsgKey": keys[1], "MsgBody": text("edited in the gap") }),
+        )
+        .await;
+    assert_ok(&edit);
+    pg_admin(&format!("alter database {database} allow_connections true")).await;
+
+    let revoked = bea.try_event("onRecvMessageRevoked", Duration::from_secs(5)).await.expect("the recall arrives after the gap");
+    assert_eq!(revoked["msgKey"], keys[0]);
+    let modified = bea.try_event("onRecvMessageModified", Duration::from_secs(3)).await.expect("the edit arrives after the gap");
+    assert_eq!(modified["message"]["msgBody"][0]["MsgContent"]["Text"], "edited in the gap");
+    // The unread total is what is stored: the edited post only.
+    let totals = bea.events_within("onTotalUnreadMessageCountChanged", Duration::from_secs(1)).await;
+    let info = bea.ok("getOfficialAccountsInfo", json!({ "officialAccountIDList": [] })).await;
+    let stored = info["results"][0]["officialAccountInfo"]["unreadCount"].clone();
+    assert_eq!(stored, 1, "{info}");
+    if let Some(last) = totals.last() {
+        assert_eq!(last["totalUnreadCount"], 1, "{totals:?}");
+    }
+}

@@ -70,9 +70,46 @@ impl Hub {
         }
     }
 
-    /// After a gap in what this node heard: each account's stored broadcasts past what its
-    /// connected subscribers were sent go to those who missed them, in order, once each.
-    async fn resync(&self) -> crate::Result<()> {
+    /// After a gap in what this node heard (since `since`): each account's stored broadcasts
+    /// past what its connected subscribers were sent go to those who missed them, in order, once
+    /// each; then the recalls and edits made meanwhile, each account's profile (a pin, say), and
+    /// every connected user's subscriptions and unread totals as stored.
+    async fn resync(&self, since: i64) -> crate::Result<()> {
+        self.resync_broadcasts().await?;
+        let accounts: Vec<String> = self.lock().by_account.keys().map(|a| a.to_string()).collect();
+        for (account, key, recalled) in self.m.broadcasts_changed_since(&accounts, since).await? {
+            let account = OfficialAccountId::parse("account", &account)?;
+            let change = if recalled { Change::Recalled { account, user: None, key } } else { Change::Modified { account, key } };
+            Box::pin(self.apply(&change)).await?;
+        }
+        for account in &accounts {
+            let account = OfficialAccountId::parse("account", account)?;
+            Box::pin(self.apply(&Change::ProfileChanged { account })).await?;
+        }
+        // Unread totals (reads and recalls on other nodes) and subscriptions, as stored.
+        let users: Vec<String> = self.lock().users.keys().map(|u| u.to_string()).collect();
+        let mut outgoing = Outgoing::default();
+        for user in users {
+            let stored = self.load_subs(&user).await?;
+            let here: Vec<String> =
+                self.lock().users.get(user.as_str()).map(|u| u.subs.keys().map(|a| a.to_string()).collect()).unwrap_or_default();
+            for gone in here.iter().filter(|a| !stored.contains_key(*a)) {
+                self.put_sub(&user, gone, None, &mut outgoing);
+            }
+            for (account, mut sub) in stored {
+                // What the resync just sent stays marked, so its late change is not sent again.
+                let sent = self.lock().users.get(user.as_str()).and_then(|u| Some(u.subs.get(account.as_str())?.resynced_seq));
+                sub.resynced_seq = sent.unwrap_or(0);
+                self.put_sub(&user, &account, Some(sub), &mut outgoing);
+            }
+        }
+        let dropped = outgoing.write().await;
+        self.drop_slow(dropped);
+        Ok(())
+    }
+
+    /// [`Self::resync`]'s first part: the broadcasts each connection was not sent.
+    async fn resync_broadcasts(&self) -> crate::Result<()> {
         // Per account with connected subscribers: the oldest position any of them was sent.
         let behind: Vec<(String, i64)> = {
             let state = self.lock();
@@ -272,7 +309,7 @@ impl Hub {
             Change::PollVoted { account, key } => {
                 self.polls.lock().unwrap_or_else(|p| p.into_inner()).insert((account.to_string(), key.clone()));
             }
-            Change::Resync => self.resync().await?,
+            Change::Resync { since } => self.resync(*since).await?,
             Change::Relayed { .. } | Change::SettingsChanged => {}
         }
         let dropped = outgoing.write().await;

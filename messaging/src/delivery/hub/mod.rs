@@ -316,7 +316,8 @@ impl Hub {
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         // A gap like a lost LISTEN connection: the broadcasts skipped are sent now.
                         tracing::warn!(skipped = n, "the hub fell behind; catching up its connected clients");
-                        if let Err(e) = tokio::task::unconstrained(h.apply(&crate::delivery::Change::Resync)).await {
+                        let since = h.m.now() - crate::delivery::RESYNC_MARGIN_SECS;
+                        if let Err(e) = tokio::task::unconstrained(h.apply(&crate::delivery::Change::Resync { since })).await {
                             tracing::warn!(error = %e, "catching up after falling behind failed");
                         }
                     }
