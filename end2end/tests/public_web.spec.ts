@@ -109,4 +109,11 @@ test("the owner turns the public page on, a reader opens it, and an invite link'
   await section.getByRole("button", { name: "Save" }).click();
   await expect(section.getByText("Off.")).toBeVisible();
   expect((await request.get(`/c/${handle}`)).status()).toBe(404);
+
+  // The account's export, from its Overview: one ZIP, downloaded with the console session.
+  const exported = page.getByRole("region", { name: "Export" }).getByRole("link", { name: "Download the account (ZIP)" });
+  const zip = await page.request.get((await exported.getAttribute("href"))!);
+  expect(zip.status()).toBe(200);
+  expect(zip.headers()["content-type"]).toBe("application/zip");
+  expect((await zip.body()).subarray(0, 2).toString()).toBe("PK");
 });

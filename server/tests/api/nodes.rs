@@ -248,6 +248,20 @@ async fn pg_admin(sql: &str) -> u64 {
     sqlx::query(sql).execute(&mut admin).await.unwrap().rows_affected()
 }
 
+/// The node on `database` loses its LISTEN connection while its pool keeps working, and cannot
+/// listen again until [`listen_again`] (a failover, a network blip).
+async fn lose_listen(database: &str) {
+    pg_admin(&format!("alter database {database} allow_connections false")).await;
+    let terminated =
+        pg_admin(&format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and query ilike 'listen%'"))
+            .await;
+    assert_eq!(terminated, 1, "the node's LISTEN connection");
+}
+
+async fn listen_again(database: &str) {
+    pg_admin(&format!("alter database {database} allow_connections true")).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_client_connected_through_a_lost_listen_connection_gets_what_was_sent_meanwhile_exactly_once() {
     if std::env::var("HERALD_TEST_BACKEND").as_deref() != Ok("postgres") {
@@ -271,13 +285,9 @@ async fn a_client_connected_through_a_lost_listen_connection_gets_what_was_sent_
 
     // The node loses its LISTEN connection while its pool keeps working, and cannot listen again
     // until connections are allowed (a failover, a network blip).
-    pg_admin(&format!("alter database {database} allow_connections false")).await;
-    let terminated =
-        pg_admin(&format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and query ilike 'listen%'"))
-            .await;
-    assert_eq!(terminated, 1, "the node's LISTEN connection");
+    lose_listen(&database).await;
     let second = send("post 2").await;
-    pg_admin(&format!("alter database {database} allow_connections true")).await;
+    listen_again(&database).await;
 
     // Within a few seconds of listening again the node sends what its client missed, unasked.
     let caught_up = alice.try_event("onRecvNewMessage", Duration::from_secs(5)).await.expect("the missed post arrives live");
@@ -480,11 +490,7 @@ async fn a_client_connected_through_a_lost_listen_connection_hears_of_the_recall
         bea.event("onRecvNewMessage").await;
     }
 
-    pg_admin(&format!("alter database {database} allow_connections false")).await;
-    let terminated =
-        pg_admin(&format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and query ilike 'listen%'"))
-            .await;
-    assert_eq!(terminated, 1, "the node's LISTEN connection");
+    lose_listen(&database).await;
     let recall = app
         .call(
             "official_account_open_http_svc/official_account_msg_recall",
@@ -499,7 +505,7 @@ async fn a_client_connected_through_a_lost_listen_connection_hears_of_the_recall
         )
         .await;
     assert_ok(&edit);
-    pg_admin(&format!("alter database {database} allow_connections true")).await;
+    listen_again(&database).await;
 
     let revoked = bea.try_event("onRecvMessageRevoked", Duration::from_secs(5)).await.expect("the recall arrives after the gap");
     assert_eq!(revoked["msgKey"], keys[0]);
