@@ -76,6 +76,16 @@ impl Stats {
     }
 }
 
+/// HERALD_SOAK_CLIENT_OPS=0: clients only read their frames (to tell where a cost comes from).
+fn client_ops() -> bool {
+    std::env::var("HERALD_SOAK_CLIENT_OPS").as_deref() != Ok("0")
+}
+
+/// HERALD_SOAK_REST_PER_SEC: the REST mix's rate (default 500; 0: none).
+fn rest_per_sec() -> u64 {
+    std::env::var("HERALD_SOAK_REST_PER_SEC").ok().and_then(|v| v.parse().ok()).unwrap_or(REST_PER_SEC)
+}
+
 fn pct(v: &[Duration], q: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3
 }
@@ -129,6 +139,9 @@ async fn subscriber(url: String, i: usize, started: Instant, stats: Arc<Stats>) 
             pending.insert(id, (op, Instant::now()));
             json!({ "id": id, "op": op, "data": data }).to_string()
         };
+        if !client_ops() {
+            continue;
+        }
         if (i + n as usize).is_multiple_of(5) {
             let req = ask("markConversationRead", json!({ "conversationID": conversation }));
             let _ = ws.send(Message::Text(req.into())).await;
@@ -202,7 +215,8 @@ async fn run(label: &str, database_url: &str, nodes: usize, secs: u64) {
         }
     }
     println!(
-        "\n== {label}: {secs} s, {CLIENTS} connected subscribers on {nodes} node(s), REST {REST_PER_SEC}/s, a broadcast every {} s ==",
+        "\n== {label}: {secs} s, {CLIENTS} connected subscribers on {nodes} node(s), REST {}/s, a broadcast every {} s ==",
+        rest_per_sec(),
         BROADCAST_EVERY.as_secs()
     );
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -226,7 +240,10 @@ async fn run(label: &str, database_url: &str, nodes: usize, secs: u64) {
     let rest = {
         let (call, stats, ports, client, cookie) = (call.clone(), stats.clone(), ports.clone(), client.clone(), cookie.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / REST_PER_SEC));
+            if rest_per_sec() == 0 {
+                return;
+            }
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rest_per_sec()));
             let permits = Arc::new(tokio::sync::Semaphore::new(128));
             let mut n = 0u64;
             while Instant::now() < deadline {
@@ -236,7 +253,9 @@ async fn run(label: &str, database_url: &str, nodes: usize, secs: u64) {
                 let port = ports[n as usize % ports.len()];
                 tokio::spawn(async move {
                     let t = Instant::now();
-                    let (kind, ok) = match n % 10 {
+                    // HERALD_SOAK_REST_ONLY=8 or 9: every call of that slot's kind (import, console).
+                    let slot = std::env::var("HERALD_SOAK_REST_ONLY").ok().and_then(|v| v.parse().ok()).unwrap_or(n % 10);
+                    let (kind, ok) = match slot {
                         0..=4 => (
                             "REST get_official_account_info",
                             call(
