@@ -6,6 +6,8 @@
 //! * [`trace_layer`]: one log span per request, with the UserSig in the query redacted.
 //! * [`refuse_cross_site`]: state-changing console requests must come from Herald's own pages.
 //! * [`console_headers`]: security headers on everything that is not REST or a static asset.
+//! * [`finish_abandoned_pages`]: a console page whose client went away mid-stream is rendered
+//!   to its end anyway, off the connection.
 
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -195,5 +197,60 @@ mod tests {
         let shown = redacted_uri(&uri);
         assert!(!shown.contains("SECRET"), "{shown}");
         assert!(shown.contains("usersig=***") && shown.contains("random=5"), "{shown}");
+    }
+}
+
+/// A console page streams as Leptos renders it. When its client goes away mid-page (a closed
+/// tab, a dropped connection), hyper drops the body, and Leptos keeps the half-rendered page's
+/// reactive state alive: the soak measured about 9 KB kept per abandoned page (2,000 abandoned
+/// `/accounts` pages: 70 → 82 MiB, then 139 MiB). Instead the rest of the page is rendered on a
+/// task of its own and thrown away, so the page ends as a read one does, within
+/// [`ABANDONED_PAGE_MAX`].
+pub async fn finish_abandoned_pages(req: Request, next: Next) -> Response {
+    let (parts, body) = next.run(req).await.into_parts();
+    Response::from_parts(parts, axum::body::Body::new(Finishing(Some(body))))
+}
+
+/// How long the rest of an abandoned page may take to render before it is dropped after all.
+const ABANDONED_PAGE_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A page's body that, dropped before its end, renders the rest on its own task.
+struct Finishing(Option<axum::body::Body>);
+
+impl http_body::Body for Finishing {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let Some(body) = self.0.as_mut() else { return std::task::Poll::Ready(None) };
+        let polled = std::pin::Pin::new(body).poll_frame(cx);
+        if let std::task::Poll::Ready(None) = polled {
+            self.0 = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.as_ref().is_none_or(http_body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.as_ref().map(http_body::Body::size_hint).unwrap_or_else(|| http_body::SizeHint::with_exact(0))
+    }
+}
+
+impl Drop for Finishing {
+    fn drop(&mut self) {
+        let Some(mut body) = self.0.take().filter(|b| !http_body::Body::is_end_stream(b)) else { return };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                use http_body_util::BodyExt;
+                let rest = async { while let Some(Ok(_)) = body.frame().await {} };
+                let _ = tokio::time::timeout(ABANDONED_PAGE_MAX, rest).await;
+            });
+        }
     }
 }

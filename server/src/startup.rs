@@ -304,6 +304,7 @@ async fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
             }),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn(layers::finish_abandoned_pages))
         .layer(axum::middleware::from_fn(console::server_fn_status))
         .layer(axum::middleware::from_fn(console::require_sign_in))
         .layer(axum::middleware::from_fn_with_state(state.clone(), console::identify));
