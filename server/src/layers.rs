@@ -166,40 +166,6 @@ pub async fn console_headers(req: Request, next: Next) -> Response {
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn only_requests_from_this_origin_pass() {
-        let local = [("host", "127.0.0.1:3000")];
-        assert!(same_site(&headers(&[local[0], ("origin", "http://127.0.0.1:3000")]), None).is_ok());
-        assert!(same_site(&headers(&[local[0], ("origin", "https://evil.example")]), None).is_err());
-        assert!(same_site(&headers(&[local[0]]), None).is_err(), "no Origin, no Sec-Fetch-Site");
-        assert!(same_site(&headers(&[local[0], ("sec-fetch-site", "cross-site"), ("origin", "http://127.0.0.1:3000")]), None).is_err());
-        assert!(same_site(&headers(&[local[0], ("sec-fetch-site", "same-origin")]), None).is_ok());
-        let public = Some("https://herald.example.com");
-        assert!(same_site(&headers(&[("host", "10.0.0.5"), ("origin", "https://herald.example.com")]), public).is_ok());
-        assert!(same_site(&headers(&[("host", "herald.example.com"), ("origin", "http://herald.example.com")]), public).is_err());
-    }
-
-    #[test]
-    fn the_usersig_never_reaches_a_log_line() {
-        let uri: axum::http::Uri = "/v4/a/b?sdkappid=1&identifier=admin&usersig=SECRET&random=5".parse().unwrap();
-        let shown = redacted_uri(&uri);
-        assert!(!shown.contains("SECRET"), "{shown}");
-        assert!(shown.contains("usersig=***") && shown.contains("random=5"), "{shown}");
-    }
-}
-
 /// A console page streams as Leptos renders it. When its client goes away mid-page (a closed
 /// tab, a dropped connection), hyper drops the body, and Leptos keeps the half-rendered page's
 /// reactive state alive: the soak measured about 9 KB kept per abandoned page (2,000 abandoned
@@ -252,5 +218,39 @@ impl Drop for Finishing {
                 let _ = tokio::time::timeout(ABANDONED_PAGE_MAX, rest).await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_requests_from_this_origin_pass() {
+        let local = [("host", "127.0.0.1:3000")];
+        assert!(same_site(&headers(&[local[0], ("origin", "http://127.0.0.1:3000")]), None).is_ok());
+        assert!(same_site(&headers(&[local[0], ("origin", "https://evil.example")]), None).is_err());
+        assert!(same_site(&headers(&[local[0]]), None).is_err(), "no Origin, no Sec-Fetch-Site");
+        assert!(same_site(&headers(&[local[0], ("sec-fetch-site", "cross-site"), ("origin", "http://127.0.0.1:3000")]), None).is_err());
+        assert!(same_site(&headers(&[local[0], ("sec-fetch-site", "same-origin")]), None).is_ok());
+        let public = Some("https://herald.example.com");
+        assert!(same_site(&headers(&[("host", "10.0.0.5"), ("origin", "https://herald.example.com")]), public).is_ok());
+        assert!(same_site(&headers(&[("host", "herald.example.com"), ("origin", "http://herald.example.com")]), public).is_err());
+    }
+
+    #[test]
+    fn the_usersig_never_reaches_a_log_line() {
+        let uri: axum::http::Uri = "/v4/a/b?sdkappid=1&identifier=admin&usersig=SECRET&random=5".parse().unwrap();
+        let shown = redacted_uri(&uri);
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("usersig=***") && shown.contains("random=5"), "{shown}");
     }
 }
