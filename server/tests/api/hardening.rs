@@ -243,7 +243,7 @@ async fn the_front_end_is_served_compressed_with_a_hashed_name_and_cached_for_go
 }
 
 /// Server with short limits, as a separate process (SIGTERM, RSS).
-mod process {
+pub mod process {
     use super::*;
     use std::process::{Child, Command, Stdio};
 

@@ -3,6 +3,7 @@
 //! independent readers (promtool and Prometheus' Python client for metrics, Python's `zipfile`).
 
 use crate::crash::{call, free_port, start_server_with};
+use crate::hardening::process::{rss_mib, sigterm};
 use crate::helpers::*;
 use crate::ws::Ws;
 use serde_json::{json, Value};
@@ -19,10 +20,6 @@ const UNLIMITED: [(&str, &str); 5] = [
 
 fn process_app(port: u16) -> TestApp {
     TestApp { base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), _dir: None, db: None, node: None }
-}
-
-fn sigterm(child: &std::process::Child) {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
 }
 
 async fn exited_within(child: &mut std::process::Child, wait: Duration) -> bool {
@@ -107,13 +104,13 @@ async fn metrics_follow_connections_broadcasts_and_rest_calls_and_promtool_accep
     let mut clients = vec![Ws::connect(&app.base, "m1").await, Ws::connect(&app.base, "m2").await, Ws::connect(&app.base, "m3").await];
     until_metric(metrics_port, "herald_client_connections", 3.0).await;
 
-    let r = app.send(json!({ "Official_Account": account, "Random": 7, "MsgBody": text_body("hello") })).await;
+    let r = app.send(json!({ "Official_Account": account, "Random": 7, "MsgBody": crate::helpers::text("hello") })).await;
     assert_ok(&r);
     for c in &mut clients {
         c.event("onRecvNewMessage").await;
     }
     // A refused call, and one whose command no caller may invent labels for.
-    let refused = app.send(json!({ "Official_Account": "@TOA#_nobody", "Random": 8, "MsgBody": text_body("to nobody") })).await;
+    let refused = app.send(json!({ "Official_Account": "@TOA#_nobody", "Random": 8, "MsgBody": crate::helpers::text("to nobody") })).await;
     assert_fails(&refused, 10010);
     let forged = reqwest::Client::new()
         .post(format!("{}/v4/made_up/{}?sdkappid=1&identifier=x&usersig=y&random=1", app.base, "x".repeat(40)))
@@ -153,10 +150,6 @@ async fn metrics_follow_connections_broadcasts_and_rest_calls_and_promtool_accep
     }
     promtool_accepts(&text);
     server.kill().unwrap();
-}
-
-fn text_body(s: &str) -> Value {
-    text(s)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -249,12 +242,6 @@ async fn with_json_logs_every_line_parses_and_a_requests_lines_carry_its_request
     assert!(!of_request.is_empty(), "no line names request {request_id}:\n{text}");
     assert!(of_request.iter().any(|l| l["message"] == "REST call refused"), "{of_request:?}");
     assert!(!text.contains(KEY) && !text.contains(PASSWORD), "a secret reached the log");
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().split_whitespace().next().unwrap().parse().unwrap();
-    kib / 1024.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
