@@ -71,6 +71,9 @@ export class HeraldClient {
   private seenOrder: string[] = [];
   /** Per conversation, the newest message the app has (where catch-up stops). */
   private newest = new Map<string, Message>();
+  /** `newest` when the connection was lost: live messages that arrive on the new connection
+   * before catch-up ends must not move where it stops, or what was sent in between is skipped. */
+  private resumeFrom = new Map<string, Message>();
   private closedByUser = false;
   private attempt = 0;
   private lostAt = 0;
@@ -200,6 +203,7 @@ export class HeraldClient {
         if (this.closedByUser) return;
         if (opened) {
           this.lostAt = Math.floor(Date.now() / 1000);
+          this.resumeFrom = new Map(this.newest);
           this.emit("onConnectionChanged", { connected: false });
         }
         this.scheduleReconnect();
@@ -229,7 +233,7 @@ export class HeraldClient {
     for (const r of accounts.results) {
       if (r.resultCode !== 0) continue;
       const conversationID = `c2c_${r.officialAccountInfo.officialAccountID}`;
-      const known = this.newest.get(conversationID);
+      const known = this.resumeFrom.get(conversationID);
       const missed: Message[] = [];
       let lastMsgKey: string | undefined;
       paging: for (;;) {
